@@ -1,0 +1,148 @@
+//! Events: what every durable change writes into the event log (already encoded, so that fan-out
+//! and replay send the stored bytes as they are) and what ephemeral signals push live.
+//!
+//! A frame on the wire is `{"op":"event","stream":S,"seq":N,"type":T,"data":D}` where `stream`
+//! is a conversation SID or `user` (the identity's membership stream), and `seq` is that
+//! stream's gapless sequence number (absent for ephemeral events).
+
+use serde::{Deserialize, Serialize};
+
+use crate::entity::{Conversation, Message, Participant};
+use crate::sid::Sid;
+
+/// The stream name of an identity's own membership log.
+pub const USER_STREAM: &str = "user";
+
+/// The body of an event: its type and data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "camelCase")]
+pub enum EventBody {
+    /// Conversation stream: the conversation was created (always `seq` 1).
+    ConversationAdded(Conversation),
+    /// Conversation stream: friendly name, unique name, attributes or state changed.
+    ConversationUpdated(Conversation),
+    /// Conversation stream: a participant was added.
+    ParticipantJoined(Participant),
+    /// Conversation stream: a participant changed.
+    ParticipantUpdated(Participant),
+    /// Conversation stream: a participant was removed.
+    ParticipantLeft(Participant),
+    /// Conversation stream: a message was added.
+    MessageAdded(Message),
+    /// Conversation stream: a message's body or attributes changed.
+    MessageUpdated(Message),
+    /// Conversation stream: a message was removed (its text scrubbed from the log).
+    MessageRemoved(Message),
+    /// User stream: this identity became a participant of a conversation.
+    ConversationJoined(Membership),
+    /// User stream: this identity stopped being a participant of a conversation.
+    ConversationLeft(Membership),
+    /// User stream: a conversation this identity belonged to was deleted.
+    ConversationRemoved(Membership),
+}
+
+impl EventBody {
+    /// The wire name of the event type.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventBody::ConversationAdded(_) => "conversationAdded",
+            EventBody::ConversationUpdated(_) => "conversationUpdated",
+            EventBody::ParticipantJoined(_) => "participantJoined",
+            EventBody::ParticipantUpdated(_) => "participantUpdated",
+            EventBody::ParticipantLeft(_) => "participantLeft",
+            EventBody::MessageAdded(_) => "messageAdded",
+            EventBody::MessageUpdated(_) => "messageUpdated",
+            EventBody::MessageRemoved(_) => "messageRemoved",
+            EventBody::ConversationJoined(_) => "conversationJoined",
+            EventBody::ConversationLeft(_) => "conversationLeft",
+            EventBody::ConversationRemoved(_) => "conversationRemoved",
+        }
+    }
+}
+
+/// A membership change in an identity's user stream. `conversation_seq` is the conversation's
+/// `seq` at the moment of the change, so a client can start watching it from there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership {
+    /// The conversation.
+    pub conversation_sid: Sid,
+    /// The participant that joined or left.
+    pub participant_sid: Option<Sid>,
+    /// The conversation's `seq` after the change.
+    pub conversation_seq: i64,
+    /// The conversation as it was then (present when joining).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<Conversation>,
+}
+
+#[derive(Serialize)]
+struct FrameOut<'a> {
+    op: &'static str,
+    stream: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<i64>,
+    #[serde(flatten)]
+    body: &'a EventBody,
+}
+
+/// An event frame as a client reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct EventFrame {
+    /// A conversation SID or [`USER_STREAM`].
+    pub stream: String,
+    /// The stream's sequence number, for durable events.
+    #[serde(default)]
+    pub seq: Option<i64>,
+    /// Type and data.
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+/// Encodes an event frame once; the bytes are stored in the log and shared among recipients.
+pub fn encode_event(stream: &str, seq: Option<i64>, body: &EventBody) -> Vec<u8> {
+    let frame = FrameOut {
+        op: "event",
+        stream,
+        seq,
+        body,
+    };
+    // Serializing these types cannot fail: every map key is a string and no impl errors.
+    serde_json::to_vec(&frame).unwrap_or_default()
+}
+
+/// Decodes an event frame (clients, tests, replay checks).
+pub fn decode_event(bytes: &[u8]) -> Result<EventFrame, serde_json::Error> {
+    serde_json::from_slice(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sid::SidKind;
+
+    #[test]
+    fn event_frame_round_trips() {
+        let m = Message {
+            sid: Sid::from_random(SidKind::Message, [1; 16]),
+            conversation_sid: Sid::from_random(SidKind::Conversation, [2; 16]),
+            index: 3,
+            author: "alice".into(),
+            body: Some("hi \"there\"".into()),
+            attributes: "{}".into(),
+            participant_sid: None,
+            date_created: 1,
+            date_updated: 2,
+        };
+        let body = EventBody::MessageAdded(m);
+        let bytes = encode_event("CHx", Some(7), &body);
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(
+            text.starts_with(
+                r#"{"op":"event","stream":"CHx","seq":7,"type":"messageAdded","data":{"#
+            )
+        );
+        let back = decode_event(&bytes).unwrap();
+        assert_eq!(back.seq, Some(7));
+        assert_eq!(back.body, body);
+    }
+}

@@ -1,0 +1,19 @@
+//! The vocabulary every Confab part shares, with no I/O so that it builds for
+//! `wasm32-unknown-unknown` and can sit inside the browser SDK.
+//!
+//! - [`sid`]: resource identifiers (`CH…`, `IM…`), their prefixes and validation.
+//! - [`entity`]: conversations, participants, messages as the server keeps them.
+//! - [`event`]: the encoded event frames written to the event log and pushed to clients.
+//! - [`error`]: the one table of numeric error codes.
+//! - [`limits`]: the size and count limits of DESIGN.md section 5.
+//! - [`token`]: reading an access token's claims *without* verifying it (a client needs `exp`).
+
+pub mod entity;
+pub mod error;
+pub mod event;
+pub mod limits;
+pub mod sid;
+pub mod token;
+
+pub use error::ErrorCode;
+pub use sid::{Sid, SidKind};

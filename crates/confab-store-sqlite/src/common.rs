@@ -1,0 +1,177 @@
+//! Pieces every operation uses: resolving a service, loading a conversation, appending to logs,
+//! reading logs, and the keyset page query.
+
+use std::sync::Arc;
+
+use confab_protocol::entity::Millis;
+use confab_protocol::event::EventBody;
+use confab_protocol::sid::Sid;
+use confab_store::patch::{conversation_event, user_event};
+use confab_store::{LogEntry, LogEvent, PageRequest, StoreError, StoreResult};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::rows::{self, CONVERSATION_COLS, ConversationRow, backend};
+
+/// The internal id of a service.
+pub(crate) fn service_id(conn: &Connection, sid: &str) -> StoreResult<i64> {
+    conn.prepare_cached("SELECT id FROM services WHERE sid = ?1")
+        .and_then(|mut s| s.query_row([sid], |r| r.get(0)).optional())
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::NotFound(format!("Service {sid}")))
+}
+
+/// Loads a conversation of `service` by SID, or by unique name when `sid_or_name` is not a SID.
+pub(crate) fn find_conversation(
+    conn: &Connection,
+    service: &str,
+    sid_or_name: &str,
+) -> StoreResult<Option<ConversationRow>> {
+    let by_sid = confab_protocol::sid::is_sid(confab_protocol::SidKind::Conversation, sid_or_name);
+    let col = if by_sid { "c.sid" } else { "c.unique_name" };
+    let sql = format!(
+        "SELECT {CONVERSATION_COLS} FROM conversations c JOIN services s ON s.id = c.service_id \
+         WHERE s.sid = ?1 AND {col} = ?2"
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row(params![service, sid_or_name], rows::conversation)
+                .optional()
+        })
+        .map_err(backend)
+}
+
+/// Like [`find_conversation`] but absent is an error.
+pub(crate) fn conversation(
+    conn: &Connection,
+    service: &str,
+    sid_or_name: &str,
+) -> StoreResult<ConversationRow> {
+    find_conversation(conn, service, sid_or_name)?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation {sid_or_name}")))
+}
+
+/// Takes the conversation's next `seq`.
+pub(crate) fn next_seq(conn: &Connection, conversation_id: i64) -> StoreResult<i64> {
+    conn.prepare_cached(
+        "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
+    )
+    .and_then(|mut s| s.query_row([conversation_id], |r| r.get(0)))
+    .map_err(backend)
+}
+
+/// Appends an event to a conversation's log at `seq` (taken with [`next_seq`] or
+/// [`crate::messages`]' combined counter).
+pub(crate) fn append_conversation_event(
+    conn: &Connection,
+    conversation_id: i64,
+    conversation_sid: &Sid,
+    seq: i64,
+    message_id: Option<i64>,
+    body: &EventBody,
+    now: Millis,
+) -> StoreResult<LogEvent> {
+    let event = conversation_event(conversation_sid, seq, body);
+    conn.prepare_cached(
+        "INSERT INTO conversation_events (conversation_id, seq, message_id, frame, date_created) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            conversation_id,
+            seq,
+            message_id,
+            &event.frame[..],
+            now
+        ])
+    })
+    .map_err(backend)?;
+    Ok(event)
+}
+
+/// Appends an event to an identity's user log, creating the user on first use.
+pub(crate) fn append_user_event(
+    conn: &Connection,
+    service_id: i64,
+    service_sid: &Sid,
+    identity: &str,
+    new_user_sid: &Sid,
+    body: &EventBody,
+    now: Millis,
+) -> StoreResult<LogEvent> {
+    conn.prepare_cached(
+        "INSERT INTO users (sid, service_id, identity, date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?4) \
+         ON CONFLICT (service_id, identity) DO NOTHING",
+    )
+    .and_then(|mut s| s.execute(params![new_user_sid.as_str(), service_id, identity, now]))
+    .map_err(backend)?;
+    let (user_id, seq): (i64, i64) = conn
+        .prepare_cached(
+            "UPDATE users SET last_user_seq = last_user_seq + 1 WHERE service_id = ?1 AND identity = ?2 \
+             RETURNING id, last_user_seq",
+        )
+        .and_then(|mut s| s.query_row(params![service_id, identity], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(backend)?;
+    let event = user_event(service_sid, identity, seq, body);
+    conn.prepare_cached(
+        "INSERT INTO user_events (user_id, seq, frame, date_created) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut s| s.execute(params![user_id, seq, &event.frame[..], now]))
+    .map_err(backend)?;
+    Ok(event)
+}
+
+fn log_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<LogEntry> {
+    let frame: Vec<u8> = r.get(1)?;
+    Ok(LogEntry {
+        seq: r.get(0)?,
+        frame: Arc::from(frame),
+    })
+}
+
+/// Reads a conversation log after `after_seq`.
+pub(crate) fn conversation_log(
+    conn: &Connection,
+    sid: &str,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<LogEntry>> {
+    conn.prepare_cached(
+        "SELECT e.seq, e.frame FROM conversation_events e JOIN conversations c ON c.id = e.conversation_id \
+         WHERE c.sid = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
+    )
+    .and_then(|mut s| s.query_map(params![sid, after, limit], log_entry)?.collect())
+    .map_err(backend)
+}
+
+/// Reads a user log after `after_seq`.
+pub(crate) fn user_log(
+    conn: &Connection,
+    service: &str,
+    identity: &str,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<LogEntry>> {
+    conn.prepare_cached(
+        "SELECT e.seq, e.frame FROM user_events e JOIN users u ON u.id = e.user_id \
+         JOIN services s ON s.id = u.service_id \
+         WHERE s.sid = ?1 AND u.identity = ?2 AND e.seq > ?3 ORDER BY e.seq LIMIT ?4",
+    )
+    .and_then(|mut s| {
+        s.query_map(params![service, identity, after, limit], log_entry)?
+            .collect()
+    })
+    .map_err(backend)
+}
+
+/// The `AND key > k ORDER BY key ASC LIMIT n` tail of a keyset page query. The bound is an
+/// integer formatted in place, so nothing from outside reaches the SQL text.
+pub(crate) fn keyset(page: &PageRequest, key: &str) -> String {
+    let plan = page.fetch_plan();
+    let dir = if plan.ascending { "ASC" } else { "DESC" };
+    let bound = match plan.bound {
+        None => String::new(),
+        Some((k, true)) => format!(" AND {key} > {k}"),
+        Some((k, false)) => format!(" AND {key} < {k}"),
+    };
+    format!("{bound} ORDER BY {key} {dir} LIMIT {}", plan.limit)
+}

@@ -1,0 +1,270 @@
+//! Services, configuration and conversations.
+
+use confab_protocol::entity::{Conversation, Service};
+use confab_protocol::event::EventBody;
+use confab_protocol::sid::Sid;
+use confab_store::patch::membership;
+use confab_store::{
+    Committed, Configuration, ConfigurationUpdate, ConversationFilter, ConversationPatch, Page,
+    PageRequest, StoreError, StoreResult,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
+
+use crate::common::{
+    self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
+};
+use crate::rows::{self, CONVERSATION_COLS, SERVICE_COLS, backend, json_text, timers_text};
+
+pub(crate) fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO services (sid, friendly_name, date_created, date_updated) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut st| st.execute(params![s.sid.as_str(), s.friendly_name, s.date_created, s.date_updated]))
+        .map_err(|e| unique_violation(e, "a service with this SID already exists"))?;
+    Ok(())
+}
+
+pub(crate) fn service(conn: &Connection, sid: &str) -> StoreResult<Option<Service>> {
+    conn.prepare_cached(&format!(
+        "SELECT {SERVICE_COLS} FROM services WHERE sid = ?1"
+    ))
+    .and_then(|mut s| s.query_row([sid], rows::service).optional())
+    .map_err(backend)
+}
+
+pub(crate) fn init_account(
+    conn: &Connection,
+    default_service: &Service,
+) -> StoreResult<Configuration> {
+    if let Some(c) = configuration(conn)? {
+        return Ok(c);
+    }
+    insert_service(conn, default_service)?;
+    conn.execute(
+        "INSERT INTO configuration (id, default_service_id) SELECT 1, id FROM services WHERE sid = ?1",
+        [default_service.sid.as_str()],
+    )
+    .map_err(backend)?;
+    configuration(conn)?
+        .ok_or_else(|| StoreError::Backend("configuration missing after insert".into()))
+}
+
+pub(crate) fn configuration(conn: &Connection) -> StoreResult<Option<Configuration>> {
+    conn.prepare_cached(
+        "SELECT s.sid, c.default_messaging_service_sid, c.default_inactive_timer, c.default_closed_timer \
+         FROM configuration c JOIN services s ON s.id = c.default_service_id WHERE c.id = 1",
+    )
+    .and_then(|mut st| {
+        st.query_row([], |r| {
+            Ok(Configuration {
+                default_chat_service_sid: Sid::from_trusted(r.get(0)?),
+                default_messaging_service_sid: r.get(1)?,
+                default_inactive_timer: r.get(2)?,
+                default_closed_timer: r.get(3)?,
+            })
+        })
+        .optional()
+    })
+    .map_err(backend)
+}
+
+pub(crate) fn update_configuration(
+    conn: &Connection,
+    u: ConfigurationUpdate,
+) -> StoreResult<Configuration> {
+    if let Some(sid) = &u.default_chat_service_sid {
+        let id = service_id(conn, sid)?;
+        conn.execute(
+            "UPDATE configuration SET default_service_id = ?1 WHERE id = 1",
+            [id],
+        )
+        .map_err(backend)?;
+    }
+    let text_cols = [
+        (
+            "default_messaging_service_sid",
+            &u.default_messaging_service_sid,
+        ),
+        ("default_inactive_timer", &u.default_inactive_timer),
+        ("default_closed_timer", &u.default_closed_timer),
+    ];
+    for (col, value) in text_cols {
+        if let Some(v) = value {
+            conn.execute(
+                &format!("UPDATE configuration SET {col} = ?1 WHERE id = 1"),
+                [v],
+            )
+            .map_err(backend)?;
+        }
+    }
+    configuration(conn)?.ok_or_else(|| StoreError::Backend("no configuration".into()))
+}
+
+/// Maps a UNIQUE violation to a conflict, anything else to a backend error.
+pub(crate) fn unique_violation(e: rusqlite::Error, what: &str) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(what.to_owned()),
+        _ => backend(e),
+    }
+}
+
+const NAME_TAKEN: &str = "a conversation with this unique name already exists in the service";
+
+pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committed<Conversation>> {
+    let service = service_id(conn, c.chat_service_sid.as_str())?;
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO conversations (sid, service_id, unique_name, friendly_name, attributes, state, \
+             messaging_service_sid, timers, bindings, last_seq, date_created, date_updated) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11) RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    c.sid.as_str(),
+                    service,
+                    c.unique_name,
+                    c.friendly_name,
+                    c.attributes,
+                    c.state.as_str(),
+                    c.messaging_service_sid,
+                    timers_text(&c.timers),
+                    json_text(&c.bindings),
+                    c.date_created,
+                    c.date_updated
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(|e| unique_violation(e, NAME_TAKEN))?;
+    let event = append_conversation_event(
+        conn,
+        id,
+        &c.sid,
+        1,
+        None,
+        &EventBody::ConversationAdded(c.clone()),
+        c.date_updated,
+    )?;
+    Ok(Committed {
+        value: c,
+        events: vec![event],
+    })
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    service: &str,
+    sid: &str,
+    patch: ConversationPatch,
+) -> StoreResult<Committed<Conversation>> {
+    let row = common::conversation(conn, service, sid)?;
+    let now = patch.date_updated;
+    let mut c = row.conversation;
+    patch.apply(&mut c);
+    conn.prepare_cached(
+        "UPDATE conversations SET unique_name = ?2, friendly_name = ?3, attributes = ?4, state = ?5, \
+         messaging_service_sid = ?6, timers = ?7, bindings = ?8, date_created = ?9, date_updated = ?10 WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.id,
+            c.unique_name,
+            c.friendly_name,
+            c.attributes,
+            c.state.as_str(),
+            c.messaging_service_sid,
+            timers_text(&c.timers),
+            json_text(&c.bindings),
+            c.date_created,
+            c.date_updated
+        ])
+    })
+    .map_err(|e| unique_violation(e, NAME_TAKEN))?;
+    let seq = next_seq(conn, row.id)?;
+    let event = append_conversation_event(
+        conn,
+        row.id,
+        &c.sid,
+        seq,
+        None,
+        &EventBody::ConversationUpdated(c.clone()),
+        now,
+    )?;
+    Ok(Committed {
+        value: c,
+        events: vec![event],
+    })
+}
+
+pub(crate) fn delete(
+    conn: &Connection,
+    service: &str,
+    sid: &str,
+    now: i64,
+) -> StoreResult<Committed<Conversation>> {
+    let row = common::conversation(conn, service, sid)?;
+    let c = row.conversation;
+    let service_id = service_id(conn, service)?;
+    let members: Vec<(i64, confab_protocol::entity::Participant)> = conn
+        .prepare_cached(&format!(
+            "SELECT {} FROM participants WHERE conversation_id = ?1 AND identity IS NOT NULL ORDER BY id",
+            rows::PARTICIPANT_COLS
+        ))
+        .and_then(|mut s| s.query_map([row.id], rows::participant(&c.sid))?.collect())
+        .map_err(backend)?;
+    let mut events = Vec::with_capacity(members.len());
+    for (_, p) in &members {
+        let Some(identity) = &p.identity else {
+            continue;
+        };
+        // The user already exists (the participant created it), so no new SID is needed.
+        let body = EventBody::ConversationRemoved(membership(p, row.last_seq, None));
+        events.push(append_user_event(
+            conn,
+            service_id,
+            &c.chat_service_sid,
+            identity,
+            &p.sid,
+            &body,
+            now,
+        )?);
+    }
+    conn.execute("DELETE FROM conversations WHERE id = ?1", [row.id])
+        .map_err(backend)?;
+    Ok(Committed { value: c, events })
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    service: &str,
+    filter: &ConversationFilter,
+    page: &PageRequest,
+) -> StoreResult<Page<Conversation>> {
+    let mut sql = format!(
+        "SELECT {CONVERSATION_COLS} FROM conversations c JOIN services s ON s.id = c.service_id WHERE s.sid = ?1"
+    );
+    let mut args: Vec<Value> = vec![Value::Text(service.to_owned())];
+    if let Some(start) = filter.start {
+        args.push(Value::Integer(start));
+        sql.push_str(&format!(" AND c.date_created >= ?{}", args.len()));
+    }
+    if let Some(end) = filter.end {
+        args.push(Value::Integer(end));
+        sql.push_str(&format!(" AND c.date_created < ?{}", args.len()));
+    }
+    if let Some(state) = filter.state {
+        args.push(Value::Text(state.as_str().to_owned()));
+        sql.push_str(&format!(" AND c.state = ?{}", args.len()));
+    }
+    sql.push_str(&keyset(page, "c.id"));
+    let rows: Vec<(i64, Conversation)> = conn
+        .prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map(params_from_iter(args), |r| {
+                rows::conversation(r).map(|c| (c.id, c.conversation))
+            })?
+            .collect()
+        })
+        .map_err(backend)?;
+    Ok(Page::from_rows(page, rows))
+}

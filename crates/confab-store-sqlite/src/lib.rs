@@ -1,0 +1,376 @@
+//! The embedded SQLite backend of [`confab_store::Store`], the default of `confab serve`.
+//!
+//! - WAL journal, `synchronous=FULL` by default: a write is acknowledged after its commit is on
+//!   disk and survives power loss. `NORMAL` is an option (survives a process crash only).
+//! - One writer thread owns the only read-write connection and group-commits every write queued
+//!   while the previous batch was committing ([`writer`]).
+//! - A pool of reader threads with read-only connections serves every read ([`reader`]).
+//! - Migrations live in `migrations/` and run on open ([`schema`]).
+
+mod common;
+mod conversations;
+mod messages;
+mod participants;
+mod reader;
+mod rows;
+mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use confab_protocol::entity::{Conversation, Message, Participant, Service};
+use confab_store::*;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::reader::Readers;
+use crate::writer::Writer;
+
+/// How hard a commit waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync on every commit: acknowledged writes survive power loss (the default).
+    #[default]
+    Full,
+    /// fsync at checkpoints only: acknowledged writes survive a process crash, not power loss.
+    Normal,
+}
+
+/// Options for opening the store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// The database file.
+    pub path: PathBuf,
+    /// Commit durability.
+    pub synchronous: Synchronous,
+    /// Reader threads (connections).
+    pub readers: usize,
+    /// Most writes committed in one transaction.
+    pub max_batch: usize,
+    /// Writes that may wait for the writer before callers are held back.
+    pub queue_capacity: usize,
+}
+
+impl SqliteOptions {
+    /// Defaults for a database at `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        SqliteOptions {
+            path: path.into(),
+            synchronous: Synchronous::Full,
+            readers: 4,
+            max_batch: 512,
+            queue_capacity: 8192,
+        }
+    }
+}
+
+/// The SQLite store.
+pub struct SqliteStore {
+    // Field order matters on drop: the writer finishes its queue before readers close.
+    writer: Writer,
+    readers: Readers,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SqliteStore")
+    }
+}
+
+fn open_conn(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and migrates it.
+    pub fn open(opts: &SqliteOptions) -> Result<SqliteStore, StoreError> {
+        let e = |e: rusqlite::Error| StoreError::Backend(format!("{}: {e}", opts.path.display()));
+        let rw = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let mut conn = open_conn(&opts.path, rw).map_err(e)?;
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(e)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Backend(format!(
+                "could not enable WAL (journal_mode is {mode})"
+            )));
+        }
+        let sync = match opts.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.pragma_update(None, "synchronous", sync).map_err(e)?;
+        schema::migrate(&mut conn).map_err(e)?;
+        let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let readers = (0..opts.readers.max(1))
+            .map(|_| open_conn(&opts.path, ro))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(e)?;
+        let io = |err: std::io::Error| StoreError::Backend(format!("start store threads: {err}"));
+        Ok(SqliteStore {
+            writer: Writer::start(conn, opts.queue_capacity.max(1), opts.max_batch.max(1))
+                .map_err(io)?,
+            readers: Readers::start(readers).map_err(io)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn init_account(&self, default_service: Service) -> StoreResult<Configuration> {
+        self.writer
+            .write(move |c| conversations::init_account(c, &default_service))
+            .await
+    }
+
+    async fn configuration(&self) -> StoreResult<Configuration> {
+        self.readers
+            .read(|c| {
+                conversations::configuration(c)?
+                    .ok_or_else(|| StoreError::NotFound("Configuration".into()))
+            })
+            .await
+    }
+
+    async fn update_configuration(
+        &self,
+        update: ConfigurationUpdate,
+    ) -> StoreResult<Configuration> {
+        self.writer
+            .write(move |c| conversations::update_configuration(c, update))
+            .await
+    }
+
+    async fn create_service(&self, service: Service) -> StoreResult<Service> {
+        self.writer
+            .write(move |c| conversations::insert_service(c, &service).map(|()| service))
+            .await
+    }
+
+    async fn service(&self, sid: &str) -> StoreResult<Option<Service>> {
+        let sid = sid.to_owned();
+        self.readers
+            .read(move |c| conversations::service(c, &sid))
+            .await
+    }
+
+    async fn create_conversation(
+        &self,
+        conversation: Conversation,
+    ) -> StoreResult<Committed<Conversation>> {
+        self.writer
+            .write(move |c| conversations::create(c, conversation))
+            .await
+    }
+
+    async fn conversation(
+        &self,
+        service: &str,
+        sid_or_name: &str,
+    ) -> StoreResult<Option<Conversation>> {
+        let (service, key) = (service.to_owned(), sid_or_name.to_owned());
+        self.readers
+            .read(
+                move |c| Ok(common::find_conversation(c, &service, &key)?.map(|r| r.conversation)),
+            )
+            .await
+    }
+
+    async fn update_conversation(
+        &self,
+        service: &str,
+        sid: &str,
+        patch: ConversationPatch,
+    ) -> StoreResult<Committed<Conversation>> {
+        let (service, sid) = (service.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| conversations::update(c, &service, &sid, patch))
+            .await
+    }
+
+    async fn delete_conversation(
+        &self,
+        service: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Conversation>> {
+        let (service, sid) = (service.to_owned(), sid.to_owned());
+        let now = now_millis();
+        self.writer
+            .write(move |c| conversations::delete(c, &service, &sid, now))
+            .await
+    }
+
+    async fn list_conversations(
+        &self,
+        service: &str,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Conversation>> {
+        let (service, filter, page) = (service.to_owned(), filter.clone(), *page);
+        self.readers
+            .read(move |c| conversations::list(c, &service, &filter, &page))
+            .await
+    }
+
+    async fn add_participant(
+        &self,
+        service: &str,
+        participant: NewParticipant,
+        limits: &CountLimits,
+    ) -> StoreResult<Committed<Participant>> {
+        let (service, limits) = (service.to_owned(), *limits);
+        self.writer
+            .write(move |c| participants::add(c, &service, participant, &limits))
+            .await
+    }
+
+    async fn participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid_or_identity: &str,
+    ) -> StoreResult<Option<Participant>> {
+        let (s, conv, key) = (
+            service.to_owned(),
+            conversation.to_owned(),
+            sid_or_identity.to_owned(),
+        );
+        self.readers
+            .read(move |c| Ok(participants::find(c, &s, &conv, &key)?.map(|r| r.2)))
+            .await
+    }
+
+    async fn update_participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        patch: ParticipantPatch,
+    ) -> StoreResult<Committed<Participant>> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| participants::update(c, &s, &conv, &sid, patch))
+            .await
+    }
+
+    async fn remove_participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Participant>> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        let now = now_millis();
+        self.writer
+            .write(move |c| participants::remove(c, &s, &conv, &sid, now))
+            .await
+    }
+
+    async fn list_participants(
+        &self,
+        service: &str,
+        conversation: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Participant>> {
+        let (s, conv, page) = (service.to_owned(), conversation.to_owned(), *page);
+        self.readers
+            .read(move |c| participants::list(c, &s, &conv, &page))
+            .await
+    }
+
+    async fn add_message(&self, service: &str, new: NewMessage) -> StoreResult<Committed<Message>> {
+        let service = service.to_owned();
+        self.writer
+            .write(move |c| messages::add(c, &service, new))
+            .await
+    }
+
+    async fn message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Option<Message>> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        self.readers
+            .read(move |c| Ok(messages::find(c, &s, &conv, &sid)?.map(|r| r.2)))
+            .await
+    }
+
+    async fn update_message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        patch: MessagePatch,
+    ) -> StoreResult<Committed<Message>> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| messages::update(c, &s, &conv, &sid, patch))
+            .await
+    }
+
+    async fn remove_message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Message>> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        let now = now_millis();
+        self.writer
+            .write(move |c| messages::remove(c, &s, &conv, &sid, now))
+            .await
+    }
+
+    async fn list_messages(
+        &self,
+        service: &str,
+        conversation: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Message>> {
+        let (s, conv, page) = (service.to_owned(), conversation.to_owned(), *page);
+        self.readers
+            .read(move |c| messages::list(c, &s, &conv, &page))
+            .await
+    }
+
+    async fn conversation_log(
+        &self,
+        conversation: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>> {
+        let conv = conversation.to_owned();
+        self.readers
+            .read(move |c| common::conversation_log(c, &conv, after_seq, limit))
+            .await
+    }
+
+    async fn user_log(
+        &self,
+        service: &str,
+        identity: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>> {
+        let (s, identity) = (service.to_owned(), identity.to_owned());
+        self.readers
+            .read(move |c| common::user_log(c, &s, &identity, after_seq, limit))
+            .await
+    }
+}
+
+fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

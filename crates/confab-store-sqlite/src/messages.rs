@@ -1,0 +1,224 @@
+//! Messages: gapless `index` and `seq` taken together from the conversation row.
+
+use confab_protocol::entity::Message;
+use confab_protocol::event::EventBody;
+use confab_protocol::sid::Sid;
+use confab_store::patch::scrub_message_frame;
+use confab_store::{
+    Committed, MessagePatch, NewMessage, Page, PageRequest, StoreError, StoreResult,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::common::{self, append_conversation_event, keyset, next_seq};
+use crate::rows::{self, MESSAGE_COLS, backend};
+
+pub(crate) fn add(
+    conn: &Connection,
+    service: &str,
+    new: NewMessage,
+) -> StoreResult<Committed<Message>> {
+    let conv = common::conversation(conn, service, new.conversation_sid.as_str())?;
+    let sid = conv.conversation.sid.clone();
+    if let Some(op_id) = &new.op_id {
+        // A retried request: answer with the message the first attempt made, log nothing.
+        let existing = conn
+            .prepare_cached(&format!(
+                "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND author = ?2 AND op_id = ?3"
+            ))
+            .and_then(|mut s| s.query_row(params![conv.id, new.author, op_id], rows::message(&sid)).optional())
+            .map_err(backend)?;
+        if let Some((_, m)) = existing {
+            return Ok(Committed {
+                value: m,
+                events: vec![],
+            });
+        }
+    }
+    let (seq, index): (i64, i64) = conn
+        .prepare_cached(
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1 \
+             WHERE id = ?1 RETURNING last_seq, last_message_index",
+        )
+        .and_then(|mut s| s.query_row([conv.id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .map_err(backend)?;
+    let participant_sid: Option<String> = conn
+        .prepare_cached("SELECT sid FROM participants WHERE conversation_id = ?1 AND identity = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![conv.id, new.author], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    let m = Message {
+        sid: new.sid,
+        conversation_sid: sid,
+        index,
+        author: new.author,
+        body: new.body,
+        attributes: new.attributes,
+        participant_sid: participant_sid.map(Sid::from_trusted),
+        date_created: new.date_created,
+        date_updated: new.date_updated,
+    };
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO messages (sid, conversation_id, idx, author, body, attributes, participant_sid, op_id, \
+             date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![
+                    m.sid.as_str(),
+                    conv.id,
+                    index,
+                    m.author,
+                    m.body,
+                    m.attributes,
+                    m.participant_sid.as_ref().map(Sid::as_str),
+                    new.op_id,
+                    m.date_created,
+                    m.date_updated
+                ],
+                |r| r.get(0),
+            )
+        })
+        .map_err(backend)?;
+    let event = append_conversation_event(
+        conn,
+        conv.id,
+        &m.conversation_sid,
+        seq,
+        Some(id),
+        &EventBody::MessageAdded(m.clone()),
+        m.date_updated,
+    )?;
+    Ok(Committed {
+        value: m,
+        events: vec![event],
+    })
+}
+
+/// Loads a message with its conversation's row id and its own.
+pub(crate) fn find(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+) -> StoreResult<Option<(i64, i64, Message)>> {
+    let Some(conv) = common::find_conversation(conn, service, conversation)? else {
+        return Ok(None);
+    };
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1 AND sid = ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_row(params![conv.id, sid], rows::message(&conv.conversation.sid))
+                .optional()
+        })
+        .map_err(backend)?;
+    Ok(found.map(|(id, m)| (conv.id, id, m)))
+}
+
+fn load(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+) -> StoreResult<(i64, i64, Message)> {
+    find(conn, service, conversation, sid)?
+        .ok_or_else(|| StoreError::NotFound(format!("Message {sid}")))
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    patch: MessagePatch,
+) -> StoreResult<Committed<Message>> {
+    let (conv_id, id, mut m) = load(conn, service, conversation, sid)?;
+    let now = patch.date_updated;
+    patch.apply(&mut m);
+    conn.prepare_cached(
+        "UPDATE messages SET author = ?2, body = ?3, attributes = ?4, date_created = ?5, date_updated = ?6 WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, m.author, m.body, m.attributes, m.date_created, m.date_updated]))
+    .map_err(backend)?;
+    let seq = next_seq(conn, conv_id)?;
+    let event = append_conversation_event(
+        conn,
+        conv_id,
+        &m.conversation_sid,
+        seq,
+        Some(id),
+        &EventBody::MessageUpdated(m.clone()),
+        now,
+    )?;
+    Ok(Committed {
+        value: m,
+        events: vec![event],
+    })
+}
+
+pub(crate) fn remove(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    now: i64,
+) -> StoreResult<Committed<Message>> {
+    let (conv_id, id, mut m) = load(conn, service, conversation, sid)?;
+    let logged: Vec<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, frame FROM conversation_events WHERE conversation_id = ?1 AND message_id = ?2")
+        .and_then(|mut s| s.query_map(params![conv_id, id], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .map_err(backend)?;
+    for (seq, frame) in logged {
+        conn.prepare_cached(
+            "UPDATE conversation_events SET frame = ?3 WHERE conversation_id = ?1 AND seq = ?2",
+        )
+        .and_then(|mut s| s.execute(params![conv_id, seq, scrub_message_frame(&frame)]))
+        .map_err(backend)?;
+    }
+    conn.execute("DELETE FROM messages WHERE id = ?1", [id])
+        .map_err(backend)?;
+    m.body = None;
+    m.attributes = "{}".into();
+    m.date_updated = now;
+    let seq = next_seq(conn, conv_id)?;
+    let event = append_conversation_event(
+        conn,
+        conv_id,
+        &m.conversation_sid,
+        seq,
+        None,
+        &EventBody::MessageRemoved(m.clone()),
+        now,
+    )?;
+    Ok(Committed {
+        value: m,
+        events: vec![event],
+    })
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    page: &PageRequest,
+) -> StoreResult<Page<Message>> {
+    let conv = common::conversation(conn, service, conversation)?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = ?1{}",
+        keyset(page, "idx")
+    );
+    let rows: Vec<(i64, Message)> = conn
+        .prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map([conv.id], rows::message(&conv.conversation.sid))?
+                .collect()
+        })
+        .map_err(backend)?;
+    // Pages of messages are keyed by `index`, which clients see, not by row id.
+    let keyed = rows.into_iter().map(|(_, m)| (m.index, m)).collect();
+    Ok(Page::from_rows(page, keyed))
+}

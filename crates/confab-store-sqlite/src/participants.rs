@@ -1,0 +1,264 @@
+//! Participants and the membership events they cause.
+
+use confab_protocol::entity::Participant;
+use confab_protocol::event::EventBody;
+use confab_protocol::sid::{Sid, SidKind, is_sid};
+use confab_store::patch::membership;
+use confab_store::{
+    Committed, CountLimits, NewParticipant, Page, PageRequest, ParticipantPatch, StoreError,
+    StoreResult,
+};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::common::{
+    self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
+};
+use crate::conversations::unique_violation;
+use crate::rows::{self, PARTICIPANT_COLS, backend, json_text};
+
+const EXISTS: &str = "a participant with this identity already exists in the conversation";
+
+pub(crate) fn add(
+    conn: &Connection,
+    service: &str,
+    new: NewParticipant,
+    limits: &CountLimits,
+) -> StoreResult<Committed<Participant>> {
+    let p = new.participant;
+    let conv = common::conversation(conn, service, p.conversation_sid.as_str())?;
+    let service_id = service_id(conn, service)?;
+    let count: u32 = conn
+        .prepare_cached("SELECT participants_count FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv.id], |r| r.get(0)))
+        .map_err(backend)?;
+    if count >= limits.participants_per_conversation {
+        return Err(StoreError::TooManyParticipants(
+            limits.participants_per_conversation,
+        ));
+    }
+    if let Some(identity) = &p.identity {
+        let existing: Option<i64> = conn
+            .prepare_cached(
+                "SELECT id FROM participants WHERE conversation_id = ?1 AND identity = ?2",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![conv.id, identity], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(backend)?;
+        if existing.is_some() {
+            return Err(StoreError::Conflict(EXISTS.into()));
+        }
+        let memberships: u32 = conn
+            .prepare_cached(
+                "SELECT count(*) FROM participants WHERE service_id = ?1 AND identity = ?2",
+            )
+            .and_then(|mut s| s.query_row(params![service_id, identity], |r| r.get(0)))
+            .map_err(backend)?;
+        if memberships >= limits.conversations_per_identity {
+            return Err(StoreError::TooManyConversations(
+                limits.conversations_per_identity,
+            ));
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO participants (sid, conversation_id, service_id, identity, attributes, messaging_binding, \
+         role_sid, last_read_message_index, last_read_timestamp, date_created, date_updated) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            p.sid.as_str(),
+            conv.id,
+            service_id,
+            p.identity,
+            p.attributes,
+            json_text(&p.messaging_binding),
+            p.role_sid.as_ref().map(Sid::as_str),
+            p.last_read_message_index,
+            p.last_read_timestamp,
+            p.date_created,
+            p.date_updated
+        ])
+    })
+    .map_err(|e| unique_violation(e, EXISTS))?;
+    conn.execute(
+        "UPDATE conversations SET participants_count = participants_count + 1 WHERE id = ?1",
+        [conv.id],
+    )
+    .map_err(backend)?;
+    let seq = next_seq(conn, conv.id)?;
+    let now = p.date_updated;
+    let mut events = vec![append_conversation_event(
+        conn,
+        conv.id,
+        &p.conversation_sid,
+        seq,
+        None,
+        &EventBody::ParticipantJoined(p.clone()),
+        now,
+    )?];
+    if let Some(identity) = &p.identity {
+        let body =
+            EventBody::ConversationJoined(membership(&p, seq, Some(conv.conversation.clone())));
+        let service_sid = conv.conversation.chat_service_sid.clone();
+        events.push(append_user_event(
+            conn,
+            service_id,
+            &service_sid,
+            identity,
+            &new.user_sid,
+            &body,
+            now,
+        )?);
+    }
+    Ok(Committed { value: p, events })
+}
+
+/// Loads a participant by SID or identity, with its row id.
+pub(crate) fn find(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid_or_identity: &str,
+) -> StoreResult<Option<(i64, i64, Participant)>> {
+    let Some(conv) = common::find_conversation(conn, service, conversation)? else {
+        return Ok(None);
+    };
+    let col = if is_sid(SidKind::Participant, sid_or_identity) {
+        "sid"
+    } else {
+        "identity"
+    };
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {PARTICIPANT_COLS} FROM participants WHERE conversation_id = ?1 AND {col} = ?2"
+        ))
+        .and_then(|mut s| {
+            s.query_row(
+                params![conv.id, sid_or_identity],
+                rows::participant(&conv.conversation.sid),
+            )
+            .optional()
+        })
+        .map_err(backend)?;
+    Ok(found.map(|(id, p)| (conv.id, id, p)))
+}
+
+fn load(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+) -> StoreResult<(i64, i64, Participant)> {
+    find(conn, service, conversation, sid)?
+        .ok_or_else(|| StoreError::NotFound(format!("Participant {sid}")))
+}
+
+pub(crate) fn update(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    patch: ParticipantPatch,
+) -> StoreResult<Committed<Participant>> {
+    let (conv_id, id, mut p) = load(conn, service, conversation, sid)?;
+    let now = patch.date_updated;
+    patch.apply(&mut p);
+    conn.prepare_cached(
+        "UPDATE participants SET identity = ?2, attributes = ?3, messaging_binding = ?4, role_sid = ?5, \
+         last_read_message_index = ?6, last_read_timestamp = ?7, date_created = ?8, date_updated = ?9 WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            p.identity,
+            p.attributes,
+            json_text(&p.messaging_binding),
+            p.role_sid.as_ref().map(Sid::as_str),
+            p.last_read_message_index,
+            p.last_read_timestamp,
+            p.date_created,
+            p.date_updated
+        ])
+    })
+    .map_err(|e| unique_violation(e, EXISTS))?;
+    let seq = next_seq(conn, conv_id)?;
+    let event = append_conversation_event(
+        conn,
+        conv_id,
+        &p.conversation_sid,
+        seq,
+        None,
+        &EventBody::ParticipantUpdated(p.clone()),
+        now,
+    )?;
+    Ok(Committed {
+        value: p,
+        events: vec![event],
+    })
+}
+
+pub(crate) fn remove(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    now: i64,
+) -> StoreResult<Committed<Participant>> {
+    let (conv_id, id, p) = load(conn, service, conversation, sid)?;
+    let service_id = service_id(conn, service)?;
+    conn.execute("DELETE FROM participants WHERE id = ?1", [id])
+        .map_err(backend)?;
+    conn.execute(
+        "UPDATE conversations SET participants_count = participants_count - 1 WHERE id = ?1",
+        [conv_id],
+    )
+    .map_err(backend)?;
+    let seq = next_seq(conn, conv_id)?;
+    let mut events = vec![append_conversation_event(
+        conn,
+        conv_id,
+        &p.conversation_sid,
+        seq,
+        None,
+        &EventBody::ParticipantLeft(p.clone()),
+        now,
+    )?];
+    if let Some(identity) = &p.identity {
+        let service_sid = Sid::from_trusted(service.to_owned());
+        let body = EventBody::ConversationLeft(membership(&p, seq, None));
+        // The user row exists: it was created when this participant was added.
+        events.push(append_user_event(
+            conn,
+            service_id,
+            &service_sid,
+            identity,
+            &p.sid,
+            &body,
+            now,
+        )?);
+    }
+    Ok(Committed { value: p, events })
+}
+
+pub(crate) fn list(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    page: &PageRequest,
+) -> StoreResult<Page<Participant>> {
+    let conv = common::conversation(conn, service, conversation)?;
+    let sql = format!(
+        "SELECT {PARTICIPANT_COLS} FROM participants WHERE conversation_id = ?1{}",
+        keyset(page, "id")
+    );
+    let rows = conn
+        .prepare(&sql)
+        .and_then(|mut s| {
+            s.query_map([conv.id], rows::participant(&conv.conversation.sid))?
+                .collect()
+        })
+        .map_err(backend)?;
+    Ok(Page::from_rows(page, rows))
+}

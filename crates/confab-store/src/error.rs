@@ -1,0 +1,20 @@
+/// Why a store operation failed. Anything but [`StoreError::Backend`] is the caller's doing and
+/// changed nothing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The named resource does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique constraint would be broken (unique name, participant identity).
+    #[error("{0}")]
+    Conflict(String),
+    /// The conversation has the maximum number of participants.
+    #[error("the conversation has the maximum of {0} participants")]
+    TooManyParticipants(u32),
+    /// The identity belongs to the maximum number of conversations.
+    #[error("the identity belongs to the maximum of {0} conversations")]
+    TooManyConversations(u32),
+    /// The database failed, or the store is shutting down. Details are for the log only.
+    #[error("storage failure: {0}")]
+    Backend(String),
+}

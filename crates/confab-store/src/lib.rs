@@ -1,0 +1,173 @@
+//! The storage boundary: one trait, [`Store`], whose methods are whole operations (each one
+//! transaction), so that every backend keeps the same guarantees and the domain service never
+//! strings statements together.
+//!
+//! Rules every backend keeps (the conformance suite in `testing/confab-store-suite` checks them):
+//! - A write returns only after its transaction committed.
+//! - Every durable change of a conversation appends its encoded event to the conversation's log
+//!   under the conversation's next `seq`, in the same transaction; `seq` and message `index` are
+//!   gapless and unique per conversation under any number of concurrent writers.
+//! - Membership changes also append to the identity's user log (`user_seq`, gapless per user).
+//! - Removing a message scrubs its body and attributes from the log too.
+//!
+//! [`patch`] holds the pure parts both backends share (applying updates, building events), so a
+//! backend only says how to read and write rows.
+
+mod error;
+pub mod page;
+pub mod patch;
+mod types;
+
+use async_trait::async_trait;
+use confab_protocol::entity::{Conversation, Message, Participant, Service};
+
+pub use error::StoreError;
+pub use page::{Cursor, Order, Page, PageRequest};
+pub use types::*;
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The storage trait. See the crate docs for the rules every implementation keeps.
+///
+/// Methods that change a conversation take the canonical SIDs (the domain resolves unique
+/// names first) and return the events they committed, in `seq` order.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates the default service and the account configuration on first start; later calls
+    /// return the existing configuration unchanged.
+    async fn init_account(&self, default_service: Service) -> StoreResult<Configuration>;
+    /// The account configuration.
+    async fn configuration(&self) -> StoreResult<Configuration>;
+    /// Changes the account configuration. A named default service must exist.
+    async fn update_configuration(&self, update: ConfigurationUpdate)
+    -> StoreResult<Configuration>;
+
+    /// Creates a service.
+    async fn create_service(&self, service: Service) -> StoreResult<Service>;
+    /// Fetches a service by SID.
+    async fn service(&self, sid: &str) -> StoreResult<Option<Service>>;
+
+    /// Creates a conversation; its log starts with `conversationAdded` at `seq` 1. A unique
+    /// name already taken in the service is a [`StoreError::Conflict`].
+    async fn create_conversation(
+        &self,
+        conversation: Conversation,
+    ) -> StoreResult<Committed<Conversation>>;
+    /// Fetches a conversation of `service` by SID or unique name.
+    async fn conversation(
+        &self,
+        service: &str,
+        sid_or_name: &str,
+    ) -> StoreResult<Option<Conversation>>;
+    /// Applies `patch` to a conversation and logs `conversationUpdated`.
+    async fn update_conversation(
+        &self,
+        service: &str,
+        sid: &str,
+        patch: ConversationPatch,
+    ) -> StoreResult<Committed<Conversation>>;
+    /// Deletes a conversation with its participants, messages and log; each identity
+    /// participant's user log gets `conversationRemoved`.
+    async fn delete_conversation(
+        &self,
+        service: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Conversation>>;
+    /// Lists the conversations of a service, keyed by creation order.
+    async fn list_conversations(
+        &self,
+        service: &str,
+        filter: &ConversationFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Conversation>>;
+
+    /// Adds a participant (limits: participants per conversation, conversations per identity;
+    /// an identity already present is a conflict). Logs `participantJoined` and, for an
+    /// identity, `conversationJoined` in its user log.
+    async fn add_participant(
+        &self,
+        service: &str,
+        participant: NewParticipant,
+        limits: &CountLimits,
+    ) -> StoreResult<Committed<Participant>>;
+    /// Fetches a participant by SID or identity.
+    async fn participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid_or_identity: &str,
+    ) -> StoreResult<Option<Participant>>;
+    /// Applies `patch` to a participant and logs `participantUpdated`.
+    async fn update_participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        patch: ParticipantPatch,
+    ) -> StoreResult<Committed<Participant>>;
+    /// Removes a participant; logs `participantLeft` and, for an identity, `conversationLeft`.
+    async fn remove_participant(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Participant>>;
+    /// Lists participants in the order they joined.
+    async fn list_participants(
+        &self,
+        service: &str,
+        conversation: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Participant>>;
+
+    /// Adds a message under the conversation's next `index`; logs `messageAdded`. The
+    /// `index` and `participant_sid` of `new` are assigned here.
+    async fn add_message(&self, service: &str, new: NewMessage) -> StoreResult<Committed<Message>>;
+    /// Fetches a message by SID.
+    async fn message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Option<Message>>;
+    /// Applies `patch` to a message and logs `messageUpdated`.
+    async fn update_message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        patch: MessagePatch,
+    ) -> StoreResult<Committed<Message>>;
+    /// Removes a message, scrubs its text from every log row that carries it, logs
+    /// `messageRemoved`.
+    async fn remove_message(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+    ) -> StoreResult<Committed<Message>>;
+    /// Lists messages keyed by `index`.
+    async fn list_messages(
+        &self,
+        service: &str,
+        conversation: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Message>>;
+
+    /// Reads a conversation's log after `after_seq`, at most `limit` rows, in `seq` order.
+    async fn conversation_log(
+        &self,
+        conversation: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>>;
+    /// Reads an identity's user log after `after_seq`, at most `limit` rows, in order.
+    async fn user_log(
+        &self,
+        service: &str,
+        identity: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<LogEntry>>;
+}

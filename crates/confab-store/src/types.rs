@@ -1,0 +1,185 @@
+use std::sync::Arc;
+
+use confab_protocol::entity::{ConversationState, Millis, Timers};
+use confab_protocol::sid::Sid;
+
+/// The account-wide configuration (`/v1/Configuration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Configuration {
+    /// The service that unscoped paths and tokens without a service use.
+    pub default_chat_service_sid: Sid,
+    /// Kept as given, for compatibility.
+    pub default_messaging_service_sid: Option<String>,
+    /// ISO 8601 duration, kept as given.
+    pub default_inactive_timer: Option<String>,
+    /// ISO 8601 duration, kept as given.
+    pub default_closed_timer: Option<String>,
+}
+
+/// Changes to the configuration; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigurationUpdate {
+    /// New default service (must exist).
+    pub default_chat_service_sid: Option<String>,
+    /// New default messaging service.
+    pub default_messaging_service_sid: Option<String>,
+    /// New default inactive timer.
+    pub default_inactive_timer: Option<String>,
+    /// New default closed timer.
+    pub default_closed_timer: Option<String>,
+}
+
+/// A stream of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Stream {
+    /// A conversation's log.
+    Conversation(Sid),
+    /// An identity's membership log within a service.
+    User {
+        /// The service.
+        service: Sid,
+        /// The identity.
+        identity: String,
+    },
+}
+
+/// An event as committed: its stream, its `seq` there, and the encoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEvent {
+    /// Where it was logged.
+    pub stream: Stream,
+    /// Its sequence number in that stream.
+    pub seq: i64,
+    /// The encoded frame, shared among all recipients.
+    pub frame: Arc<[u8]>,
+}
+
+/// A row read back from a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// Sequence number.
+    pub seq: i64,
+    /// The encoded frame.
+    pub frame: Arc<[u8]>,
+}
+
+/// The result of a committed write: the resource as stored, and the events written with it,
+/// in the order they were logged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed<T> {
+    /// The resource after the change.
+    pub value: T,
+    /// The events of the same transaction.
+    pub events: Vec<LogEvent>,
+}
+
+/// Count limits the store enforces inside the transaction, where counting is race-free.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountLimits {
+    /// Participants per conversation.
+    pub participants_per_conversation: u32,
+    /// Conversations per identity.
+    pub conversations_per_identity: u32,
+}
+
+/// Filters of the conversation list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    /// Created at or after.
+    pub start: Option<Millis>,
+    /// Created before.
+    pub end: Option<Millis>,
+    /// In this state.
+    pub state: Option<ConversationState>,
+}
+
+/// A participant to add, with the SID its user gets if this is the identity's first
+/// appearance in the service (users are created on first use).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewParticipant {
+    /// The participant as it will be stored.
+    pub participant: confab_protocol::entity::Participant,
+    /// `US…` for a user created by this addition.
+    pub user_sid: Sid,
+}
+
+/// A message to add. The store assigns `index` and `participant_sid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// `IM…`, chosen by the caller.
+    pub sid: Sid,
+    /// The conversation's SID.
+    pub conversation_sid: Sid,
+    /// Author.
+    pub author: String,
+    /// Text.
+    pub body: Option<String>,
+    /// JSON text.
+    pub attributes: String,
+    /// Creation time.
+    pub date_created: Millis,
+    /// Last change time.
+    pub date_updated: Millis,
+    /// The client's idempotency key: a second message with the same (conversation, author,
+    /// op_id) returns the first instead of adding another.
+    pub op_id: Option<String>,
+}
+
+/// Changes to a conversation; `None` leaves a field as it is, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationPatch {
+    /// Friendly name.
+    pub friendly_name: Option<Option<String>>,
+    /// Unique name (must stay unique in the service).
+    pub unique_name: Option<Option<String>>,
+    /// Attributes JSON.
+    pub attributes: Option<String>,
+    /// State.
+    pub state: Option<ConversationState>,
+    /// Timers.
+    pub timers: Option<Timers>,
+    /// Messaging service.
+    pub messaging_service_sid: Option<String>,
+    /// Bindings.
+    pub bindings: Option<serde_json::Value>,
+    /// Creation time override.
+    pub date_created: Option<Millis>,
+    /// Time of this change.
+    pub date_updated: Millis,
+}
+
+/// Changes to a participant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParticipantPatch {
+    /// Attributes JSON.
+    pub attributes: Option<String>,
+    /// Role.
+    pub role_sid: Option<Sid>,
+    /// Identity (only for a participant without one).
+    pub identity: Option<String>,
+    /// Messaging binding fields to merge.
+    pub messaging_binding: Option<serde_json::Value>,
+    /// Read horizon; `Some(None)` clears it.
+    pub last_read_message_index: Option<Option<i64>>,
+    /// Read timestamp.
+    pub last_read_timestamp: Option<String>,
+    /// Creation time override.
+    pub date_created: Option<Millis>,
+    /// Time of this change.
+    pub date_updated: Millis,
+}
+
+/// Changes to a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessagePatch {
+    /// Body.
+    pub body: Option<String>,
+    /// Attributes JSON.
+    pub attributes: Option<String>,
+    /// Author.
+    pub author: Option<String>,
+    /// Creation time override.
+    pub date_created: Option<Millis>,
+    /// Time of this change.
+    pub date_updated: Millis,
+}

@@ -1,0 +1,600 @@
+//! The checks themselves; see [`crate::conformance_tests!`].
+
+use super::*;
+
+fn assert_gapless(log: &[LogEntry]) {
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(
+            e.seq,
+            i as i64 + 1,
+            "log seq must be 1, 2, 3, ... without gaps"
+        );
+        let frame = decode_event(&e.frame).unwrap();
+        assert_eq!(
+            frame.seq,
+            Some(e.seq),
+            "the stored frame carries its own seq"
+        );
+    }
+}
+
+pub async fn index_and_seq_are_gapless_under_concurrent_writers(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let convs: Vec<Sid> = {
+        let mut v = vec![];
+        for _ in 0..3 {
+            v.push(
+                store
+                    .create_conversation(conversation(&service, None))
+                    .await
+                    .unwrap()
+                    .value
+                    .sid,
+            );
+        }
+        v
+    };
+    let writers = 16;
+    let per_writer = 40;
+    let mut tasks = vec![];
+    for w in 0..writers {
+        let store = store.clone();
+        let (service, convs) = (service.clone(), convs.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut got = vec![];
+            for i in 0..per_writer {
+                let conv = &convs[(w + i) % convs.len()];
+                let m = store
+                    .add_message(
+                        service.as_str(),
+                        message(conv, &format!("w{w}"), &format!("{w}-{i}")),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(m.events.len(), 1);
+                got.push((conv.clone(), m.value.index, m.events[0].seq));
+            }
+            got
+        }));
+    }
+    let mut all = vec![];
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    assert_eq!(all.len(), writers * per_writer);
+    for conv in &convs {
+        let mut indexes: Vec<i64> = all.iter().filter(|r| &r.0 == conv).map(|r| r.1).collect();
+        indexes.sort();
+        let n = indexes.len() as i64;
+        assert_eq!(
+            indexes,
+            (0..n).collect::<Vec<_>>(),
+            "indexes 0..n, each once"
+        );
+        let log = whole_log(&*store, conv).await;
+        assert_eq!(
+            log.len() as i64,
+            n + 1,
+            "conversationAdded plus one event per message"
+        );
+        assert_gapless(&log);
+        // Each acknowledged (index, seq) pair is what the log holds.
+        for (c, index, seq) in all.iter().filter(|r| &r.0 == conv) {
+            let frame = decode_event(&log[(*seq - 1) as usize].frame).unwrap();
+            match frame.body {
+                EventBody::MessageAdded(m) => {
+                    assert_eq!((&m.conversation_sid, m.index), (c, *index))
+                }
+                other => panic!("expected messageAdded, got {other:?}"),
+            }
+        }
+    }
+}
+
+pub async fn every_change_writes_its_event_in_the_same_transaction(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let created = store
+        .create_conversation(conversation(&service, Some("room")))
+        .await
+        .unwrap();
+    let conv = created.value.sid.clone();
+    let c = conv.as_str();
+    let mut committed = created.events.clone();
+    let p = store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    assert_eq!(
+        p.events.len(),
+        2,
+        "participantJoined and the user's conversationJoined"
+    );
+    assert_eq!(
+        p.events[1].stream,
+        Stream::User {
+            service: service.clone(),
+            identity: "alice".into()
+        }
+    );
+    committed.push(p.events[0].clone());
+    let m = store
+        .add_message(s, message(&conv, "alice", "secret text"))
+        .await
+        .unwrap();
+    assert_eq!(
+        m.value.participant_sid.as_ref(),
+        Some(&p.value.sid),
+        "author maps to participant"
+    );
+    committed.extend(m.events.clone());
+    let patch = MessagePatch {
+        body: Some("edited secret".into()),
+        date_updated: 40,
+        ..Default::default()
+    };
+    committed.extend(
+        store
+            .update_message(s, c, m.value.sid.as_str(), patch)
+            .await
+            .unwrap()
+            .events,
+    );
+    let patch = ConversationPatch {
+        friendly_name: Some(Some("renamed".into())),
+        date_updated: 41,
+        ..Default::default()
+    };
+    let u = store.update_conversation(s, c, patch).await.unwrap();
+    assert_eq!(u.value.friendly_name.as_deref(), Some("renamed"));
+    committed.extend(u.events);
+    let patch = ParticipantPatch {
+        attributes: Some(r#"{"a":1}"#.into()),
+        date_updated: 42,
+        ..Default::default()
+    };
+    committed.extend(
+        store
+            .update_participant(s, c, p.value.sid.as_str(), patch)
+            .await
+            .unwrap()
+            .events,
+    );
+    let removed = store
+        .remove_message(s, c, m.value.sid.as_str())
+        .await
+        .unwrap();
+    committed.extend(removed.events);
+    let left = store.remove_participant(s, c, "alice").await.unwrap();
+    assert_eq!(left.events.len(), 2);
+    committed.push(left.events[0].clone());
+
+    let log = whole_log(&*store, &conv).await;
+    assert_gapless(&log);
+    let types: Vec<&str> = log
+        .iter()
+        .map(|e| decode_event(&e.frame).unwrap().body.type_name())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "conversationAdded",
+            "participantJoined",
+            "messageAdded",
+            "messageUpdated",
+            "conversationUpdated",
+            "participantUpdated",
+            "messageRemoved",
+            "participantLeft"
+        ]
+    );
+    // Removing the message scrubbed the text from every row, including earlier ones.
+    for e in &log {
+        let text = String::from_utf8_lossy(&e.frame);
+        assert!(
+            !text.contains("secret"),
+            "message text survived removal: {text}"
+        );
+    }
+    // What each write returned is what the log holds (except the rows scrubbed afterwards).
+    for ev in committed
+        .iter()
+        .filter(|e| !String::from_utf8_lossy(&e.frame).contains("secret"))
+    {
+        assert_eq!(log[(ev.seq - 1) as usize].frame, ev.frame, "seq {}", ev.seq);
+    }
+    assert!(
+        store
+            .message(s, c, m.value.sid.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let user_log = store.user_log(s, "alice", 0, 100).await.unwrap();
+    let user_types: Vec<String> = user_log
+        .iter()
+        .map(|e| decode_event(&e.frame).unwrap().body.type_name().to_owned())
+        .collect();
+    assert_eq!(user_types, ["conversationJoined", "conversationLeft"]);
+    assert_eq!(user_log.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2]);
+    match decode_event(&user_log[0].frame).unwrap().body {
+        EventBody::ConversationJoined(m) => {
+            assert_eq!(m.conversation_seq, 2, "joined at the conversation's seq 2");
+            assert_eq!(m.conversation.unwrap().sid, conv);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+pub async fn a_failing_write_changes_nothing_and_spares_its_batch(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    // Many concurrent writes, a third of which fail (duplicate identity), so failures share
+    // transactions with successes.
+    let mut tasks = vec![];
+    for i in 0..60 {
+        let (store, service, conv) = (store.clone(), service.clone(), conv.clone());
+        tasks.push(tokio::spawn(async move {
+            if i % 3 == 0 {
+                store
+                    .add_participant(service.as_str(), participant(&conv, "dup"), &LIMITS)
+                    .await
+                    .map(|_| ())
+            } else {
+                store
+                    .add_message(service.as_str(), message(&conv, "x", "m"))
+                    .await
+                    .map(|_| ())
+            }
+        }));
+    }
+    let mut ok = 0;
+    let mut conflicts = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::Conflict(_)) => conflicts += 1,
+            Err(e) => panic!("unexpected {e}"),
+        }
+    }
+    assert_eq!(
+        (ok, conflicts),
+        (41, 19),
+        "one participant added, the other 19 conflict"
+    );
+    let log = whole_log(&*store, &conv).await;
+    assert_eq!(log.len(), 1 + 41);
+    assert_gapless(&log);
+    let page = store
+        .list_messages(
+            service.as_str(),
+            conv.as_str(),
+            &PageRequest {
+                size: 100,
+                order: Order::Asc,
+                cursor: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|m| m.index).collect::<Vec<_>>(),
+        (0..40).collect::<Vec<_>>()
+    );
+}
+
+pub async fn unique_names_and_identities_conflict(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let first = store
+        .create_conversation(conversation(&service, Some("name")))
+        .await
+        .unwrap()
+        .value;
+    let again = store
+        .create_conversation(conversation(&service, Some("name")))
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    // The same unique name in another service is fine.
+    let other = Service {
+        sid: sid(SidKind::Service),
+        friendly_name: "other".into(),
+        date_created: 1,
+        date_updated: 1,
+    };
+    store.create_service(other.clone()).await.unwrap();
+    store
+        .create_conversation(conversation(&other.sid, Some("name")))
+        .await
+        .unwrap();
+    // Renaming onto a taken name conflicts and changes nothing.
+    let second = store
+        .create_conversation(conversation(&service, Some("second")))
+        .await
+        .unwrap()
+        .value;
+    let patch = ConversationPatch {
+        unique_name: Some(Some("name".into())),
+        date_updated: 50,
+        ..Default::default()
+    };
+    let r = store
+        .update_conversation(service.as_str(), second.sid.as_str(), patch)
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict(_))), "{r:?}");
+    assert_eq!(
+        whole_log(&*store, &second.sid).await.len(),
+        1,
+        "no event for a refused write"
+    );
+    let by_name = store
+        .conversation(service.as_str(), "name")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_name.sid, first.sid);
+    store
+        .add_participant(service.as_str(), participant(&first.sid, "bob"), &LIMITS)
+        .await
+        .unwrap();
+    let dup = store
+        .add_participant(service.as_str(), participant(&first.sid, "bob"), &LIMITS)
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))), "{dup:?}");
+}
+
+pub async fn count_limits_hold(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let limits = CountLimits {
+        participants_per_conversation: 2,
+        conversations_per_identity: 2,
+    };
+    let a = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    store
+        .add_participant(s, participant(&a, "p1"), &limits)
+        .await
+        .unwrap();
+    store
+        .add_participant(s, participant(&a, "p2"), &limits)
+        .await
+        .unwrap();
+    let r = store
+        .add_participant(s, participant(&a, "p3"), &limits)
+        .await;
+    assert_eq!(r.unwrap_err(), StoreError::TooManyParticipants(2));
+    let b = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    let c = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    store
+        .add_participant(s, participant(&b, "p1"), &limits)
+        .await
+        .unwrap();
+    let r = store
+        .add_participant(s, participant(&c, "p1"), &limits)
+        .await;
+    assert_eq!(r.unwrap_err(), StoreError::TooManyConversations(2));
+    // Leaving frees a place.
+    store.remove_participant(s, a.as_str(), "p2").await.unwrap();
+    store
+        .add_participant(s, participant(&a, "p4"), &limits)
+        .await
+        .unwrap();
+}
+
+pub async fn message_pages_match_a_vec_model(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    for i in 0..23 {
+        store
+            .add_message(s, message(&conv, "a", &format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    for order in [Order::Asc, Order::Desc] {
+        let mut req = PageRequest {
+            size: 5,
+            order,
+            cursor: None,
+        };
+        let mut seen = vec![];
+        loop {
+            let page = store.list_messages(s, conv.as_str(), &req).await.unwrap();
+            seen.extend(page.items.iter().map(|m| m.index));
+            if !page.has_next {
+                break;
+            }
+            req.cursor = Some(Cursor::After(page.last_key.unwrap()));
+        }
+        let mut expect: Vec<i64> = (0..23).collect();
+        if order == Order::Desc {
+            expect.reverse();
+        }
+        assert_eq!(seen, expect, "{order:?}");
+        let back = store
+            .list_messages(
+                s,
+                conv.as_str(),
+                &PageRequest {
+                    size: 5,
+                    order,
+                    cursor: Some(Cursor::Before(expect[10])),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            back.items.iter().map(|m| m.index).collect::<Vec<_>>(),
+            expect[5..10].to_vec()
+        );
+        assert!(back.has_previous);
+    }
+}
+
+pub async fn op_id_makes_a_retry_return_the_first_message(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    let mut first = message(&conv, "alice", "once");
+    first.op_id = Some("op-1".into());
+    let mut retry = first.clone();
+    retry.sid = sid(SidKind::Message);
+    let a = store.add_message(service.as_str(), first).await.unwrap();
+    let b = store.add_message(service.as_str(), retry).await.unwrap();
+    assert_eq!(a.value, b.value);
+    assert!(b.events.is_empty(), "a retry logs nothing");
+    assert_eq!(whole_log(&*store, &conv).await.len(), 2);
+}
+
+pub async fn deleting_a_conversation_tells_its_members(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = store
+        .create_conversation(conversation(&service, Some("gone")))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    store
+        .add_message(s, message(&conv, "alice", "hi"))
+        .await
+        .unwrap();
+    let deleted = store.delete_conversation(s, conv.as_str()).await.unwrap();
+    assert_eq!(deleted.events.len(), 1);
+    assert!(
+        store
+            .conversation(s, conv.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.conversation(s, "gone").await.unwrap().is_none());
+    assert!(whole_log(&*store, &conv).await.is_empty());
+    let user_log = store.user_log(s, "alice", 1, 10).await.unwrap();
+    assert_eq!(
+        decode_event(&user_log[0].frame).unwrap().body.type_name(),
+        "conversationRemoved"
+    );
+    // The name is free again.
+    store
+        .create_conversation(conversation(&service, Some("gone")))
+        .await
+        .unwrap();
+}
+
+pub async fn unknown_resources_are_not_found(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let missing = sid(SidKind::Conversation);
+    assert!(
+        store
+            .conversation(s, missing.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = store.add_message(s, message(&missing, "a", "b")).await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    let r = store
+        .create_conversation(conversation(&sid(SidKind::Service), None))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    let r = store
+        .remove_message(s, conv.as_str(), sid(SidKind::Message).as_str())
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    let r = store.remove_participant(s, conv.as_str(), "nobody").await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+    // A conversation is not visible through another service.
+    let other = Service {
+        sid: sid(SidKind::Service),
+        friendly_name: "o".into(),
+        date_created: 1,
+        date_updated: 1,
+    };
+    store.create_service(other.clone()).await.unwrap();
+    assert!(
+        store
+            .conversation(other.sid.as_str(), conv.as_str())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let r = store
+        .add_message(other.sid.as_str(), message(&conv, "a", "b"))
+        .await;
+    assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
+}
+
+pub async fn init_account_is_idempotent(store: Arc<dyn Store>) {
+    let first = account(&*store).await;
+    let second = account(&*store).await;
+    assert_eq!(first, second);
+    let cfg = store.configuration().await.unwrap();
+    assert_eq!(cfg.default_chat_service_sid, first);
+    let other = Service {
+        sid: sid(SidKind::Service),
+        friendly_name: "o".into(),
+        date_created: 1,
+        date_updated: 1,
+    };
+    store.create_service(other.clone()).await.unwrap();
+    let update = ConfigurationUpdate {
+        default_chat_service_sid: Some(other.sid.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .update_configuration(update)
+            .await
+            .unwrap()
+            .default_chat_service_sid,
+        other.sid
+    );
+    let bad = ConfigurationUpdate {
+        default_chat_service_sid: Some(sid(SidKind::Service).to_string()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.update_configuration(bad).await,
+        Err(StoreError::NotFound(_))
+    ));
+}

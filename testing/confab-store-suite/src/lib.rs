@@ -1,0 +1,140 @@
+//! The [`Store`] conformance suite: every backend runs the same tests through
+//! [`conformance_tests!`], giving only a function that makes a fresh, empty store.
+//!
+//! ```ignore
+//! async fn make() -> confab_store_suite::Fixture { /* open a store in a temp dir */ }
+//! confab_store_suite::conformance_tests!(make);
+//! ```
+#![allow(clippy::unwrap_used, missing_docs)]
+
+use std::any::Any;
+use std::sync::Arc;
+
+use confab_protocol::entity::{Conversation, ConversationState, Participant, Service, Timers};
+use confab_protocol::event::{EventBody, decode_event};
+use confab_protocol::sid::{Sid, SidKind};
+use confab_store::*;
+
+/// A store under test and whatever keeps it alive (a temp dir, a database).
+pub struct Fixture {
+    pub store: Arc<dyn Store>,
+    pub guard: Box<dyn Any + Send>,
+}
+
+/// Expands to one `#[tokio::test]` per conformance check, each on a fresh store from `$make`.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:path) => {
+        $crate::conformance_tests!(@each $make,
+            index_and_seq_are_gapless_under_concurrent_writers,
+            every_change_writes_its_event_in_the_same_transaction,
+            a_failing_write_changes_nothing_and_spares_its_batch,
+            unique_names_and_identities_conflict,
+            count_limits_hold,
+            message_pages_match_a_vec_model,
+            op_id_makes_a_retry_return_the_first_message,
+            deleting_a_conversation_tells_its_members,
+            unknown_resources_are_not_found,
+            init_account_is_idempotent,
+        );
+    };
+    (@each $make:path, $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let fixture = $make().await;
+                $crate::checks::$name(fixture.store.clone()).await;
+                drop(fixture);
+            }
+        )*
+    };
+}
+
+static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A fresh SID, unique within the process, without a randomness dependency.
+pub fn sid(kind: SidKind) -> Sid {
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let pid = u64::from(std::process::id());
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&n.to_be_bytes());
+    bytes[8..].copy_from_slice(&pid.to_be_bytes());
+    Sid::from_random(kind, bytes)
+}
+
+pub const LIMITS: CountLimits = CountLimits {
+    participants_per_conversation: 1000,
+    conversations_per_identity: 1000,
+};
+
+/// Sets up the account and returns the default service SID.
+pub async fn account(store: &dyn Store) -> Sid {
+    let service = Service {
+        sid: sid(SidKind::Service),
+        friendly_name: "default".into(),
+        date_created: 1,
+        date_updated: 1,
+    };
+    store
+        .init_account(service)
+        .await
+        .unwrap()
+        .default_chat_service_sid
+}
+
+pub fn conversation(service: &Sid, unique_name: Option<&str>) -> Conversation {
+    Conversation {
+        sid: sid(SidKind::Conversation),
+        chat_service_sid: service.clone(),
+        messaging_service_sid: None,
+        friendly_name: Some("chat".into()),
+        unique_name: unique_name.map(str::to_owned),
+        attributes: "{}".into(),
+        state: ConversationState::Active,
+        timers: Timers::default(),
+        bindings: None,
+        date_created: 10,
+        date_updated: 10,
+    }
+}
+
+pub fn participant(conversation: &Sid, identity: &str) -> NewParticipant {
+    NewParticipant {
+        participant: Participant {
+            sid: sid(SidKind::Participant),
+            conversation_sid: conversation.clone(),
+            identity: Some(identity.to_owned()),
+            attributes: "{}".into(),
+            messaging_binding: None,
+            role_sid: None,
+            last_read_message_index: None,
+            last_read_timestamp: None,
+            date_created: 20,
+            date_updated: 20,
+        },
+        user_sid: sid(SidKind::User),
+    }
+}
+
+pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
+    NewMessage {
+        sid: sid(SidKind::Message),
+        conversation_sid: conversation.clone(),
+        author: author.to_owned(),
+        body: Some(body.to_owned()),
+        attributes: "{}".into(),
+        date_created: 30,
+        date_updated: 30,
+        op_id: None,
+    }
+}
+
+/// Reads a whole conversation log.
+pub async fn whole_log(store: &dyn Store, conversation: &Sid) -> Vec<LogEntry> {
+    store
+        .conversation_log(conversation.as_str(), 0, 100_000)
+        .await
+        .unwrap()
+}
+
+pub mod checks;
