@@ -1,1 +1,225 @@
-//! stub
+//! The domain service: every Confab operation, implemented once, over `Arc<dyn Store>`.
+//!
+//! The REST API and (later) the realtime endpoint are thin adapters over [`Domain`]: they turn a
+//! request into an [`Actor`] and an input struct, call one method, and render the result. So
+//! authorization, validation, limits and persistence behave the same whichever door a request
+//! came through.
+//!
+//! Each write is one store transaction that also appends the change's encoded event to the log;
+//! the returned [`confab_store::Committed`] carries those events for fan-out.
+
+mod conversations;
+mod error;
+mod messages;
+mod participants;
+mod validate;
+
+use std::sync::{Arc, RwLock};
+
+use confab_protocol::entity::{Millis, Service};
+use confab_protocol::limits::Limits;
+use confab_protocol::sid::{Sid, SidKind};
+use confab_store::{Configuration, ConfigurationUpdate, Cursor, Order, PageRequest, Store};
+
+pub use conversations::{ConversationInput, UpdateConversation};
+pub use error::{DomainError, DomainResult};
+pub use messages::{CreateMessage, UpdateMessage};
+pub use participants::{CreateParticipant, UpdateParticipant};
+
+/// Who is calling. Every operation takes one; nothing is done on nobody's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An app backend through the REST API, authenticated with the account's credentials or an
+    /// API key (its SID is kept for rate limiting and audit).
+    Backend {
+        /// The account SID or API key SID that authenticated.
+        credential: String,
+    },
+    /// A user through the realtime endpoint, authenticated by an access token.
+    User {
+        /// The token's service.
+        service: Sid,
+        /// The token's identity.
+        identity: String,
+    },
+}
+
+/// The source of time, injected so that tests control it.
+pub trait Clock: Send + Sync + 'static {
+    /// Unix time in milliseconds.
+    fn now_millis(&self) -> Millis;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_millis(&self) -> Millis {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// A page as asked for by a caller: size not yet checked, cursor from a page token.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PageParams {
+    /// Requested page size.
+    pub size: Option<u32>,
+    /// Order (messages only; other lists are oldest first).
+    pub order: Order,
+    /// Where to start.
+    pub cursor: Option<Cursor>,
+}
+
+/// The domain service. Cheap to clone.
+#[derive(Clone)]
+pub struct Domain {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    limits: Limits,
+    clock: Arc<dyn Clock>,
+    /// The default service, cached: unscoped REST paths and tokens without a service use it on
+    /// every call, and it changes only through [`Domain::update_configuration`].
+    default_service: RwLock<Sid>,
+}
+
+/// A fresh SID of `kind`.
+pub fn new_sid(kind: SidKind) -> Sid {
+    Sid::from_random(kind, rand::random())
+}
+
+impl Domain {
+    /// Starts the domain over `store`: creates the account's default service on first start.
+    pub async fn start(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+    ) -> DomainResult<Domain> {
+        let now = clock.now_millis();
+        let default = Service {
+            sid: new_sid(SidKind::Service),
+            friendly_name: "Default Conversations Service".into(),
+            date_created: now,
+            date_updated: now,
+        };
+        let cfg = store.init_account(default).await?;
+        Ok(Domain {
+            inner: Arc::new(Inner {
+                store,
+                limits,
+                clock,
+                default_service: RwLock::new(cfg.default_chat_service_sid),
+            }),
+        })
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        &*self.inner.store
+    }
+
+    pub(crate) fn now(&self) -> Millis {
+        self.inner.clock.now_millis()
+    }
+
+    /// The account's default service.
+    pub fn default_service(&self) -> Sid {
+        match self.inner.default_service.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Resolves the service a call addresses (`None`: the default) and checks the actor may
+    /// use it: a user only ever acts within its token's service.
+    pub(crate) fn service_for(&self, actor: &Actor, service: Option<&str>) -> DomainResult<Sid> {
+        let sid = match service {
+            Some(s) => Sid::parse(SidKind::Service, s)
+                .ok_or_else(|| DomainError::not_found(format!("Service {s}")))?,
+            None => self.default_service(),
+        };
+        match actor {
+            Actor::User { service: own, .. } if *own != sid => {
+                Err(DomainError::forbidden("not a member of this service"))
+            }
+            _ => Ok(sid),
+        }
+    }
+
+    /// Checks a page request against the limits and builds the store's request.
+    pub(crate) fn page(&self, p: PageParams) -> DomainResult<PageRequest> {
+        let max = self.inner.limits.max_page_size;
+        let size = p
+            .size
+            .unwrap_or(self.inner.limits.default_page_size.min(max));
+        if size == 0 || size > max {
+            return Err(DomainError::invalid(format!(
+                "PageSize must be between 1 and {max}"
+            )));
+        }
+        Ok(PageRequest {
+            size,
+            order: p.order,
+            cursor: p.cursor,
+        })
+    }
+
+    /// The account configuration.
+    pub async fn configuration(&self, actor: &Actor) -> DomainResult<Configuration> {
+        require_backend(actor)?;
+        Ok(self.store().configuration().await?)
+    }
+
+    /// Changes the account configuration.
+    pub async fn update_configuration(
+        &self,
+        actor: &Actor,
+        update: ConfigurationUpdate,
+    ) -> DomainResult<Configuration> {
+        require_backend(actor)?;
+        if let Some(s) = &update.default_chat_service_sid {
+            validate::sid_param("DefaultChatServiceSid", SidKind::Service, s)?;
+        }
+        if let Some(s) = &update.default_messaging_service_sid {
+            validate::messaging_service_sid("DefaultMessagingServiceSid", s)?;
+        }
+        if let Some(t) = &update.default_inactive_timer {
+            validate::duration("DefaultInactiveTimer", t, 60)?;
+        }
+        if let Some(t) = &update.default_closed_timer {
+            validate::duration("DefaultClosedTimer", t, 600)?;
+        }
+        let cfg = self.store().update_configuration(update).await?;
+        if let Ok(mut g) = self.inner.default_service.write() {
+            *g = cfg.default_chat_service_sid.clone();
+        }
+        Ok(cfg)
+    }
+
+    /// Fetches a service.
+    pub async fn service(&self, actor: &Actor, sid: &str) -> DomainResult<Service> {
+        let sid = self.service_for(actor, Some(sid))?;
+        self.store()
+            .service(sid.as_str())
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Service {sid}")))
+    }
+}
+
+/// Account-level operations are for app backends only.
+fn require_backend(actor: &Actor) -> DomainResult<()> {
+    match actor {
+        Actor::Backend { .. } => Ok(()),
+        Actor::User { .. } => Err(DomainError::forbidden("only an app backend may do this")),
+    }
+}

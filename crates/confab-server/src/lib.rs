@@ -1,1 +1,158 @@
-//! stub
+//! The Confab server: assembles the store, the domain service and the HTTP endpoints, and runs
+//! them until told to stop.
+//!
+//! - [`credentials`]: the account's credentials, from the environment or generated once.
+//! - [`rest`]: the REST API (thin adapters over the domain service).
+//! - [`Server`]: binds, serves, and shuts down cleanly (in-flight requests finish, then the
+//!   store's writer commits what it has queued and closes the database).
+
+pub mod credentials;
+pub mod rest;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use confab_domain::{Clock, Domain, SystemClock};
+use confab_protocol::limits::Limits;
+use confab_store::Store;
+use confab_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use credentials::Credentials;
+
+/// Everything `confab serve` can be told.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Where the database (and generated credentials) live.
+    pub data_dir: PathBuf,
+    /// Commit durability of the SQLite store.
+    pub synchronous: Synchronous,
+    /// Size and count limits.
+    pub limits: Limits,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory, listening on `listen`.
+    pub fn new(listen: SocketAddr, data_dir: impl Into<PathBuf>) -> Self {
+        ServerConfig {
+            listen,
+            data_dir: data_dir.into(),
+            synchronous: Synchronous::Full,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("data directory {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    /// The store could not be opened.
+    #[error("store: {0}")]
+    Store(#[from] confab_store::StoreError),
+    /// The domain could not start.
+    #[error("domain: {0}")]
+    Domain(#[from] confab_domain::DomainError),
+    /// The address could not be bound.
+    #[error("listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// A running server. Dropping it stops it without waiting; [`Server::shutdown`] waits.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+/// The full HTTP app: health check plus the REST API.
+pub fn app(state: rest::AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(rest::router(state))
+}
+
+impl Server {
+    /// Opens the store, starts the domain, binds, and starts serving.
+    pub async fn start(
+        config: ServerConfig,
+        credentials: Credentials,
+    ) -> Result<Server, StartError> {
+        std::fs::create_dir_all(&config.data_dir)
+            .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
+        let mut opts = SqliteOptions::new(config.data_dir.join("confab.db"));
+        opts.synchronous = config.synchronous;
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&opts)?);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let domain = Domain::start(store, config.limits.clone(), clock).await?;
+        let state = rest::AppState {
+            domain,
+            credentials: Arc::new(credentials),
+        };
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| StartError::Bind(config.listen, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| StartError::Bind(config.listen, e))?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let router = app(state);
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        tracing::info!(%addr, "confab listening");
+        Ok(Server {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets in-flight requests finish, closes the store, and waits for all of
+    /// it.
+    pub async fn shutdown(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.wait().await
+    }
+
+    /// Waits until the server stops (after [`Server::shutdown`] from elsewhere or an error).
+    pub async fn wait(&mut self) -> std::io::Result<()> {
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+
+    /// A handle that asks the server to stop.
+    pub fn stopper(&mut self) -> Option<oneshot::Sender<()>> {
+        self.stop.take()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

@@ -1,1 +1,221 @@
-fn main() {}
+//! `confab`: the server and its tools.
+//!
+//! - `confab serve`: runs the server with an embedded SQLite store under `--data-dir`.
+//! - `confab token --identity NAME`: prints an access token signed with the configured API key.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use confab_server::credentials::{CREDENTIALS_FILE, Credentials};
+use confab_server::{Server, ServerConfig};
+use confab_store_sqlite::Synchronous;
+
+#[derive(Parser)]
+#[command(
+    name = "confab",
+    version,
+    about = "A self-hostable conversations platform"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Print an access token for an identity, signed with the configured API key.
+    Token(TokenArgs),
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080", env = "CONFAB_LISTEN")]
+    listen: SocketAddr,
+    /// Directory for the database and generated credentials.
+    #[arg(long, default_value = "./confab-data", env = "CONFAB_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Database URL: `sqlite://` (or none) keeps the embedded store in the data directory.
+    #[arg(long, env = "CONFAB_DATABASE")]
+    database: Option<String>,
+    /// Commit durability: `full` survives power loss, `normal` only a process crash.
+    #[arg(long, value_enum, default_value_t = SyncArg::Full, env = "CONFAB_SYNCHRONOUS")]
+    synchronous: SyncArg,
+    /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
+    #[arg(long, default_value = "info", env = "CONFAB_LOG")]
+    log: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SyncArg {
+    Full,
+    Normal,
+}
+
+#[derive(clap::Args)]
+struct TokenArgs {
+    /// The user's identity.
+    #[arg(long)]
+    identity: String,
+    /// Lifetime in seconds (at most 24 h).
+    #[arg(long, default_value_t = 3600)]
+    ttl: i64,
+    /// Service SID for the chat grant; default: the account's default service.
+    #[arg(long)]
+    service: Option<String>,
+    /// Data directory holding generated credentials.
+    #[arg(long, default_value = "./confab-data", env = "CONFAB_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve(args),
+        Command::Token(args) => token(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("confab: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&args.log).map_err(|e| format!("--log: {e}"))?,
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    if let Some(url) = &args.database {
+        if !url.starts_with("sqlite:") {
+            return Err(format!(
+                "unsupported database URL {url:?}: only sqlite:// is built in"
+            ));
+        }
+    }
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
+    let (credentials, created) =
+        Credentials::resolve(&args.data_dir, env).map_err(|e| e.to_string())?;
+    if created {
+        announce_credentials(&credentials, &args.data_dir);
+    }
+    let mut config = ServerConfig::new(args.listen, &args.data_dir);
+    config.synchronous = match args.synchronous {
+        SyncArg::Full => Synchronous::Full,
+        SyncArg::Normal => Synchronous::Normal,
+    };
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let mut server = Server::start(config, credentials)
+            .await
+            .map_err(|e| e.to_string())?;
+        // The first line on stdout tells scripts (and tests) where the server is.
+        println!("confab listening on http://{}", server.local_addr());
+        let stop = server.stopper();
+        tokio::select! {
+            r = server.wait() => return r.map_err(|e| e.to_string()),
+            () = shutdown_signal() => tracing::info!("shutting down"),
+        }
+        if let Some(stop) = stop {
+            let _ = stop.send(());
+        }
+        server.wait().await.map_err(|e| e.to_string())
+    })
+}
+
+/// Printed once, to stderr, when the credentials are generated: the only time secrets leave
+/// the data directory.
+fn announce_credentials(c: &Credentials, dir: &std::path::Path) {
+    eprintln!(
+        "confab: generated credentials (kept in {}, mode 0600; shown only now)\n  \
+         CONFAB_ACCOUNT_SID={}\n  CONFAB_AUTH_TOKEN={}\n  CONFAB_API_KEY_SID={}\n  CONFAB_API_KEY_SECRET={}",
+        dir.join(CREDENTIALS_FILE).display(),
+        c.account_sid,
+        c.auth_token,
+        c.api_key_sid,
+        c.api_key_secret
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn token(args: TokenArgs) -> Result<(), String> {
+    let path = args.data_dir.join(CREDENTIALS_FILE);
+    let stored = Credentials::load(&path).map_err(|e| e.to_string())?;
+    let pick = |var: &str, stored: Option<&String>| {
+        env(var)
+            .filter(|v| !v.is_empty())
+            .or_else(|| stored.cloned())
+            .ok_or_else(|| {
+                format!(
+                    "{var} is not set and {} does not exist: start `confab serve` once or set it",
+                    path.display()
+                )
+            })
+    };
+    let account_sid = pick(
+        "CONFAB_ACCOUNT_SID",
+        stored.as_ref().map(|c| &c.account_sid),
+    )?;
+    let key = confab_token::ApiKey {
+        sid: pick(
+            "CONFAB_API_KEY_SID",
+            stored.as_ref().map(|c| &c.api_key_sid),
+        )?,
+        secret: pick(
+            "CONFAB_API_KEY_SECRET",
+            stored.as_ref().map(|c| &c.api_key_secret),
+        )?,
+    };
+    if args.ttl <= 0 || args.ttl > confab_token::MAX_LIFETIME_SECS {
+        return Err(format!(
+            "--ttl must be between 1 and {}",
+            confab_token::MAX_LIFETIME_SECS
+        ));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let spec = confab_token::TokenSpec {
+        account_sid: &account_sid,
+        identity: &args.identity,
+        service_sid: args.service.as_deref(),
+        now: i64::try_from(now).map_err(|e| e.to_string())?,
+        ttl_secs: args.ttl,
+    };
+    println!("{}", confab_token::mint(&key, &spec));
+    Ok(())
+}

@@ -1,1 +1,315 @@
-//! stub
+//! Test support: a real Confab server on `127.0.0.1:0` with a temp data directory, and a small
+//! REST client that speaks form-encoded requests with basic auth, as app backends do.
+//!
+//! ```ignore
+//! let server = TestServer::start().await;
+//! let api = server.api();
+//! let (status, body) = api.post("/v1/Conversations", &[("FriendlyName", "x")]).await;
+//! ```
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use confab_server::{Credentials, Server, ServerConfig};
+use serde_json::Value;
+
+/// Fixed credentials for tests, so that a restarted server accepts the same client.
+pub fn test_credentials() -> Credentials {
+    Credentials {
+        account_sid: format!("AC{}", "0a".repeat(16)),
+        auth_token: "test-auth-token-0123456789".into(),
+        api_key_sid: format!("SK{}", "0b".repeat(16)),
+        api_key_secret: "test-api-key-secret-0123456789".into(),
+    }
+}
+
+/// A server running in this process on a free port, with its own temp data directory. It stops
+/// when dropped; [`TestServer::restart`] stops it and starts a new one on the same directory.
+pub struct TestServer {
+    server: Option<Server>,
+    addr: SocketAddr,
+    config: ServerConfig,
+    credentials: Credentials,
+    // Declared last so that it is removed after the server is gone.
+    dir: Option<tempfile::TempDir>,
+}
+
+impl TestServer {
+    /// Starts a server with default configuration.
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `tweak` adjusts its configuration.
+    pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+        tweak(&mut config);
+        let credentials = test_credentials();
+        let server = Server::start(config.clone(), credentials.clone())
+            .await
+            .expect("server starts");
+        let addr = server.local_addr();
+        TestServer {
+            server: Some(server),
+            addr,
+            config,
+            credentials,
+            dir: Some(dir),
+        }
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.config.data_dir
+    }
+
+    /// The credentials the server accepts.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
+    /// A client authenticated with the account SID and auth token.
+    pub fn api(&self) -> Api {
+        Api::new(
+            self.url(),
+            &self.credentials.account_sid,
+            &self.credentials.auth_token,
+        )
+    }
+
+    /// A client authenticated with the API key.
+    pub fn api_with_key(&self) -> Api {
+        Api::new(
+            self.url(),
+            &self.credentials.api_key_sid,
+            &self.credentials.api_key_secret,
+        )
+    }
+
+    /// Stops the server cleanly and waits until the store is closed.
+    pub async fn stop(&mut self) {
+        if let Some(s) = self.server.take() {
+            s.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    /// Stops the server and starts a new one on the same data directory (new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let mut config = self.config.clone();
+        config.listen = "127.0.0.1:0".parse().unwrap();
+        let server = Server::start(config, self.credentials.clone())
+            .await
+            .expect("server restarts");
+        self.addr = server.local_addr();
+        self.server = Some(server);
+    }
+
+    /// Keeps the data directory after the test (for debugging) and returns its path.
+    pub fn keep_dir(&mut self) -> PathBuf {
+        self.dir
+            .take()
+            .map(|d| d.keep())
+            .unwrap_or_else(|| self.config.data_dir.clone())
+    }
+}
+
+/// A REST client: form-encoded requests, basic auth, JSON answers.
+#[derive(Clone)]
+pub struct Api {
+    base: String,
+    auth: Option<String>,
+    http: reqwest::Client,
+}
+
+/// A response: status and JSON body (`Value::Null` when empty or not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status and returns the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        self.body
+    }
+
+    /// Asserts an error answer with this status and code, in the reference shape.
+    #[track_caller]
+    pub fn expect_error(self, status: u16, code: u64) -> Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["code"].as_u64(),
+            Some(code),
+            "unexpected code; body: {}",
+            self.body
+        );
+        assert_eq!(
+            self.body["status"].as_u64(),
+            Some(u64::from(status)),
+            "body: {}",
+            self.body
+        );
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "body: {}",
+            self.body
+        );
+        assert!(self.body["more_info"].is_string(), "body: {}", self.body);
+        self.body
+    }
+}
+
+impl Api {
+    /// A client for `base` with basic-auth credentials.
+    pub fn new(base: String, user: &str, password: &str) -> Api {
+        let auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+        );
+        Api {
+            base,
+            auth: Some(auth),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same client with another `Authorization` header (or none).
+    pub fn with_authorization(&self, header: Option<&str>) -> Api {
+        Api {
+            auth: header.map(str::to_owned),
+            ..self.clone()
+        }
+    }
+
+    /// The base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path_or_url: &str) -> String {
+        if path_or_url.starts_with("http") {
+            path_or_url.to_owned()
+        } else {
+            format!("{}{path_or_url}", self.base)
+        }
+    }
+
+    /// Sends a request; `path_or_url` may be a path or an absolute URL (as `next_page_url`).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path_or_url: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Reply {
+        let mut req = self.http.request(method, self.url(path_or_url));
+        if let Some(a) = &self.auth {
+            req = req.header(reqwest::header::AUTHORIZATION, a);
+        }
+        if let Some(f) = form {
+            let body = form_body(f);
+            req = req
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.expect("body read");
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// `GET`
+    pub async fn get(&self, path_or_url: &str) -> Reply {
+        self.send(reqwest::Method::GET, path_or_url, None).await
+    }
+
+    /// `POST` with a form body.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Reply {
+        self.send(reqwest::Method::POST, path, Some(form)).await
+    }
+
+    /// `DELETE`
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// A raw request for bad-input tests: any method, headers and body bytes.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Reply {
+        let mut req = self.http.request(method, self.url(path)).body(body);
+        if let Some(a) = &self.auth {
+            req = req.header(reqwest::header::AUTHORIZATION, a);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.expect("body read");
+        Reply {
+            status,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Follows `next_page_url` from `first` until the end, collecting the items under `key`.
+    pub async fn collect_pages(&self, first: &str, key: &str) -> (Vec<Value>, usize) {
+        let mut items = vec![];
+        let mut pages = 0;
+        let mut url = Some(first.to_owned());
+        while let Some(u) = url {
+            let body = self.get(&u).await.expect(200);
+            pages += 1;
+            items.extend(body[key].as_array().expect("list key").iter().cloned());
+            url = body["meta"]["next_page_url"].as_str().map(str::to_owned);
+            assert!(pages < 10_000, "pagination does not end");
+        }
+        (items, pages)
+    }
+}
+
+/// Encodes a form body.
+pub fn form_body(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}

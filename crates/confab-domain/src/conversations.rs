@@ -1,0 +1,227 @@
+//! Conversations: create, fetch (by SID or unique name), update, delete, list.
+
+use confab_protocol::entity::{Conversation, ConversationState, Millis, Timers};
+use confab_protocol::sid::SidKind;
+use confab_store::{Committed, ConversationFilter, ConversationPatch, Page};
+
+use crate::error::{DomainError, DomainResult};
+use crate::validate;
+use crate::{Actor, Domain, PageParams, new_sid};
+
+/// Fields of a conversation as a caller gives them (create or update). `None` means "not
+/// given"; on update, an empty `unique_name` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationInput {
+    /// `FriendlyName`.
+    pub friendly_name: Option<String>,
+    /// `UniqueName`.
+    pub unique_name: Option<String>,
+    /// `Attributes` (JSON text).
+    pub attributes: Option<String>,
+    /// `State`: `active`, `inactive` or `closed`.
+    pub state: Option<String>,
+    /// `Timers.Inactive` (ISO 8601 duration, at least 1 minute).
+    pub timers_inactive: Option<String>,
+    /// `Timers.Closed` (ISO 8601 duration, at least 10 minutes).
+    pub timers_closed: Option<String>,
+    /// `MessagingServiceSid`.
+    pub messaging_service_sid: Option<String>,
+    /// `Bindings.Email.Address`.
+    pub bindings_email_address: Option<String>,
+    /// `Bindings.Email.Name`.
+    pub bindings_email_name: Option<String>,
+    /// `DateCreated`.
+    pub date_created: Option<Millis>,
+    /// `DateUpdated`.
+    pub date_updated: Option<Millis>,
+}
+
+/// Updating takes the same fields as creating.
+pub type UpdateConversation = ConversationInput;
+
+struct Checked {
+    state: Option<ConversationState>,
+    timers: Option<Timers>,
+    bindings: Option<serde_json::Value>,
+}
+
+impl Domain {
+    fn check_conversation(&self, input: &ConversationInput, now: Millis) -> DomainResult<Checked> {
+        let l = self.limits();
+        if let Some(n) = &input.friendly_name {
+            validate::name("FriendlyName", n, l.friendly_name_chars)?;
+        }
+        if let Some(n) = input.unique_name.as_deref().filter(|n| !n.is_empty()) {
+            validate::unique_name("UniqueName", n, l.friendly_name_chars)?;
+        }
+        if let Some(a) = &input.attributes {
+            validate::attributes("Attributes", a, l.conversation_attributes_bytes)?;
+        }
+        if let Some(m) = &input.messaging_service_sid {
+            validate::messaging_service_sid("MessagingServiceSid", m)?;
+        }
+        let state = match input.state.as_deref() {
+            None => None,
+            Some(s) => Some(
+                ConversationState::parse(s)
+                    .filter(|s| *s != ConversationState::Initializing)
+                    .ok_or_else(|| {
+                        DomainError::invalid("State must be one of active, inactive, closed")
+                    })?,
+            ),
+        };
+        let inactive = input
+            .timers_inactive
+            .as_deref()
+            .map(|t| validate::duration("Timers.Inactive", t, 60))
+            .transpose()?;
+        let closed = input
+            .timers_closed
+            .as_deref()
+            .map(|t| validate::duration("Timers.Closed", t, 600))
+            .transpose()?;
+        let timers = (inactive.is_some() || closed.is_some()).then(|| Timers {
+            date_inactive: inactive.map(|s| now + s * 1000),
+            date_closed: closed.map(|s| now + s * 1000),
+        });
+        let mut email = serde_json::Map::new();
+        if let Some(a) = &input.bindings_email_address {
+            validate::name("Bindings.Email.Address", a, l.friendly_name_chars)?;
+            email.insert("address".into(), a.clone().into());
+        }
+        if let Some(n) = &input.bindings_email_name {
+            validate::name("Bindings.Email.Name", n, l.friendly_name_chars)?;
+            email.insert("name".into(), n.clone().into());
+        }
+        let bindings = (!email.is_empty()).then(|| serde_json::json!({ "email": email }));
+        Ok(Checked {
+            state,
+            timers,
+            bindings,
+        })
+    }
+
+    /// Creates a conversation in `service` (`None`: the default service).
+    pub async fn create_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        input: ConversationInput,
+    ) -> DomainResult<Committed<Conversation>> {
+        let service = self.service_for(actor, service)?;
+        let now = self.now();
+        let checked = self.check_conversation(&input, now)?;
+        let conversation = Conversation {
+            sid: new_sid(SidKind::Conversation),
+            chat_service_sid: service,
+            messaging_service_sid: input.messaging_service_sid,
+            friendly_name: input.friendly_name,
+            unique_name: input.unique_name.filter(|n| !n.is_empty()),
+            attributes: input.attributes.unwrap_or_else(|| "{}".into()),
+            state: checked.state.unwrap_or(ConversationState::Active),
+            timers: checked.timers.unwrap_or_default(),
+            bindings: checked.bindings,
+            date_created: input.date_created.unwrap_or(now),
+            date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
+        };
+        Ok(self.store().create_conversation(conversation).await?)
+    }
+
+    /// Fetches a conversation by SID or unique name.
+    pub async fn conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+    ) -> DomainResult<Conversation> {
+        let service = self.service_for(actor, service)?;
+        let c = self
+            .store()
+            .conversation(service.as_str(), sid_or_name)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Conversation {sid_or_name}")))?;
+        self.require_member(actor, &c).await?;
+        Ok(c)
+    }
+
+    /// Updates a conversation.
+    pub async fn update_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+        input: UpdateConversation,
+    ) -> DomainResult<Committed<Conversation>> {
+        let c = self.conversation(actor, service, sid_or_name).await?;
+        let now = self.now();
+        let checked = self.check_conversation(&input, now)?;
+        let patch = ConversationPatch {
+            friendly_name: input.friendly_name.map(Some),
+            unique_name: input.unique_name.map(|n| Some(n).filter(|n| !n.is_empty())),
+            attributes: input.attributes,
+            state: checked.state,
+            timers: checked.timers,
+            messaging_service_sid: input.messaging_service_sid,
+            bindings: checked.bindings,
+            date_created: input.date_created,
+            date_updated: input.date_updated.unwrap_or(now),
+        };
+        Ok(self
+            .store()
+            .update_conversation(c.chat_service_sid.as_str(), c.sid.as_str(), patch)
+            .await?)
+    }
+
+    /// Deletes a conversation with everything in it.
+    pub async fn delete_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+    ) -> DomainResult<Committed<Conversation>> {
+        let c = self.conversation(actor, service, sid_or_name).await?;
+        Ok(self
+            .store()
+            .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
+            .await?)
+    }
+
+    /// Lists the conversations of a service (app backends only: users list their own).
+    pub async fn list_conversations(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        filter: ConversationFilter,
+        page: PageParams,
+    ) -> DomainResult<Page<Conversation>> {
+        if !matches!(actor, Actor::Backend { .. }) {
+            return Err(DomainError::forbidden(
+                "only an app backend may list every conversation",
+            ));
+        }
+        let service = self.service_for(actor, service)?;
+        let page = self.page(page)?;
+        Ok(self
+            .store()
+            .list_conversations(service.as_str(), &filter, &page)
+            .await?)
+    }
+
+    /// A user may touch a conversation only as one of its participants; app backends always.
+    pub(crate) async fn require_member(&self, actor: &Actor, c: &Conversation) -> DomainResult<()> {
+        let Actor::User { identity, .. } = actor else {
+            return Ok(());
+        };
+        let member = self
+            .store()
+            .participant(c.chat_service_sid.as_str(), c.sid.as_str(), identity)
+            .await?;
+        if member.is_some() {
+            Ok(())
+        } else {
+            Err(DomainError::forbidden(
+                "not a participant of this conversation",
+            ))
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Messages: add (gapless `index`), fetch, update, remove (text scrubbed from the log), list.
+
+use confab_protocol::entity::{Message, Millis};
+use confab_protocol::sid::SidKind;
+use confab_store::{Committed, MessagePatch, NewMessage, Page};
+
+use crate::error::{DomainError, DomainResult};
+use crate::validate;
+use crate::{Actor, Domain, PageParams, new_sid};
+
+/// The author an app backend's message gets when it names none.
+pub const SYSTEM_AUTHOR: &str = "system";
+
+/// A message to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateMessage {
+    /// `Author`; a user's messages are always authored by its identity.
+    pub author: Option<String>,
+    /// `Body`.
+    pub body: Option<String>,
+    /// `Attributes` (JSON text).
+    pub attributes: Option<String>,
+    /// `DateCreated`.
+    pub date_created: Option<Millis>,
+    /// `DateUpdated`.
+    pub date_updated: Option<Millis>,
+    /// Idempotency key: a retry with the same key returns the first message.
+    pub op_id: Option<String>,
+}
+
+/// Changes to a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateMessage {
+    /// `Author`.
+    pub author: Option<String>,
+    /// `Body`.
+    pub body: Option<String>,
+    /// `Attributes`.
+    pub attributes: Option<String>,
+    /// `DateCreated`.
+    pub date_created: Option<Millis>,
+    /// `DateUpdated`.
+    pub date_updated: Option<Millis>,
+}
+
+impl Domain {
+    fn check_message_fields(
+        &self,
+        author: Option<&str>,
+        body: Option<&str>,
+        attributes: Option<&str>,
+    ) -> DomainResult<()> {
+        let l = self.limits();
+        if let Some(a) = author {
+            validate::identity("Author", a, l.identity_chars)?;
+        }
+        if let Some(b) = body {
+            if b.len() > l.message_body_bytes {
+                return Err(DomainError::invalid(format!(
+                    "Body is larger than {} bytes",
+                    l.message_body_bytes
+                )));
+            }
+        }
+        if let Some(a) = attributes {
+            validate::attributes("Attributes", a, l.attributes_bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a message to a conversation.
+    pub async fn add_message(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        input: CreateMessage,
+    ) -> DomainResult<Committed<Message>> {
+        let c = self.conversation(actor, service, conversation).await?;
+        let author = match actor {
+            Actor::User { identity, .. } => identity.clone(),
+            Actor::Backend { .. } => input.author.unwrap_or_else(|| SYSTEM_AUTHOR.into()),
+        };
+        self.check_message_fields(
+            Some(&author),
+            input.body.as_deref(),
+            input.attributes.as_deref(),
+        )?;
+        if input.body.as_deref().is_none_or(str::is_empty) {
+            return Err(DomainError::invalid("Body is required"));
+        }
+        if let Some(op) = &input.op_id {
+            validate::identity("op_id", op, 128)?;
+        }
+        let now = self.now();
+        let new = NewMessage {
+            sid: new_sid(SidKind::Message),
+            conversation_sid: c.sid.clone(),
+            author,
+            body: input.body,
+            attributes: input.attributes.unwrap_or_else(|| "{}".into()),
+            date_created: input.date_created.unwrap_or(now),
+            date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
+            op_id: input.op_id,
+        };
+        Ok(self
+            .store()
+            .add_message(c.chat_service_sid.as_str(), new)
+            .await?)
+    }
+
+    /// Fetches a message.
+    pub async fn message(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid: &str,
+    ) -> DomainResult<Message> {
+        let c = self.conversation(actor, service, conversation).await?;
+        validate::sid_param("Sid", SidKind::Message, sid)
+            .map_err(|_| DomainError::not_found(format!("Message {sid}")))?;
+        self.store()
+            .message(c.chat_service_sid.as_str(), c.sid.as_str(), sid)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Message {sid}")))
+    }
+
+    /// Updates a message. A user may change only its own messages.
+    pub async fn update_message(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid: &str,
+        input: UpdateMessage,
+    ) -> DomainResult<Committed<Message>> {
+        let m = self.message(actor, service, conversation, sid).await?;
+        require_author(actor, &m)?;
+        if matches!(actor, Actor::User { .. }) && input.author.is_some() {
+            return Err(DomainError::forbidden(
+                "a user cannot change a message's author",
+            ));
+        }
+        self.check_message_fields(
+            input.author.as_deref(),
+            input.body.as_deref(),
+            input.attributes.as_deref(),
+        )?;
+        if input.body.as_deref() == Some("") {
+            return Err(DomainError::invalid("Body must not be empty"));
+        }
+        let patch = MessagePatch {
+            body: input.body,
+            attributes: input.attributes,
+            author: input.author,
+            date_created: input.date_created,
+            date_updated: input.date_updated.unwrap_or_else(|| self.now()),
+        };
+        let service = self.service_for(actor, service)?;
+        Ok(self
+            .store()
+            .update_message(service.as_str(), m.conversation_sid.as_str(), sid, patch)
+            .await?)
+    }
+
+    /// Removes a message; its text is scrubbed from the log too.
+    pub async fn remove_message(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid: &str,
+    ) -> DomainResult<Committed<Message>> {
+        let m = self.message(actor, service, conversation, sid).await?;
+        require_author(actor, &m)?;
+        let service = self.service_for(actor, service)?;
+        Ok(self
+            .store()
+            .remove_message(service.as_str(), m.conversation_sid.as_str(), sid)
+            .await?)
+    }
+
+    /// Lists a conversation's messages by `index`, in either order.
+    pub async fn list_messages(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        page: PageParams,
+    ) -> DomainResult<Page<Message>> {
+        let c = self.conversation(actor, service, conversation).await?;
+        let page = self.page(page)?;
+        Ok(self
+            .store()
+            .list_messages(c.chat_service_sid.as_str(), c.sid.as_str(), &page)
+            .await?)
+    }
+}
+
+fn require_author(actor: &Actor, m: &Message) -> DomainResult<()> {
+    match actor {
+        Actor::User { identity, .. } if *identity != m.author => Err(DomainError::forbidden(
+            "only the author may change or remove this message",
+        )),
+        _ => Ok(()),
+    }
+}

@@ -1,0 +1,283 @@
+//! Participants: chat identities and messaging bindings (SMS, WhatsApp) in a conversation.
+
+use confab_protocol::entity::{Millis, Participant};
+use confab_protocol::sid::SidKind;
+use confab_store::{Committed, CountLimits, NewParticipant, Page, ParticipantPatch};
+
+use crate::error::{DomainError, DomainResult};
+use crate::validate;
+use crate::{Actor, Domain, PageParams, new_sid};
+
+/// A participant to add.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateParticipant {
+    /// `Identity`: a chat participant.
+    pub identity: Option<String>,
+    /// `MessagingBinding.Address`: a non-chat participant's address.
+    pub address: Option<String>,
+    /// `MessagingBinding.ProxyAddress`: the number the non-chat participant talks to.
+    pub proxy_address: Option<String>,
+    /// `MessagingBinding.ProjectedAddress`: a chat participant's address in group MMS.
+    pub projected_address: Option<String>,
+    /// `Attributes` (JSON text).
+    pub attributes: Option<String>,
+    /// `RoleSid`.
+    pub role_sid: Option<String>,
+    /// `DateCreated`.
+    pub date_created: Option<Millis>,
+    /// `DateUpdated`.
+    pub date_updated: Option<Millis>,
+}
+
+/// Changes to a participant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateParticipant {
+    /// `Attributes`.
+    pub attributes: Option<String>,
+    /// `RoleSid`.
+    pub role_sid: Option<String>,
+    /// `Identity` (only for a participant that has none).
+    pub identity: Option<String>,
+    /// `MessagingBinding.ProxyAddress`.
+    pub proxy_address: Option<String>,
+    /// `MessagingBinding.ProjectedAddress`.
+    pub projected_address: Option<String>,
+    /// `LastReadMessageIndex`.
+    pub last_read_message_index: Option<i64>,
+    /// `LastReadTimestamp`.
+    pub last_read_timestamp: Option<String>,
+    /// `DateCreated`.
+    pub date_created: Option<Millis>,
+    /// `DateUpdated`.
+    pub date_updated: Option<Millis>,
+}
+
+fn binding_type(address: &str) -> &'static str {
+    if address.starts_with("whatsapp:") {
+        "whatsapp"
+    } else {
+        "sms"
+    }
+}
+
+impl Domain {
+    fn check_address(&self, field: &str, a: &Option<String>) -> DomainResult<()> {
+        match a {
+            Some(a) if a.is_empty() => {
+                Err(DomainError::invalid(format!("{field} must not be empty")))
+            }
+            Some(a) => validate::name(field, a, self.limits().friendly_name_chars),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a participant to a conversation.
+    pub async fn add_participant(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        input: CreateParticipant,
+    ) -> DomainResult<Committed<Participant>> {
+        let c = self.conversation(actor, service, conversation).await?;
+        let l = self.limits();
+        if let Some(i) = &input.identity {
+            validate::identity("Identity", i, l.identity_chars)?;
+        }
+        self.check_address("MessagingBinding.Address", &input.address)?;
+        self.check_address("MessagingBinding.ProxyAddress", &input.proxy_address)?;
+        self.check_address(
+            "MessagingBinding.ProjectedAddress",
+            &input.projected_address,
+        )?;
+        if let Some(a) = &input.attributes {
+            validate::attributes("Attributes", a, l.attributes_bytes)?;
+        }
+        let role_sid = input
+            .role_sid
+            .as_deref()
+            .map(|r| validate::sid_param("RoleSid", SidKind::Role, r))
+            .transpose()?;
+        let messaging_binding = match (&input.identity, &input.address) {
+            (Some(_), Some(_)) => {
+                return Err(DomainError::invalid(
+                    "give either Identity or MessagingBinding.Address, not both",
+                ));
+            }
+            (None, None) => {
+                return Err(DomainError::invalid(
+                    "Identity or MessagingBinding.Address is required",
+                ));
+            }
+            (Some(_), None) => {
+                if input.proxy_address.is_some() {
+                    return Err(DomainError::invalid(
+                        "MessagingBinding.ProxyAddress is for non-chat participants",
+                    ));
+                }
+                input
+                    .projected_address
+                    .as_ref()
+                    .map(|p| serde_json::json!({"type": "sms", "projected_address": p}))
+            }
+            (None, Some(address)) => {
+                let proxy = input.proxy_address.as_ref().ok_or_else(|| {
+                    DomainError::invalid(
+                        "MessagingBinding.ProxyAddress is required with MessagingBinding.Address",
+                    )
+                })?;
+                Some(
+                    serde_json::json!({"type": binding_type(address), "address": address, "proxy_address": proxy}),
+                )
+            }
+        };
+        let now = self.now();
+        let participant = Participant {
+            sid: new_sid(SidKind::Participant),
+            conversation_sid: c.sid.clone(),
+            identity: input.identity,
+            attributes: input.attributes.unwrap_or_else(|| "{}".into()),
+            messaging_binding,
+            role_sid,
+            last_read_message_index: None,
+            last_read_timestamp: None,
+            date_created: input.date_created.unwrap_or(now),
+            date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
+        };
+        let limits = CountLimits {
+            participants_per_conversation: l.participants_per_conversation,
+            conversations_per_identity: l.conversations_per_identity,
+        };
+        let new = NewParticipant {
+            participant,
+            user_sid: new_sid(SidKind::User),
+        };
+        Ok(self
+            .store()
+            .add_participant(c.chat_service_sid.as_str(), new, &limits)
+            .await?)
+    }
+
+    /// Fetches a participant by SID or identity.
+    pub async fn participant(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid_or_identity: &str,
+    ) -> DomainResult<Participant> {
+        let c = self.conversation(actor, service, conversation).await?;
+        self.store()
+            .participant(c.chat_service_sid.as_str(), c.sid.as_str(), sid_or_identity)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Participant {sid_or_identity}")))
+    }
+
+    /// Updates a participant.
+    pub async fn update_participant(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid_or_identity: &str,
+        input: UpdateParticipant,
+    ) -> DomainResult<Committed<Participant>> {
+        let p = self
+            .participant(actor, service, conversation, sid_or_identity)
+            .await?;
+        let l = self.limits();
+        if let Some(a) = &input.attributes {
+            validate::attributes("Attributes", a, l.attributes_bytes)?;
+        }
+        let role_sid = input
+            .role_sid
+            .as_deref()
+            .map(|r| validate::sid_param("RoleSid", SidKind::Role, r))
+            .transpose()?;
+        if let Some(i) = &input.identity {
+            validate::identity("Identity", i, l.identity_chars)?;
+            if p.identity.as_ref().is_some_and(|own| own != i) {
+                return Err(DomainError::invalid(
+                    "Identity of a chat participant cannot be changed",
+                ));
+            }
+        }
+        self.check_address("MessagingBinding.ProxyAddress", &input.proxy_address)?;
+        self.check_address(
+            "MessagingBinding.ProjectedAddress",
+            &input.projected_address,
+        )?;
+        if input.last_read_message_index.is_some_and(|i| i < 0) {
+            return Err(DomainError::invalid(
+                "LastReadMessageIndex must not be negative",
+            ));
+        }
+        if let Some(t) = &input.last_read_timestamp {
+            validate::name("LastReadTimestamp", t, l.friendly_name_chars)?;
+        }
+        let mut binding = serde_json::Map::new();
+        if let Some(a) = input.proxy_address {
+            binding.insert("proxy_address".into(), a.into());
+        }
+        if let Some(a) = input.projected_address {
+            binding.insert("projected_address".into(), a.into());
+        }
+        let patch = ParticipantPatch {
+            attributes: input.attributes,
+            role_sid,
+            identity: input.identity.filter(|_| p.identity.is_none()),
+            messaging_binding: (!binding.is_empty()).then_some(serde_json::Value::Object(binding)),
+            last_read_message_index: input.last_read_message_index.map(Some),
+            last_read_timestamp: input.last_read_timestamp,
+            date_created: input.date_created,
+            date_updated: input.date_updated.unwrap_or_else(|| self.now()),
+        };
+        let conversation = p.conversation_sid.as_str();
+        let service = self.service_for(actor, service)?;
+        Ok(self
+            .store()
+            .update_participant(service.as_str(), conversation, p.sid.as_str(), patch)
+            .await?)
+    }
+
+    /// Removes a participant.
+    pub async fn remove_participant(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid_or_identity: &str,
+    ) -> DomainResult<Committed<Participant>> {
+        let p = self
+            .participant(actor, service, conversation, sid_or_identity)
+            .await?;
+        let service = self.service_for(actor, service)?;
+        Ok(self
+            .store()
+            .remove_participant(
+                service.as_str(),
+                p.conversation_sid.as_str(),
+                p.sid.as_str(),
+            )
+            .await?)
+    }
+
+    /// Lists a conversation's participants.
+    pub async fn list_participants(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        page: PageParams,
+    ) -> DomainResult<Page<Participant>> {
+        let c = self.conversation(actor, service, conversation).await?;
+        let page = self.page(PageParams {
+            order: confab_store::Order::Asc,
+            ..page
+        })?;
+        Ok(self
+            .store()
+            .list_participants(c.chat_service_sid.as_str(), c.sid.as_str(), &page)
+            .await?)
+    }
+}

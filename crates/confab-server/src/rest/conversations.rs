@@ -1,0 +1,130 @@
+//! `/v1/Conversations` and `/v1/Services/{ChatServiceSid}/Conversations`.
+
+use axum::Json;
+use axum::extract::{Extension, State};
+use axum::http::{StatusCode, Uri};
+use confab_domain::{Actor, ConversationInput};
+use confab_protocol::entity::ConversationState;
+use confab_store::ConversationFilter;
+use serde_json::Value;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::params::{Form, Params, PathParams, Query};
+use super::render::{ListQuery, Origin, list};
+
+fn input(p: &Params) -> ApiResult<ConversationInput> {
+    Ok(ConversationInput {
+        friendly_name: p.string("FriendlyName"),
+        unique_name: p.string("UniqueName"),
+        attributes: p.string("Attributes"),
+        state: p.string("State"),
+        timers_inactive: p.string("Timers.Inactive"),
+        timers_closed: p.string("Timers.Closed"),
+        messaging_service_sid: p.string("MessagingServiceSid"),
+        bindings_email_address: p.string("Bindings.Email.Address"),
+        bindings_email_name: p.string("Bindings.Email.Name"),
+        date_created: p.date("DateCreated")?,
+        date_updated: p.date("DateUpdated")?,
+    })
+}
+
+/// `POST …/Conversations`
+pub async fn create(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    origin: Origin,
+    path: PathParams,
+    Form(p): Form,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let c = app
+        .domain
+        .create_conversation(&actor, path.service(), input(&p)?)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app.urls(&origin, &path).conversation(&c.value)),
+    ))
+}
+
+/// `GET …/Conversations/{Sid}` (SID or unique name)
+pub async fn fetch(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    origin: Origin,
+    path: PathParams,
+) -> ApiResult<Json<Value>> {
+    let c = app
+        .domain
+        .conversation(&actor, path.service(), path.get("Sid")?)
+        .await?;
+    Ok(Json(app.urls(&origin, &path).conversation(&c)))
+}
+
+/// `POST …/Conversations/{Sid}`
+pub async fn update(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    origin: Origin,
+    path: PathParams,
+    Form(p): Form,
+) -> ApiResult<Json<Value>> {
+    let c = app
+        .domain
+        .update_conversation(&actor, path.service(), path.get("Sid")?, input(&p)?)
+        .await?;
+    Ok(Json(app.urls(&origin, &path).conversation(&c.value)))
+}
+
+/// `DELETE …/Conversations/{Sid}`
+pub async fn delete(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    path: PathParams,
+) -> ApiResult<StatusCode> {
+    app.domain
+        .delete_conversation(&actor, path.service(), path.get("Sid")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET …/Conversations`, filtered by `StartDate`, `EndDate`, `State`.
+pub async fn list_all(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    origin: Origin,
+    path: PathParams,
+    uri: Uri,
+    Query(q): Query,
+) -> ApiResult<Json<Value>> {
+    let lq = ListQuery::read(&q, &["StartDate", "EndDate", "State"])?;
+    if q.str("Order").is_some() {
+        return Err(ApiError::invalid("Order is not a parameter of this list"));
+    }
+    let state = q
+        .str("State")
+        .map(|s| {
+            ConversationState::parse(s)
+                .ok_or_else(|| ApiError::invalid("State must be one of active, inactive, closed"))
+        })
+        .transpose()?;
+    let filter = ConversationFilter {
+        start: q.date("StartDate")?,
+        end: q.date("EndDate")?,
+        state,
+    };
+    let page = app
+        .domain
+        .list_conversations(&actor, path.service(), filter, lq.page)
+        .await?;
+    let urls = app.urls(&origin, &path);
+    Ok(Json(list(
+        &origin,
+        uri.path(),
+        "conversations",
+        &lq,
+        app.page_size(&lq),
+        &page,
+        |c| urls.conversation(c),
+    )))
+}

@@ -1,0 +1,294 @@
+//! Rendering resources as the reference product does: snake_case JSON, ISO 8601 times,
+//! `attributes` as JSON text, absolute `url` and `links` built from the request's own host, and
+//! `meta` pagination whose URLs work when followed verbatim.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use confab_domain::PageParams;
+use confab_protocol::entity::{Conversation, Message, Millis, Participant};
+use confab_store::{Configuration, Cursor, Order, Page};
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::params::Params;
+
+/// Formats unix millis as `2015-12-16T22:18:37Z`.
+pub fn iso(ms: Millis) -> String {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&fmt).ok())
+        .unwrap_or_default()
+}
+
+/// `scheme://host` of the request, for absolute URLs.
+#[derive(Debug, Clone)]
+pub struct Origin(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("localhost");
+        let scheme = match parts
+            .headers
+            .get("x-forwarded-proto")
+            .and_then(|h| h.to_str().ok())
+        {
+            Some("https") => "https",
+            _ => "http",
+        };
+        Ok(Origin(format!("{scheme}://{host}")))
+    }
+}
+
+/// Where a resource's URLs point: origin plus the path family (`/v1` or
+/// `/v1/Services/{ChatServiceSid}`).
+pub struct Urls {
+    base: String,
+    account_sid: String,
+}
+
+impl Urls {
+    /// URLs for a request on `origin`, on the service-scoped family when `service` is given.
+    pub fn new(origin: &Origin, service: Option<&str>, account_sid: &str) -> Urls {
+        let base = match service {
+            Some(s) => format!("{}/v1/Services/{s}", origin.0),
+            None => format!("{}/v1", origin.0),
+        };
+        Urls {
+            base,
+            account_sid: account_sid.to_owned(),
+        }
+    }
+
+    /// A conversation.
+    pub fn conversation(&self, c: &Conversation) -> Value {
+        let url = format!("{}/Conversations/{}", self.base, c.sid);
+        json!({
+            "sid": c.sid,
+            "account_sid": self.account_sid,
+            "chat_service_sid": c.chat_service_sid,
+            "messaging_service_sid": c.messaging_service_sid,
+            "friendly_name": c.friendly_name,
+            "unique_name": c.unique_name,
+            "attributes": c.attributes,
+            "date_created": iso(c.date_created),
+            "date_updated": iso(c.date_updated),
+            "state": c.state.as_str(),
+            "timers": timers(c),
+            "bindings": c.bindings,
+            "url": url,
+            "links": {
+                "participants": format!("{url}/Participants"),
+                "messages": format!("{url}/Messages"),
+                "webhooks": format!("{url}/Webhooks"),
+                "export": format!("{url}/Export"),
+            },
+        })
+    }
+
+    /// A participant.
+    pub fn participant(&self, p: &Participant) -> Value {
+        json!({
+            "account_sid": self.account_sid,
+            "conversation_sid": p.conversation_sid,
+            "sid": p.sid,
+            "identity": p.identity,
+            "attributes": p.attributes,
+            "messaging_binding": p.messaging_binding,
+            "role_sid": p.role_sid,
+            "date_created": iso(p.date_created),
+            "date_updated": iso(p.date_updated),
+            "url": format!("{}/Conversations/{}/Participants/{}", self.base, p.conversation_sid, p.sid),
+            "last_read_message_index": p.last_read_message_index,
+            "last_read_timestamp": p.last_read_timestamp,
+        })
+    }
+
+    /// A message.
+    pub fn message(&self, m: &Message) -> Value {
+        let url = format!(
+            "{}/Conversations/{}/Messages/{}",
+            self.base, m.conversation_sid, m.sid
+        );
+        json!({
+            "sid": m.sid,
+            "account_sid": self.account_sid,
+            "conversation_sid": m.conversation_sid,
+            "body": m.body,
+            "media": null,
+            "author": m.author,
+            "participant_sid": m.participant_sid,
+            "attributes": m.attributes,
+            "date_created": iso(m.date_created),
+            "date_updated": iso(m.date_updated),
+            "index": m.index,
+            "delivery": null,
+            "content_sid": null,
+            "url": url,
+            "links": {
+                "delivery_receipts": format!("{url}/Receipts"),
+                "channel_metadata": format!("{url}/ChannelMetadata"),
+            },
+        })
+    }
+
+    /// The account configuration.
+    pub fn configuration(&self, origin: &Origin, c: &Configuration) -> Value {
+        json!({
+            "account_sid": self.account_sid,
+            "default_chat_service_sid": c.default_chat_service_sid,
+            "default_messaging_service_sid": c.default_messaging_service_sid,
+            "default_inactive_timer": c.default_inactive_timer,
+            "default_closed_timer": c.default_closed_timer,
+            "url": format!("{}/v1/Configuration", origin.0),
+            "links": {
+                "service": format!("{}/v1/Services/{}/Configuration", origin.0, c.default_chat_service_sid),
+                "webhooks": format!("{}/v1/Configuration/Webhooks", origin.0),
+            },
+        })
+    }
+}
+
+fn timers(c: &Conversation) -> Value {
+    let mut t = serde_json::Map::new();
+    if let Some(d) = c.timers.date_inactive {
+        t.insert("date_inactive".into(), iso(d).into());
+    }
+    if let Some(d) = c.timers.date_closed {
+        t.insert("date_closed".into(), iso(d).into());
+    }
+    Value::Object(t)
+}
+
+/// The paging parameters of a list request.
+pub struct ListQuery {
+    /// For the domain.
+    pub page: PageParams,
+    /// `Page`, echoed back in `meta`.
+    pub number: u32,
+    /// Filters to carry into every page URL (`Order`, `State`, ...).
+    pub carry: Vec<(String, String)>,
+}
+
+impl ListQuery {
+    /// Reads `PageSize`, `Page`, `PageToken` and the named filter parameters.
+    pub fn read(q: &Params, filters: &[&str]) -> Result<ListQuery, ApiError> {
+        let cursor = q
+            .str("PageToken")
+            .filter(|t| !t.is_empty())
+            .map(parse_token)
+            .transpose()?;
+        let order = match q.str("Order") {
+            None | Some("asc") => Order::Asc,
+            Some("desc") => Order::Desc,
+            Some(_) => return Err(ApiError::invalid("Order must be asc or desc")),
+        };
+        let carry = filters
+            .iter()
+            .filter_map(|f| q.str(f).map(|v| ((*f).to_owned(), v.to_owned())))
+            .collect();
+        Ok(ListQuery {
+            page: PageParams {
+                size: q.u32("PageSize")?,
+                order,
+                cursor,
+            },
+            number: q.u32("Page")?.unwrap_or(0),
+            carry,
+        })
+    }
+}
+
+fn parse_token(t: &str) -> Result<Cursor, ApiError> {
+    let bad = || ApiError::invalid("PageToken is not one this server issued");
+    let (kind, key) = t.split_at_checked(2).ok_or_else(bad)?;
+    let key: i64 = key.parse().map_err(|_| bad())?;
+    match kind {
+        "PA" => Ok(Cursor::After(key)),
+        "PB" => Ok(Cursor::Before(key)),
+        _ => Err(bad()),
+    }
+}
+
+/// A list answer: the items under `key` and the `meta` block.
+/// `size` is the page size in force (the caller's or the default).
+pub fn list<T>(
+    origin: &Origin,
+    path: &str,
+    key: &str,
+    q: &ListQuery,
+    size: u32,
+    page: &Page<T>,
+    item: impl Fn(&T) -> Value,
+) -> Value {
+    let url_for = |number: u32, token: Option<String>| {
+        let mut ser = form_urlencoded::Serializer::new(String::new());
+        ser.append_pair("PageSize", &size.to_string());
+        ser.append_pair("Page", &number.to_string());
+        for (k, v) in &q.carry {
+            ser.append_pair(k, v);
+        }
+        if let Some(t) = token {
+            ser.append_pair("PageToken", &t);
+        }
+        format!("{}{path}?{}", origin.0, ser.finish())
+    };
+    let current_token = q.page.cursor.map(|c| match c {
+        Cursor::After(k) => format!("PA{k}"),
+        Cursor::Before(k) => format!("PB{k}"),
+    });
+    let next = page
+        .has_next
+        .then(|| {
+            page.last_key
+                .map(|k| url_for(q.number + 1, Some(format!("PA{k}"))))
+        })
+        .flatten();
+    let previous = page
+        .has_previous
+        .then(|| {
+            page.first_key
+                .map(|k| url_for(q.number.saturating_sub(1), Some(format!("PB{k}"))))
+        })
+        .flatten();
+    json!({
+        key: page.items.iter().map(item).collect::<Vec<_>>(),
+        "meta": {
+            "page": q.number,
+            "page_size": size,
+            "first_page_url": url_for(0, None),
+            "previous_page_url": previous,
+            "url": url_for(q.number, current_token),
+            "next_page_url": next,
+            "key": key,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_render_as_the_reference_does() {
+        assert_eq!(iso(1_450_304_317_000), "2015-12-16T22:18:37Z");
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn page_tokens_round_trip_and_junk_is_refused() {
+        assert_eq!(parse_token("PA12").unwrap(), Cursor::After(12));
+        assert_eq!(parse_token("PB-3").unwrap(), Cursor::Before(-3));
+        for junk in ["", "P", "XX1", "PAx", "é1"] {
+            assert!(parse_token(junk).is_err(), "{junk}");
+        }
+    }
+}

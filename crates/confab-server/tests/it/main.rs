@@ -1,0 +1,5 @@
+//! REST integration tests: a real server on 127.0.0.1:0 with a temp SQLite file, driven over
+//! real HTTP with form-encoded requests, as app backends call it.
+#![allow(clippy::unwrap_used)]
+
+mod smoke;
