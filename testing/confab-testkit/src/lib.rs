@@ -222,13 +222,29 @@ impl Api {
     }
 
     /// Sends a request; `path_or_url` may be a path or an absolute URL (as `next_page_url`).
+    /// Panics if the server cannot be reached: use [`Api::try_send`] where that is expected.
     pub async fn send(
         &self,
         method: reqwest::Method,
         path_or_url: &str,
         form: Option<&[(&str, &str)]>,
     ) -> Reply {
-        let mut req = self.http.request(method, self.url(path_or_url));
+        self.try_send(method, path_or_url, form)
+            .await
+            .expect("request sent and answered")
+    }
+
+    /// Sends a request; a connection failure or timeout (10 s) is an `Err`, not a panic.
+    pub async fn try_send(
+        &self,
+        method: reqwest::Method,
+        path_or_url: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> Result<Reply, reqwest::Error> {
+        let mut req = self
+            .http
+            .request(method, self.url(path_or_url))
+            .timeout(std::time::Duration::from_secs(10));
         if let Some(a) = &self.auth {
             req = req.header(reqwest::header::AUTHORIZATION, a);
         }
@@ -241,13 +257,13 @@ impl Api {
                 )
                 .body(body);
         }
-        let res = req.send().await.expect("request sent");
+        let res = req.send().await?;
         let status = res.status().as_u16();
-        let bytes = res.bytes().await.expect("body read");
-        Reply {
+        let bytes = res.bytes().await?;
+        Ok(Reply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        })
     }
 
     /// `GET`

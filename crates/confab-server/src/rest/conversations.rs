@@ -1,8 +1,9 @@
 //! `/v1/Conversations` and `/v1/Services/{ChatServiceSid}/Conversations`.
 
 use axum::Json;
+use axum::extract::OriginalUri;
 use axum::extract::{Extension, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use confab_domain::{Actor, ConversationInput};
 use confab_protocol::entity::ConversationState;
 use confab_store::ConversationFilter;
@@ -94,7 +95,7 @@ pub async fn list_all(
     Extension(actor): Extension<Actor>,
     origin: Origin,
     path: PathParams,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(q): Query,
 ) -> ApiResult<Json<Value>> {
     let lq = ListQuery::read(&q, &["StartDate", "EndDate", "State"])?;

@@ -1,8 +1,9 @@
 //! `…/Conversations/{ConversationSid}/Participants`.
 
 use axum::Json;
+use axum::extract::OriginalUri;
 use axum::extract::{Extension, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use confab_domain::{Actor, CreateParticipant, UpdateParticipant};
 use serde_json::Value;
 
@@ -109,7 +110,7 @@ pub async fn list_all(
     Extension(actor): Extension<Actor>,
     origin: Origin,
     path: PathParams,
-    uri: Uri,
+    OriginalUri(uri): OriginalUri,
     Query(q): Query,
 ) -> ApiResult<Json<Value>> {
     let lq = ListQuery::read(&q, &[])?;

@@ -1,0 +1,6 @@
+//! Tests of the real `confab` binary: start it as a child process, kill it, restart it.
+#![allow(clippy::unwrap_used)]
+
+mod process;
+mod sigkill;
+mod token_cli;
