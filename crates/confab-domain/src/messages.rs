@@ -54,13 +54,13 @@ impl Domain {
         if let Some(a) = author {
             validate::identity("Author", a, l.identity_chars)?;
         }
-        if let Some(b) = body {
-            if b.len() > l.message_body_bytes {
-                return Err(DomainError::invalid(format!(
-                    "Body is larger than {} bytes",
-                    l.message_body_bytes
-                )));
-            }
+        if let Some(b) = body
+            && b.len() > l.message_body_bytes
+        {
+            return Err(DomainError::invalid(format!(
+                "Body is larger than {} bytes",
+                l.message_body_bytes
+            )));
         }
         if let Some(a) = attributes {
             validate::attributes("Attributes", a, l.attributes_bytes)?;

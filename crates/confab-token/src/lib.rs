@@ -242,10 +242,10 @@ fn check_times(c: &Claims, now: i64, skew: i64) -> Result<(), TokenError> {
     if now > c.exp.saturating_add(skew) {
         return Err(TokenError::Expired);
     }
-    if let Some(nbf) = c.nbf {
-        if now < nbf.saturating_sub(skew) {
-            return Err(TokenError::NotYetValid);
-        }
+    if let Some(nbf) = c.nbf
+        && now < nbf.saturating_sub(skew)
+    {
+        return Err(TokenError::NotYetValid);
     }
     let lifetime = c.exp.saturating_sub(c.nbf.unwrap_or(now));
     if lifetime > MAX_LIFETIME_SECS {

@@ -98,12 +98,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Some(url) = &args.database {
-        if !url.starts_with("sqlite:") {
-            return Err(format!(
-                "unsupported database URL {url:?}: only sqlite:// is built in"
-            ));
-        }
+    if let Some(url) = &args.database
+        && !url.starts_with("sqlite:")
+    {
+        return Err(format!(
+            "unsupported database URL {url:?}: only sqlite:// is built in"
+        ));
     }
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;

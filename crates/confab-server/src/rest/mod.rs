@@ -118,13 +118,11 @@ async fn method_not_allowed() -> ApiError {
 /// `X-Twilio-Webhook-Enabled` is accepted on writes (there are no webhooks to skip yet), but a
 /// value other than `true` or `false` is refused like any bad parameter.
 async fn check_webhook_header(req: Request, next: Next) -> Response {
-    if req.method() != Method::GET {
-        if let Some(v) = req.headers().get("x-twilio-webhook-enabled") {
-            if !matches!(v.to_str(), Ok("true" | "false")) {
-                return ApiError::invalid("X-Twilio-Webhook-Enabled must be true or false")
-                    .into_response();
-            }
-        }
+    if req.method() != Method::GET
+        && let Some(v) = req.headers().get("x-twilio-webhook-enabled")
+        && !matches!(v.to_str(), Ok("true" | "false"))
+    {
+        return ApiError::invalid("X-Twilio-Webhook-Enabled must be true or false").into_response();
     }
     next.run(req).await
 }

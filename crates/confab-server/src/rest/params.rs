@@ -110,12 +110,13 @@ impl<S: Send + Sync> FromRequest<S> for Form {
                 ApiError::invalid(format!("could not read the request body: {e}"))
             }
         })?;
-        if let Some(ct) = content_type {
-            if !bytes.is_empty() && !ct.starts_with("application/x-www-form-urlencoded") {
-                return Err(ApiError::invalid(
-                    "send parameters as application/x-www-form-urlencoded",
-                ));
-            }
+        if let Some(ct) = content_type
+            && !bytes.is_empty()
+            && !ct.starts_with("application/x-www-form-urlencoded")
+        {
+            return Err(ApiError::invalid(
+                "send parameters as application/x-www-form-urlencoded",
+            ));
         }
         Ok(Form(Params::parse(&bytes)))
     }

@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used)]
 
 mod process;
+mod serve_cli;
 mod sigkill;
 mod token_cli;

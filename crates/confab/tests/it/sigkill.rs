@@ -99,6 +99,10 @@ async fn every_acknowledged_write_survives_sigkill_exactly_once() {
         );
     }
     assert!(acked.len() >= 150 * CYCLES);
-    eprintln!("{} writes acknowledged over {CYCLES} SIGKILL cycles; {} stored", acked.len(), items.len());
+    eprintln!(
+        "{} writes acknowledged over {CYCLES} SIGKILL cycles; {} stored",
+        acked.len(),
+        items.len()
+    );
     server.kill().await;
 }
