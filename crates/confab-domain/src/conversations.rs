@@ -39,6 +39,9 @@ pub struct ConversationInput {
 /// Updating takes the same fields as creating.
 pub type UpdateConversation = ConversationInput;
 
+/// 9999-12-31T23:59:59Z in unix millis: the last time an ISO 8601 date can show.
+const LAST_ISO_DATE: Millis = 253_402_300_799_000;
+
 struct Checked {
     state: Option<ConversationState>,
     timers: Option<Timers>,
@@ -80,9 +83,23 @@ impl Domain {
             .as_deref()
             .map(|t| validate::duration("Timers.Closed", t, 600))
             .transpose()?;
-        let timers = (inactive.is_some() || closed.is_some()).then(|| Timers {
-            date_inactive: inactive.map(|s| now + s * 1000),
-            date_closed: closed.map(|s| now + s * 1000),
+        // A timer must land on a date that can be written in ISO 8601 (year 9999 at most).
+        let due = |field: &str, secs: Option<i64>| {
+            secs.map(|s| {
+                s.checked_mul(1000)
+                    .and_then(|ms| now.checked_add(ms))
+                    .filter(|t| *t <= LAST_ISO_DATE)
+                    .ok_or_else(|| DomainError::invalid(format!("{field} is too long")))
+            })
+            .transpose()
+        };
+        let (date_inactive, date_closed) = (
+            due("Timers.Inactive", inactive)?,
+            due("Timers.Closed", closed)?,
+        );
+        let timers = (inactive.is_some() || closed.is_some()).then_some(Timers {
+            date_inactive,
+            date_closed,
         });
         let mut email = serde_json::Map::new();
         if let Some(a) = &input.bindings_email_address {
@@ -201,6 +218,10 @@ impl Domain {
         }
         let service = self.service_for(actor, service)?;
         let page = self.page(page)?;
+        // An unknown service has no empty list: it is not there.
+        if self.store().service(service.as_str()).await?.is_none() {
+            return Err(DomainError::not_found(format!("Service {service}")));
+        }
         Ok(self
             .store()
             .list_conversations(service.as_str(), &filter, &page)

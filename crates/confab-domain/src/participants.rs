@@ -207,6 +207,11 @@ impl Domain {
             "MessagingBinding.ProjectedAddress",
             &input.projected_address,
         )?;
+        if p.identity.is_some() && input.proxy_address.is_some() {
+            return Err(DomainError::invalid(
+                "MessagingBinding.ProxyAddress is for non-chat participants",
+            ));
+        }
         if input.last_read_message_index.is_some_and(|i| i < 0) {
             return Err(DomainError::invalid(
                 "LastReadMessageIndex must not be negative",

@@ -41,13 +41,7 @@ pub(crate) fn add(
         )
         .and_then(|mut s| s.query_row([conv.id], |r| Ok((r.get(0)?, r.get(1)?))))
         .map_err(backend)?;
-    let participant_sid: Option<String> = conn
-        .prepare_cached("SELECT sid FROM participants WHERE conversation_id = ?1 AND identity = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![conv.id, new.author], |r| r.get(0))
-                .optional()
-        })
-        .map_err(backend)?;
+    let participant_sid = author_participant(conn, conv.id, &new.author)?;
     let m = Message {
         sid: new.sid,
         conversation_sid: sid,
@@ -55,7 +49,7 @@ pub(crate) fn add(
         author: new.author,
         body: new.body,
         attributes: new.attributes,
-        participant_sid: participant_sid.map(Sid::from_trusted),
+        participant_sid,
         date_created: new.date_created,
         date_updated: new.date_updated,
     };
@@ -95,6 +89,17 @@ pub(crate) fn add(
         value: m,
         events: vec![event],
     })
+}
+
+/// The participant whose identity is `author`, if there is one.
+fn author_participant(conn: &Connection, conv_id: i64, author: &str) -> StoreResult<Option<Sid>> {
+    conn.prepare_cached("SELECT sid FROM participants WHERE conversation_id = ?1 AND identity = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![conv_id, author], |r| r.get(0))
+                .optional()
+        })
+        .map(|sid| sid.map(Sid::from_trusted))
+        .map_err(backend)
 }
 
 /// Loads a message with its conversation's row id and its own.
@@ -138,11 +143,26 @@ pub(crate) fn update(
 ) -> StoreResult<Committed<Message>> {
     let (conv_id, id, mut m) = load(conn, service, conversation, sid)?;
     let now = patch.date_updated;
+    let author_changed = patch.author.is_some();
     patch.apply(&mut m);
+    if author_changed {
+        m.participant_sid = author_participant(conn, conv_id, &m.author)?;
+    }
     conn.prepare_cached(
-        "UPDATE messages SET author = ?2, body = ?3, attributes = ?4, date_created = ?5, date_updated = ?6 WHERE id = ?1",
+        "UPDATE messages SET author = ?2, body = ?3, attributes = ?4, date_created = ?5, date_updated = ?6, \
+         participant_sid = ?7 WHERE id = ?1",
     )
-    .and_then(|mut s| s.execute(params![id, m.author, m.body, m.attributes, m.date_created, m.date_updated]))
+    .and_then(|mut s| {
+        s.execute(params![
+            id,
+            m.author,
+            m.body,
+            m.attributes,
+            m.date_created,
+            m.date_updated,
+            m.participant_sid.as_ref().map(Sid::as_str)
+        ])
+    })
     .map_err(backend)?;
     let seq = next_seq(conn, conv_id)?;
     let event = append_conversation_event(

@@ -131,7 +131,8 @@ pub trait Store: Send + Sync + 'static {
         conversation: &str,
         sid: &str,
     ) -> StoreResult<Option<Message>>;
-    /// Applies `patch` to a message and logs `messageUpdated`.
+    /// Applies `patch` to a message and logs `messageUpdated`. A new author maps to its
+    /// participant (or none) as in [`Store::add_message`].
     async fn update_message(
         &self,
         service: &str,

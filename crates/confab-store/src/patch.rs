@@ -25,18 +25,43 @@ impl ConversationPatch {
             c.state = v;
         }
         if let Some(v) = self.timers {
-            c.timers = v;
+            // A timer not given is kept.
+            if v.date_inactive.is_some() {
+                c.timers.date_inactive = v.date_inactive;
+            }
+            if v.date_closed.is_some() {
+                c.timers.date_closed = v.date_closed;
+            }
         }
         if let Some(v) = self.messaging_service_sid {
             c.messaging_service_sid = Some(v);
         }
         if let Some(v) = self.bindings {
-            c.bindings = Some(v);
+            c.bindings = Some(merge_bindings(c.bindings.take(), v));
         }
         if let Some(v) = self.date_created {
             c.date_created = v;
         }
         c.date_updated = self.date_updated;
+    }
+}
+
+/// Merges bindings per channel and field (`{"email": {"name": …}}` keeps the email address).
+fn merge_bindings(old: Option<serde_json::Value>, new: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value::Object;
+    match (old, new) {
+        (Some(Object(mut merged)), Object(new)) => {
+            for (channel, fields) in new {
+                match (merged.get_mut(&channel), fields) {
+                    (Some(Object(have)), Object(fields)) => have.extend(fields),
+                    (_, fields) => {
+                        merged.insert(channel, fields);
+                    }
+                }
+            }
+            Object(merged)
+        }
+        (_, new) => new,
     }
 }
 

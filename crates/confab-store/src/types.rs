@@ -136,11 +136,11 @@ pub struct ConversationPatch {
     pub attributes: Option<String>,
     /// State.
     pub state: Option<ConversationState>,
-    /// Timers.
+    /// Timers to set; a timer left `None` keeps its value.
     pub timers: Option<Timers>,
     /// Messaging service.
     pub messaging_service_sid: Option<String>,
-    /// Bindings.
+    /// Bindings to merge, per channel and field.
     pub bindings: Option<serde_json::Value>,
     /// Creation time override.
     pub date_created: Option<Millis>,

@@ -598,3 +598,84 @@ pub async fn init_account_is_idempotent(store: Arc<dyn Store>) {
         Err(StoreError::NotFound(_))
     ));
 }
+
+pub async fn updates_merge_what_they_do_not_name(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let mut c = conversation(&service, None);
+    c.timers = Timers {
+        date_inactive: Some(100),
+        date_closed: Some(200),
+    };
+    c.bindings = Some(serde_json::json!({"email": {"address": "a@example.com", "name": "A"}}));
+    let conv = store.create_conversation(c).await.unwrap().value.sid;
+    let patch = ConversationPatch {
+        timers: Some(Timers {
+            date_inactive: None,
+            date_closed: Some(300),
+        }),
+        bindings: Some(serde_json::json!({"email": {"name": "B"}})),
+        date_updated: 60,
+        ..Default::default()
+    };
+    let updated = store
+        .update_conversation(s, conv.as_str(), patch)
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(
+        updated.timers,
+        Timers {
+            date_inactive: Some(100),
+            date_closed: Some(300)
+        }
+    );
+    assert_eq!(
+        updated.bindings,
+        Some(serde_json::json!({"email": {"address": "a@example.com", "name": "B"}}))
+    );
+    assert_eq!(
+        store.conversation(s, conv.as_str()).await.unwrap().unwrap(),
+        updated,
+        "stored as returned"
+    );
+
+    // A new author maps to its own participant, or to none.
+    let alice = store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap()
+        .value;
+    let bob = store
+        .add_participant(s, participant(&conv, "bob"), &LIMITS)
+        .await
+        .unwrap()
+        .value;
+    let m = store
+        .add_message(s, message(&conv, "alice", "hi"))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(m.participant_sid, Some(alice.sid));
+    for (author, expect) in [("bob", Some(bob.sid)), ("nobody", None)] {
+        let patch = MessagePatch {
+            author: Some(author.into()),
+            date_updated: 61,
+            ..Default::default()
+        };
+        let m2 = store
+            .update_message(s, conv.as_str(), m.sid.as_str(), patch)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(m2.participant_sid, expect, "author {author}");
+        assert_eq!(
+            store
+                .message(s, conv.as_str(), m.sid.as_str())
+                .await
+                .unwrap()
+                .unwrap(),
+            m2
+        );
+    }
+}

@@ -36,6 +36,7 @@ macro_rules! conformance_tests {
             deleting_a_conversation_tells_its_members,
             unknown_resources_are_not_found,
             init_account_is_idempotent,
+            updates_merge_what_they_do_not_name,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {

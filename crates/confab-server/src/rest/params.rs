@@ -112,7 +112,9 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         })?;
         if let Some(ct) = content_type
             && !bytes.is_empty()
-            && !ct.starts_with("application/x-www-form-urlencoded")
+            && !ct
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
         {
             return Err(ApiError::invalid(
                 "send parameters as application/x-www-form-urlencoded",

@@ -249,7 +249,7 @@ pub fn list<T>(
         .has_next
         .then(|| {
             page.last_key
-                .map(|k| url_for(q.number + 1, Some(format!("PA{k}"))))
+                .map(|k| url_for(q.number.saturating_add(1), Some(format!("PA{k}"))))
         })
         .flatten();
     let previous = page

@@ -2,4 +2,13 @@
 //! real HTTP with form-encoded requests, as app backends call it.
 #![allow(clippy::unwrap_used)]
 
+mod auth;
+mod bad_input;
+mod configuration;
+mod conversations;
+mod messages;
+mod pagination;
+mod participants;
+mod persistence;
 mod smoke;
+mod support;
