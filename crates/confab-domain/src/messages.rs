@@ -76,7 +76,13 @@ impl Domain {
         conversation: &str,
         input: CreateMessage,
     ) -> DomainResult<Committed<Message>> {
-        let c = self.conversation(actor, service, conversation).await?;
+        let service = self.service_for(actor, service)?;
+        // A user must be a participant; an app backend may write anywhere, so for it the write
+        // transaction alone resolves the conversation (one store round trip per message).
+        if let Actor::User { .. } = actor {
+            self.conversation(actor, Some(service.as_str()), conversation)
+                .await?;
+        }
         let author = match actor {
             Actor::User { identity, .. } => identity.clone(),
             Actor::Backend { .. } => input.author.unwrap_or_else(|| SYSTEM_AUTHOR.into()),
@@ -95,7 +101,7 @@ impl Domain {
         let now = self.now();
         let new = NewMessage {
             sid: new_sid(SidKind::Message),
-            conversation_sid: c.sid.clone(),
+            conversation: conversation.to_owned(),
             author,
             body: input.body,
             attributes: input.attributes.unwrap_or_else(|| "{}".into()),
@@ -103,10 +109,7 @@ impl Domain {
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
             op_id: input.op_id,
         };
-        Ok(self
-            .store()
-            .add_message(c.chat_service_sid.as_str(), new)
-            .await?)
+        Ok(self.store().add_message(service.as_str(), new).await?)
     }
 
     /// Fetches a message.

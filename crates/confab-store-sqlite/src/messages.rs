@@ -17,7 +17,7 @@ pub(crate) fn add(
     service: &str,
     new: NewMessage,
 ) -> StoreResult<Committed<Message>> {
-    let conv = common::conversation(conn, service, new.conversation_sid.as_str())?;
+    let conv = common::conversation(conn, service, &new.conversation)?;
     let sid = conv.conversation.sid.clone();
     if let Some(op_id) = &new.op_id {
         // A retried request: answer with the message the first attempt made, log nothing.

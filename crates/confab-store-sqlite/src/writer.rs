@@ -34,16 +34,18 @@ where
         let Some(f) = self.f.take() else {
             return Ok(());
         };
-        conn.execute_batch("SAVEPOINT op")
-            .map_err(|e| Poisoned(e.to_string()))?;
-        let result = f(conn);
-        let end = if result.is_ok() {
-            "RELEASE op"
-        } else {
-            "ROLLBACK TO op; RELEASE op"
+        // Prepared once and cached: these run twice per write, on the writer's hot path.
+        let exec = |sql: &str| {
+            conn.prepare_cached(sql)
+                .and_then(|mut s| s.execute([]))
+                .map_err(|e| Poisoned(e.to_string()))
         };
-        conn.execute_batch(end)
-            .map_err(|e| Poisoned(e.to_string()))?;
+        exec("SAVEPOINT op")?;
+        let result = f(conn);
+        if result.is_err() {
+            exec("ROLLBACK TO op")?;
+        }
+        exec("RELEASE op")?;
         self.result = Some(result);
         Ok(())
     }

@@ -108,8 +108,8 @@ pub struct NewParticipant {
 pub struct NewMessage {
     /// `IM…`, chosen by the caller.
     pub sid: Sid,
-    /// The conversation's SID.
-    pub conversation_sid: Sid,
+    /// The conversation: its SID or unique name, resolved inside the write transaction.
+    pub conversation: String,
     /// Author.
     pub author: String,
     /// Text.

@@ -120,7 +120,7 @@ pub fn participant(conversation: &Sid, identity: &str) -> NewParticipant {
 pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
     NewMessage {
         sid: sid(SidKind::Message),
-        conversation_sid: conversation.clone(),
+        conversation: conversation.to_string(),
         author: author.to_owned(),
         body: Some(body.to_owned()),
         attributes: "{}".into(),
