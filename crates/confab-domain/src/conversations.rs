@@ -233,6 +233,13 @@ impl Domain {
         let Actor::User { identity, .. } = actor else {
             return Ok(());
         };
+        // Participants are found by SID or identity; a SID-shaped identity is never a
+        // participant's (refused on creation), so it must not match another's SID here.
+        if confab_protocol::sid::is_sid(SidKind::Participant, identity) {
+            return Err(DomainError::forbidden(
+                "not a participant of this conversation",
+            ));
+        }
         let member = self
             .store()
             .participant(c.chat_service_sid.as_str(), c.sid.as_str(), identity)

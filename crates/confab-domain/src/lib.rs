@@ -156,12 +156,16 @@ impl Domain {
         }
     }
 
+    /// The page size in force for a request that asked for `requested`.
+    pub fn page_size(&self, requested: Option<u32>) -> u32 {
+        let l = &self.inner.limits;
+        requested.unwrap_or(l.default_page_size.min(l.max_page_size))
+    }
+
     /// Checks a page request against the limits and builds the store's request.
     pub(crate) fn page(&self, p: PageParams) -> DomainResult<PageRequest> {
         let max = self.inner.limits.max_page_size;
-        let size = p
-            .size
-            .unwrap_or(self.inner.limits.default_page_size.min(max));
+        let size = self.page_size(p.size);
         if size == 0 || size > max {
             return Err(DomainError::invalid(format!(
                 "PageSize must be between 1 and {max}"

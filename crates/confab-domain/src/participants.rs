@@ -195,10 +195,11 @@ impl Domain {
             .map(|r| validate::sid_param("RoleSid", SidKind::Role, r))
             .transpose()?;
         if let Some(i) = &input.identity {
-            validate::identity("Identity", i, l.identity_chars)?;
-            if p.identity.as_ref().is_some_and(|own| own != i) {
+            // Giving a participant an identity (or another one) would change whose user log
+            // and limits it counts against; remove it and add it again instead.
+            if p.identity.as_ref() != Some(i) {
                 return Err(DomainError::invalid(
-                    "Identity of a chat participant cannot be changed",
+                    "Identity of a participant cannot be set or changed after it is added",
                 ));
             }
         }
@@ -230,7 +231,6 @@ impl Domain {
         let patch = ParticipantPatch {
             attributes: input.attributes,
             role_sid,
-            identity: input.identity.filter(|_| p.identity.is_none()),
             messaging_binding: (!binding.is_empty()).then_some(serde_json::Value::Object(binding)),
             last_read_message_index: input.last_read_message_index.map(Some),
             last_read_timestamp: input.last_read_timestamp,

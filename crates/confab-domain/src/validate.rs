@@ -35,9 +35,16 @@ pub(crate) fn unique_name(field: &str, s: &str, max: usize) -> DomainResult<()> 
 }
 
 /// An identity: non-empty, at most `max` characters, no control characters.
+/// Must not have the form of a participant SID: participants are looked up by SID or
+/// identity, and the two must never be confused.
 pub(crate) fn identity(field: &str, s: &str, max: usize) -> DomainResult<()> {
     if s.is_empty() {
         return Err(DomainError::invalid(format!("{field} must not be empty")));
+    }
+    if is_sid(SidKind::Participant, s) {
+        return Err(DomainError::invalid(format!(
+            "{field} must not have the form of a participant SID"
+        )));
     }
     name(field, s, max)
 }

@@ -85,6 +85,14 @@ pub struct Unverified<'a> {
     pub signature: Vec<u8>,
 }
 
+/// Reads only the header of a token, so that a verifier can refuse a bad algorithm before it
+/// looks at anything else.
+pub fn decode_header(token: &str) -> Result<Header, DecodeError> {
+    let h = token.split('.').next().unwrap_or_default();
+    serde_json::from_slice(&b64(h)?)
+        .map_err(|_| DecodeError::Malformed("the token header is not valid JSON"))
+}
+
 /// Splits and parses a token without verifying anything.
 pub fn decode_unverified(token: &str) -> Result<Unverified<'_>, DecodeError> {
     let mut parts = token.split('.');

@@ -19,6 +19,9 @@ pub const ENV_VARS: [&str; 4] = [
     "CONFAB_API_KEY_SECRET",
 ];
 
+/// Generated values in use, by environment variable name.
+pub type Generated = Vec<(&'static str, String)>;
+
 /// The account's credentials.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
@@ -75,11 +78,13 @@ impl Credentials {
 
     /// Resolves the credentials: each value from `env` (a lookup such as `std::env::var`) when
     /// set, else from the data directory's file, which is created with generated values if it
-    /// does not exist. Returns the credentials and whether the file was just created.
+    /// does not exist. Returns the credentials and, when the file was just created, the
+    /// generated values actually in use (by environment variable name), for showing once;
+    /// values the environment supplied are never among them.
     pub fn resolve(
         data_dir: &Path,
         env: impl Fn(&str) -> Option<String>,
-    ) -> Result<(Credentials, bool), CredentialsError> {
+    ) -> Result<(Credentials, Generated), CredentialsError> {
         let from_env: Vec<Option<String>> = ENV_VARS
             .iter()
             .map(|v| env(v).filter(|s| !s.is_empty()))
@@ -110,7 +115,21 @@ impl Credentials {
             api_key_secret: pick(3, stored.as_ref().map(|s| &s.api_key_secret))?,
         };
         c.check()?;
-        Ok((c, created))
+        let values = [
+            &c.account_sid,
+            &c.auth_token,
+            &c.api_key_sid,
+            &c.api_key_secret,
+        ];
+        let generated = if created {
+            (0..ENV_VARS.len())
+                .filter(|i| from_env[*i].is_none())
+                .map(|i| (ENV_VARS[i], values[i].clone()))
+                .collect()
+        } else {
+            vec![]
+        };
+        Ok((c, generated))
     }
 
     fn check(&self) -> Result<(), CredentialsError> {
@@ -174,10 +193,10 @@ mod tests {
     #[test]
     fn generated_once_then_reused_and_env_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, created) = Credentials::resolve(dir.path(), |_| None).unwrap();
-        assert!(created);
-        let (b, created) = Credentials::resolve(dir.path(), |_| None).unwrap();
-        assert!(!created);
+        let (a, generated) = Credentials::resolve(dir.path(), |_| None).unwrap();
+        assert_eq!(generated.len(), 4);
+        let (b, generated) = Credentials::resolve(dir.path(), |_| None).unwrap();
+        assert!(generated.is_empty());
         assert_eq!(a, b);
         #[cfg(unix)]
         {

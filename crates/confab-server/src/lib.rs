@@ -32,6 +32,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where the database (and generated credentials) live.
     pub data_dir: PathBuf,
+    /// The SQLite database file; default `confab.db` in the data directory.
+    pub database: Option<PathBuf>,
     /// Commit durability of the SQLite store.
     pub synchronous: Synchronous,
     /// Size and count limits.
@@ -44,6 +46,7 @@ impl ServerConfig {
         ServerConfig {
             listen,
             data_dir: data_dir.into(),
+            database: None,
             synchronous: Synchronous::Full,
             limits: Limits::default(),
         }
@@ -72,6 +75,9 @@ pub struct Server {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// Kept so that shutdown can close it explicitly once HTTP has stopped: connection tasks
+    /// may still hold clones of the app state for a moment after the server future ends.
+    store: Arc<dyn Store>,
 }
 
 /// The full HTTP app: health check plus the REST API.
@@ -89,10 +95,15 @@ impl Server {
     ) -> Result<Server, StartError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-        let mut opts = SqliteOptions::new(config.data_dir.join("confab.db"));
+        let path = config
+            .database
+            .clone()
+            .unwrap_or_else(|| config.data_dir.join("confab.db"));
+        let mut opts = SqliteOptions::new(path);
         opts.synchronous = config.synchronous;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&opts)?);
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let store_handle = store.clone();
         let domain = Domain::start(store, config.limits.clone(), clock).await?;
         let state = rest::AppState {
             domain,
@@ -118,6 +129,7 @@ impl Server {
             addr,
             stop: Some(stop),
             task: Some(task),
+            store: store_handle,
         })
     }
 
@@ -126,26 +138,27 @@ impl Server {
         self.addr
     }
 
-    /// Stops accepting, lets in-flight requests finish, closes the store, and waits for all of
-    /// it.
+    /// Stops accepting, lets in-flight requests finish (each answered after its commit),
+    /// then closes the store: queued writes commit and the database is released before this
+    /// returns.
     pub async fn shutdown(mut self) -> std::io::Result<()> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        self.wait().await
+        let served = self.wait().await;
+        self.store.close().await;
+        served
     }
 
-    /// Waits until the server stops (after [`Server::shutdown`] from elsewhere or an error).
+    /// Waits until the HTTP server stops (after a stop request, or an error). Cancel-safe:
+    /// dropping this future before it completes leaves the server running and waitable.
     pub async fn wait(&mut self) -> std::io::Result<()> {
-        match self.task.take() {
-            Some(task) => task.await.map_err(std::io::Error::other)?,
-            None => Ok(()),
-        }
-    }
-
-    /// A handle that asks the server to stop.
-    pub fn stopper(&mut self) -> Option<oneshot::Sender<()>> {
-        self.stop.take()
+        let Some(task) = self.task.as_mut() else {
+            return Ok(());
+        };
+        let result = task.await;
+        self.task = None;
+        result.map_err(std::io::Error::other)?
     }
 }
 

@@ -342,6 +342,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn close(&self) {
+        self.writer.close().await;
+    }
+
     async fn conversation_log(
         &self,
         conversation: &str,

@@ -3,6 +3,7 @@
 //! changes nothing and does not spoil the others), commits once, and only then answers each
 //! caller. One fsync thus covers a whole batch: group commit.
 
+use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 
 use confab_store::{StoreError, StoreResult};
@@ -63,8 +64,11 @@ where
 
 /// Handle to the writer thread.
 pub(crate) struct Writer {
-    queue: Option<mpsc::Sender<Box<dyn Job>>>,
-    thread: Option<JoinHandle<()>>,
+    /// `None` once closed. Read-locked only long enough to clone the sender.
+    queue: RwLock<Option<mpsc::Sender<Box<dyn Job>>>>,
+    /// Fires when the thread has finished the queue and closed its connection.
+    done: Mutex<Option<oneshot::Receiver<()>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Writer {
@@ -76,12 +80,17 @@ impl Writer {
         max_batch: usize,
     ) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(queue_capacity);
+        let (done_tx, done_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch))?;
+            .spawn(move || {
+                run(conn, rx, max_batch);
+                let _ = done_tx.send(());
+            })?;
         Ok(Writer {
-            queue: Some(tx),
-            thread: Some(thread),
+            queue: RwLock::new(Some(tx)),
+            done: Mutex::new(Some(done_rx)),
+            thread: Mutex::new(Some(thread)),
         })
     }
 
@@ -97,9 +106,26 @@ impl Writer {
             result: None,
             reply,
         });
-        let queue = self.queue.as_ref().ok_or_else(closed)?;
+        let queue = self
+            .queue
+            .read()
+            .ok()
+            .and_then(|q| q.clone())
+            .ok_or_else(closed)?;
         queue.send(job).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Refuses new writes, lets the thread commit what is queued, and waits until it has
+    /// closed the database connection.
+    pub(crate) async fn close(&self) {
+        if let Ok(mut q) = self.queue.write() {
+            q.take();
+        }
+        let done = self.done.lock().ok().and_then(|mut d| d.take());
+        if let Some(done) = done {
+            let _ = done.await;
+        }
     }
 }
 
@@ -111,8 +137,10 @@ impl Drop for Writer {
     fn drop(&mut self) {
         // Closing the queue lets the thread finish what is queued, then exit; joining makes
         // sure the database file is closed when the store is gone (a restart can reopen it).
-        self.queue.take();
-        if let Some(t) = self.thread.take() {
+        if let Ok(mut q) = self.queue.write() {
+            q.take();
+        }
+        if let Some(t) = self.thread.lock().ok().and_then(|mut t| t.take()) {
             let _ = t.join();
         }
     }
@@ -152,4 +180,78 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> StoreResult<()> {
         return Err(StoreError::Backend(e.to_string()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job<T: Send + 'static>(
+        f: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    ) -> (Box<dyn Job>, oneshot::Receiver<StoreResult<T>>) {
+        let (reply, answer) = oneshot::channel();
+        (
+            Box::new(TypedJob {
+                f: Some(f),
+                result: None,
+                reply,
+            }),
+            answer,
+        )
+    }
+
+    #[test]
+    fn a_write_failing_after_its_changes_is_undone_while_its_batch_neighbours_commit() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE t (x INTEGER)").unwrap();
+        let insert = |x: i64| {
+            move |c: &Connection| {
+                c.execute("INSERT INTO t VALUES (?1)", [x])
+                    .map_err(crate::rows::backend)
+            }
+        };
+        let (first, first_answer) = job(insert(1));
+        let (failing, failing_answer) = job(move |c: &Connection| {
+            insert(2)(c)?;
+            insert(3)(c)?;
+            Err::<usize, _>(StoreError::Conflict("refused after writing".into()))
+        });
+        let (last, last_answer) = job(insert(4));
+        let mut batch = vec![first, failing, last];
+        let outcome = run_batch(&conn, &mut batch);
+        assert!(outcome.is_ok());
+        for j in batch.drain(..) {
+            j.finish(&outcome);
+        }
+        assert!(first_answer.blocking_recv().unwrap().is_ok());
+        assert!(matches!(
+            failing_answer.blocking_recv().unwrap(),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(last_answer.blocking_recv().unwrap().is_ok());
+        let rows: Vec<i64> = conn
+            .prepare("SELECT x FROM t ORDER BY x")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, [1, 4]);
+    }
+
+    #[test]
+    fn a_failed_commit_fails_every_write_of_the_batch() {
+        let conn = Connection::open_in_memory().unwrap();
+        let (a, a_answer) = job(|_: &Connection| Ok(1));
+        let mut batch = vec![a];
+        let outcome: StoreResult<()> = Err(StoreError::Backend("disk full".into()));
+        run_batch(&conn, &mut batch).unwrap();
+        for j in batch.drain(..) {
+            j.finish(&outcome);
+        }
+        assert!(matches!(
+            a_answer.blocking_recv().unwrap(),
+            Err(StoreError::Backend(_))
+        ));
+    }
 }

@@ -30,8 +30,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The storage trait. See the crate docs for the rules every implementation keeps.
 ///
-/// Methods that change a conversation take the canonical SIDs (the domain resolves unique
-/// names first) and return the events they committed, in `seq` order.
+/// Methods that change a conversation return the events they committed, in `seq` order.
+/// Conversations are named by SID or unique name where a method says so, by SID elsewhere.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Creates the default service and the account configuration on first start; later calls
@@ -163,6 +163,10 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>>;
+    /// Stops taking writes, commits those already queued, and releases the database. Later
+    /// calls fail with [`StoreError::Backend`]. A server calls it last on shutdown.
+    async fn close(&self);
+
     /// Reads an identity's user log after `after_seq`, at most `limit` rows, in order.
     async fn user_log(
         &self,

@@ -74,9 +74,6 @@ impl ParticipantPatch {
         if let Some(v) = self.role_sid {
             p.role_sid = Some(v);
         }
-        if let Some(v) = self.identity {
-            p.identity = Some(v);
-        }
         if let Some(serde_json::Value::Object(new)) = self.messaging_binding {
             let mut merged = match p.messaging_binding.take() {
                 Some(serde_json::Value::Object(m)) => m,

@@ -155,8 +155,6 @@ pub struct ParticipantPatch {
     pub attributes: Option<String>,
     /// Role.
     pub role_sid: Option<Sid>,
-    /// Identity (only for a participant without one).
-    pub identity: Option<String>,
     /// Messaging binding fields to merge.
     pub messaging_binding: Option<serde_json::Value>,
     /// Read horizon; `Some(None)` clears it.

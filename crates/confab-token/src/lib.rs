@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use confab_protocol::ErrorCode;
 use confab_protocol::token::{
-    Claims, DecodeError, Header, TOKEN_CTY, b64_encode, decode_unverified,
+    Claims, DecodeError, Header, TOKEN_CTY, b64_encode, decode_header, decode_unverified,
 };
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -197,8 +197,8 @@ impl Verifier {
 
     /// Verifies `token` at unix time `now` (seconds).
     pub fn verify(&self, token: &str, now: i64) -> Result<VerifiedToken, TokenError> {
+        check_header(&decode_header(token)?)?;
         let unverified = decode_unverified(token)?;
-        check_header(&unverified.header)?;
         let claims = &unverified.claims;
         let secret = self.keys.get(&claims.iss).ok_or(TokenError::UnknownKey)?;
         if claims.sub != self.account_sid {

@@ -69,6 +69,16 @@ fn identity_with_control_characters_or_too_long_is_refused() {
 }
 
 #[test]
+fn a_bad_algorithm_is_refused_before_the_claims_are_read() {
+    let header = b64_encode(br#"{"alg":"none","typ":"JWT","cty":"twilio-fpa;v=1"}"#);
+    let claims = b64_encode(b"{}");
+    let err = verifier()
+        .verify(&format!("{header}.{claims}."), 1_000_000)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::TokenBadAlgorithm, "{err}");
+}
+
+#[test]
 fn secrets_do_not_show_in_debug_output() {
     let text = format!("{:?} {:?}", key(), verifier());
     assert!(!text.contains("secret\""), "{text}");

@@ -87,6 +87,16 @@ fn main() -> ExitCode {
     }
 }
 
+/// The database file a `sqlite:` URL names (`sqlite:///abs/path`, `sqlite://rel/path`,
+/// `sqlite:path`); `None` for a bare `sqlite://`, which keeps the file in the data directory.
+fn sqlite_path(url: &str) -> Result<Option<PathBuf>, String> {
+    let rest = url.strip_prefix("sqlite:").ok_or_else(|| {
+        format!("unsupported database URL {url:?}: only sqlite: URLs are built in")
+    })?;
+    let path = rest.strip_prefix("//").unwrap_or(rest);
+    Ok((!path.is_empty()).then(|| PathBuf::from(path)))
+}
+
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -98,21 +108,21 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         )
         .with_writer(std::io::stderr)
         .init();
-    if let Some(url) = &args.database
-        && !url.starts_with("sqlite:")
-    {
-        return Err(format!(
-            "unsupported database URL {url:?}: only sqlite:// is built in"
-        ));
-    }
+    let database = args
+        .database
+        .as_deref()
+        .map(sqlite_path)
+        .transpose()?
+        .flatten();
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
-    let (credentials, created) =
+    let (credentials, generated) =
         Credentials::resolve(&args.data_dir, env).map_err(|e| e.to_string())?;
-    if created {
-        announce_credentials(&credentials, &args.data_dir);
+    if !generated.is_empty() {
+        announce_credentials(&generated, &args.data_dir);
     }
     let mut config = ServerConfig::new(args.listen, &args.data_dir);
+    config.database = database;
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,
         SyncArg::Normal => Synchronous::Normal,
@@ -124,30 +134,25 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         // The first line on stdout tells scripts (and tests) where the server is.
         println!("confab listening on http://{}", server.local_addr());
-        let stop = server.stopper();
         tokio::select! {
-            r = server.wait() => return r.map_err(|e| e.to_string()),
+            r = server.wait() => r.map_err(|e| e.to_string())?,
             () = shutdown_signal() => tracing::info!("shutting down"),
         }
-        if let Some(stop) = stop {
-            let _ = stop.send(());
-        }
-        server.wait().await.map_err(|e| e.to_string())
+        server.shutdown().await.map_err(|e| e.to_string())
     })
 }
 
 /// Printed once, to stderr, when the credentials are generated: the only time secrets leave
-/// the data directory.
-fn announce_credentials(c: &Credentials, dir: &std::path::Path) {
-    eprintln!(
-        "confab: generated credentials (kept in {}, mode 0600; shown only now)\n  \
-         CONFAB_ACCOUNT_SID={}\n  CONFAB_AUTH_TOKEN={}\n  CONFAB_API_KEY_SID={}\n  CONFAB_API_KEY_SECRET={}",
-        dir.join(CREDENTIALS_FILE).display(),
-        c.account_sid,
-        c.auth_token,
-        c.api_key_sid,
-        c.api_key_secret
+/// the data directory. Only generated values in use are shown, never ones from the environment.
+fn announce_credentials(generated: &[(&str, String)], dir: &std::path::Path) {
+    let mut text = format!(
+        "confab: generated credentials (kept in {}, mode 0600; shown only now)",
+        dir.join(CREDENTIALS_FILE).display()
     );
+    for (name, value) in generated {
+        text.push_str(&format!("\n  {name}={value}"));
+    }
+    eprintln!("{text}");
 }
 
 async fn shutdown_signal() {
@@ -218,4 +223,27 @@ fn token(args: TokenArgs) -> Result<(), String> {
     };
     println!("{}", confab_token::mint(&key, &spec));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_name_the_database_file() {
+        assert_eq!(sqlite_path("sqlite://").unwrap(), None);
+        assert_eq!(
+            sqlite_path("sqlite:///var/lib/c.db").unwrap(),
+            Some(PathBuf::from("/var/lib/c.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite://rel/c.db").unwrap(),
+            Some(PathBuf::from("rel/c.db"))
+        );
+        assert_eq!(
+            sqlite_path("sqlite:c.db").unwrap(),
+            Some(PathBuf::from("c.db"))
+        );
+        assert!(sqlite_path("postgres://localhost/db").is_err());
+    }
 }

@@ -99,9 +99,6 @@ pub async fn list_all(
     Query(q): Query,
 ) -> ApiResult<Json<Value>> {
     let lq = ListQuery::read(&q, &["StartDate", "EndDate", "State"])?;
-    if q.str("Order").is_some() {
-        return Err(ApiError::invalid("Order is not a parameter of this list"));
-    }
     let state = q
         .str("State")
         .map(|s| {

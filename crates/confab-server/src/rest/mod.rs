@@ -44,9 +44,7 @@ impl AppState {
     }
 
     fn page_size(&self, q: &ListQuery) -> u32 {
-        q.page
-            .size
-            .unwrap_or(self.domain.limits().default_page_size)
+        self.domain.page_size(q.page.size)
     }
 }
 

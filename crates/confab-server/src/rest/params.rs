@@ -88,7 +88,12 @@ fn parse_date(v: &str) -> Option<Millis> {
             time::Date::parse(v, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
         Some(d.midnight().assume_utc())
     })?;
-    i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).ok()
+    // Only dates that can be written back as `YYYY-MM-DDTHH:MM:SSZ`.
+    let utc = dt.checked_to_offset(time::UtcOffset::UTC)?;
+    if !(0..=9999).contains(&utc.year()) {
+        return None;
+    }
+    i64::try_from(utc.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
 /// The form body of a POST.
@@ -179,6 +184,11 @@ mod tests {
             Some(1_450_300_717_500)
         );
         assert_eq!(parse_date("yesterday"), None);
+        assert_eq!(
+            parse_date("9999-12-31T23:00:00-05:00"),
+            None,
+            "year 10000 in UTC"
+        );
     }
 
     #[test]

@@ -179,13 +179,17 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// Reads `PageSize`, `Page`, `PageToken` and the named filter parameters.
+    /// Reads `PageSize`, `Page`, `PageToken` and the named filter parameters; `Order` only
+    /// where it is one of them.
     pub fn read(q: &Params, filters: &[&str]) -> Result<ListQuery, ApiError> {
         let cursor = q
             .str("PageToken")
             .filter(|t| !t.is_empty())
             .map(parse_token)
             .transpose()?;
+        if q.str("Order").is_some() && !filters.contains(&"Order") {
+            return Err(ApiError::invalid("Order is not a parameter of this list"));
+        }
         let order = match q.str("Order") {
             None | Some("asc") => Order::Asc,
             Some("desc") => Order::Desc,

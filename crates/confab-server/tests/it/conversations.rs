@@ -480,3 +480,17 @@ async fn dates_with_offsets_or_fractions_are_rendered_in_utc_seconds() {
     assert_eq!(c["date_created"], "2015-12-16T22:18:37Z");
     assert_eq!(c["date_updated"], "2015-12-17T00:00:00Z");
 }
+
+#[tokio::test]
+async fn a_date_past_year_9999_in_utc_is_refused() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    api.post(
+        "/v1/Conversations",
+        &[("DateCreated", "9999-12-31T23:00:00-05:00")],
+    )
+    .await
+    .expect_error(400, 20001);
+    let list = api.get("/v1/Conversations").await.expect(200);
+    assert_eq!(list["conversations"].as_array().unwrap().len(), 0);
+}

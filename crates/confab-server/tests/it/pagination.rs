@@ -200,3 +200,19 @@ async fn a_page_token_the_server_did_not_issue_is_refused() {
         }
     }
 }
+
+#[tokio::test]
+async fn order_is_refused_on_lists_that_have_no_order() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let conv = crate::support::conversation(&api, &[]).await;
+    api.get("/v1/Conversations?Order=desc")
+        .await
+        .expect_error(400, 20001);
+    api.get(&format!("/v1/Conversations/{conv}/Participants?Order=desc"))
+        .await
+        .expect_error(400, 20001);
+    api.get(&format!("/v1/Conversations/{conv}/Messages?Order=desc"))
+        .await
+        .expect(200);
+}

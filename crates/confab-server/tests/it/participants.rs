@@ -314,3 +314,50 @@ async fn content_type_is_matched_without_regard_to_case() {
         .await;
     assert_eq!(reply.expect(201)["friendly_name"], "Case");
 }
+
+#[tokio::test]
+async fn identity_cannot_be_given_or_changed_after_a_participant_is_added() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let conv = support::conversation(&api, &[]).await;
+    let chat = support::participant(&api, &conv, "alice").await;
+    let sms = api
+        .post(
+            &format!("/v1/Conversations/{conv}/Participants"),
+            &[
+                ("MessagingBinding.Address", "+15550001111"),
+                ("MessagingBinding.ProxyAddress", "+15550002222"),
+            ],
+        )
+        .await
+        .expect(201);
+    for (p, identity) in [(&chat, "mallory"), (&sms, "bob")] {
+        let path = format!("/v1/Conversations/{conv}/Participants/{}", sid(p));
+        api.post(&path, &[("Identity", identity)])
+            .await
+            .expect_error(400, 20001);
+        assert_eq!(&api.get(&path).await.expect(200), p, "nothing changed");
+    }
+    // Repeating the identity it already has is no change at all.
+    let path = format!("/v1/Conversations/{conv}/Participants/{}", sid(&chat));
+    api.post(&path, &[("Identity", "alice")]).await.expect(200);
+}
+
+#[tokio::test]
+async fn an_identity_shaped_like_a_participant_sid_is_refused() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let conv = support::conversation(&api, &[]).await;
+    let shaped = format!("MB{}", "1".repeat(32));
+    api.post(
+        &format!("/v1/Conversations/{conv}/Participants"),
+        &[("Identity", shaped.as_str())],
+    )
+    .await
+    .expect_error(400, 20001);
+    let list = api
+        .get(&format!("/v1/Conversations/{conv}/Participants"))
+        .await
+        .expect(200);
+    assert_eq!(list["participants"].as_array().unwrap().len(), 0);
+}

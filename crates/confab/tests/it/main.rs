@@ -4,4 +4,5 @@
 mod process;
 mod serve_cli;
 mod sigkill;
+mod sigterm;
 mod token_cli;
