@@ -1,12 +1,13 @@
 //! Conversations: create, fetch (by SID or unique name), update, delete, list.
 
-use confab_protocol::entity::{Conversation, ConversationState, Millis, Timers};
+use confab_protocol::entity::{Conversation, ConversationState, Millis, Participant, Timers};
 use confab_protocol::sid::SidKind;
 use confab_store::{Committed, ConversationFilter, ConversationPatch, Page};
 
 use crate::error::{DomainError, DomainResult};
+use crate::messages::SYSTEM_AUTHOR;
 use crate::validate;
-use crate::{Actor, Domain, PageParams, new_sid};
+use crate::{Actor, CreateParticipant, Domain, PageParams, new_sid};
 
 /// Fields of a conversation as a caller gives them (create or update). `None` means "not
 /// given"; on update, an empty `unique_name` clears it.
@@ -35,6 +36,9 @@ pub struct ConversationInput {
     /// `DateUpdated`.
     pub date_updated: Option<Millis>,
 }
+
+/// Most participants one `ConversationWithParticipants` request may add.
+pub const MAX_INITIAL_PARTICIPANTS: usize = 10;
 
 /// Updating takes the same fields as creating.
 pub type UpdateConversation = ConversationInput;
@@ -125,10 +129,53 @@ impl Domain {
         service: Option<&str>,
         input: ConversationInput,
     ) -> DomainResult<Committed<Conversation>> {
-        let service = self.service_for(actor, service)?;
+        let conversation = self.new_conversation(actor, service, input).await?;
+        Ok(self.store().create_conversation(conversation).await?)
+    }
+
+    /// Creates a conversation with up to [`MAX_INITIAL_PARTICIPANTS`] participants in one
+    /// transaction: if any participant is refused, nothing is created.
+    pub async fn create_conversation_with_participants(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        input: ConversationInput,
+        participants: Vec<CreateParticipant>,
+    ) -> DomainResult<Committed<(Conversation, Vec<Participant>)>> {
+        if participants.len() > MAX_INITIAL_PARTICIPANTS {
+            return Err(DomainError::invalid(format!(
+                "at most {MAX_INITIAL_PARTICIPANTS} participants can be added in one request"
+            )));
+        }
+        let conversation = self.new_conversation(actor, service, input).await?;
+        let mut new = Vec::with_capacity(participants.len());
+        for p in participants {
+            new.push(
+                self.new_participant(&conversation.chat_service_sid, &conversation.sid, p)
+                    .await?,
+            );
+        }
+        let limits = self.count_limits();
+        Ok(self
+            .store()
+            .create_conversation_with_participants(conversation, new, &limits)
+            .await?)
+    }
+
+    async fn new_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        input: ConversationInput,
+    ) -> DomainResult<Conversation> {
+        let service = self.existing_service(actor, service).await?;
         let now = self.now();
         let checked = self.check_conversation(&input, now)?;
-        let conversation = Conversation {
+        let created_by = match actor {
+            Actor::User { identity, .. } => identity.clone(),
+            Actor::Backend { .. } => SYSTEM_AUTHOR.to_owned(),
+        };
+        Ok(Conversation {
             sid: new_sid(SidKind::Conversation),
             chat_service_sid: service,
             messaging_service_sid: input.messaging_service_sid,
@@ -138,10 +185,10 @@ impl Domain {
             state: checked.state.unwrap_or(ConversationState::Active),
             timers: checked.timers.unwrap_or_default(),
             bindings: checked.bindings,
+            created_by: Some(created_by),
             date_created: input.date_created.unwrap_or(now),
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
-        };
-        Ok(self.store().create_conversation(conversation).await?)
+        })
     }
 
     /// Fetches a conversation by SID or unique name.

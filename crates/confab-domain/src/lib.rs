@@ -12,6 +12,9 @@ mod conversations;
 mod error;
 mod messages;
 mod participants;
+mod roles;
+mod services;
+mod users;
 mod validate;
 
 use std::sync::{Arc, RwLock};
@@ -19,12 +22,17 @@ use std::sync::{Arc, RwLock};
 use confab_protocol::entity::{Millis, Service};
 use confab_protocol::limits::Limits;
 use confab_protocol::sid::{Sid, SidKind};
-use confab_store::{Configuration, ConfigurationUpdate, Cursor, Order, PageRequest, Store};
+use confab_store::{
+    Configuration, ConfigurationUpdate, Cursor, NewService, Order, PageRequest, Store,
+};
 
 pub use conversations::{ConversationInput, UpdateConversation};
 pub use error::{DomainError, DomainResult};
 pub use messages::{CreateMessage, UpdateMessage};
 pub use participants::{CreateParticipant, UpdateParticipant};
+pub use roles::{CONVERSATION_PERMISSIONS, CreateRole, SERVICE_PERMISSIONS, default_roles};
+pub use services::UpdateServiceConfiguration;
+pub use users::{CreateUser, UpdateUser, UpdateUserConversation};
 
 /// Who is calling. Every operation takes one; nothing is done on nobody's behalf.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,11 +110,15 @@ impl Domain {
         clock: Arc<dyn Clock>,
     ) -> DomainResult<Domain> {
         let now = clock.now_millis();
-        let default = Service {
-            sid: new_sid(SidKind::Service),
-            friendly_name: "Default Conversations Service".into(),
-            date_created: now,
-            date_updated: now,
+        let sid = new_sid(SidKind::Service);
+        let default = NewService {
+            roles: default_roles(&sid, now),
+            service: Service {
+                sid,
+                friendly_name: "Default Conversations Service".into(),
+                date_created: now,
+                date_updated: now,
+            },
         };
         let cfg = store.init_account(default).await?;
         Ok(Domain {
@@ -156,16 +168,33 @@ impl Domain {
         }
     }
 
-    /// The page size in force for a request that asked for `requested`.
-    pub fn page_size(&self, requested: Option<u32>) -> u32 {
-        let l = &self.inner.limits;
-        requested.unwrap_or(l.default_page_size.min(l.max_page_size))
+    /// The page size in force for a request that asked for `requested` of a list whose
+    /// largest page is `max` (see [`Limits`]).
+    pub fn page_size(&self, requested: Option<u32>, max: u32) -> u32 {
+        requested.unwrap_or(self.inner.limits.default_page_size.min(max))
+    }
+
+    /// Like [`Domain::service_for`], and the service must exist.
+    pub(crate) async fn existing_service(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+    ) -> DomainResult<Sid> {
+        let sid = self.service_for(actor, service)?;
+        match self.store().service(sid.as_str()).await? {
+            Some(_) => Ok(sid),
+            None => Err(DomainError::not_found(format!("Service {sid}"))),
+        }
     }
 
     /// Checks a page request against the limits and builds the store's request.
     pub(crate) fn page(&self, p: PageParams) -> DomainResult<PageRequest> {
-        let max = self.inner.limits.max_page_size;
-        let size = self.page_size(p.size);
+        self.page_within(p, self.inner.limits.max_page_size)
+    }
+
+    /// Like [`Domain::page`] for lists with a smaller largest page.
+    pub(crate) fn page_within(&self, p: PageParams, max: u32) -> DomainResult<PageRequest> {
+        let size = self.page_size(p.size, max);
         if size == 0 || size > max {
             return Err(DomainError::invalid(format!(
                 "PageSize must be between 1 and {max}"
@@ -209,19 +238,10 @@ impl Domain {
         }
         Ok(cfg)
     }
-
-    /// Fetches a service.
-    pub async fn service(&self, actor: &Actor, sid: &str) -> DomainResult<Service> {
-        let sid = self.service_for(actor, Some(sid))?;
-        self.store()
-            .service(sid.as_str())
-            .await?
-            .ok_or_else(|| DomainError::not_found(format!("Service {sid}")))
-    }
 }
 
 /// Account-level operations are for app backends only.
-fn require_backend(actor: &Actor) -> DomainResult<()> {
+pub(crate) fn require_backend(actor: &Actor) -> DomainResult<()> {
     match actor {
         Actor::Backend { .. } => Ok(()),
         Actor::User { .. } => Err(DomainError::forbidden("only an app backend may do this")),

@@ -1,7 +1,7 @@
 //! Participants: chat identities and messaging bindings (SMS, WhatsApp) in a conversation.
 
-use confab_protocol::entity::{Millis, Participant};
-use confab_protocol::sid::SidKind;
+use confab_protocol::entity::{Millis, NotificationLevel, Participant, RoleType};
+use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{Committed, CountLimits, NewParticipant, Page, ParticipantPatch};
 
 use crate::error::{DomainError, DomainResult};
@@ -80,6 +80,32 @@ impl Domain {
         input: CreateParticipant,
     ) -> DomainResult<Committed<Participant>> {
         let c = self.conversation(actor, service, conversation).await?;
+        let new = self
+            .new_participant(&c.chat_service_sid, &c.sid, input)
+            .await?;
+        Ok(self
+            .store()
+            .add_participant(c.chat_service_sid.as_str(), new, &self.count_limits())
+            .await?)
+    }
+
+    /// The count limits the store enforces.
+    pub(crate) fn count_limits(&self) -> CountLimits {
+        let l = self.limits();
+        CountLimits {
+            participants_per_conversation: l.participants_per_conversation,
+            conversations_per_identity: l.conversations_per_identity,
+        }
+    }
+
+    /// Validates a participant to add to conversation `conversation` of `service`; without a
+    /// `RoleSid` it gets the service's default conversation role.
+    pub(crate) async fn new_participant(
+        &self,
+        service: &Sid,
+        conversation: &Sid,
+        input: CreateParticipant,
+    ) -> DomainResult<NewParticipant> {
         let l = self.limits();
         if let Some(i) = &input.identity {
             validate::identity("Identity", i, l.identity_chars)?;
@@ -93,11 +119,6 @@ impl Domain {
         if let Some(a) = &input.attributes {
             validate::attributes("Attributes", a, l.attributes_bytes)?;
         }
-        let role_sid = input
-            .role_sid
-            .as_deref()
-            .map(|r| validate::sid_param("RoleSid", SidKind::Role, r))
-            .transpose()?;
         let messaging_binding = match (&input.identity, &input.address) {
             (Some(_), Some(_)) => {
                 return Err(DomainError::invalid(
@@ -131,31 +152,37 @@ impl Domain {
                 )
             }
         };
+        let role_sid = match &input.role_sid {
+            Some(r) => {
+                self.require_role(service, "RoleSid", r, RoleType::Conversation)
+                    .await?
+            }
+            None => {
+                self.store()
+                    .service_configuration(service.as_str())
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(format!("Service {service}")))?
+                    .default_conversation_role_sid
+            }
+        };
         let now = self.now();
         let participant = Participant {
             sid: new_sid(SidKind::Participant),
-            conversation_sid: c.sid.clone(),
+            conversation_sid: conversation.clone(),
             identity: input.identity,
             attributes: input.attributes.unwrap_or_else(|| "{}".into()),
             messaging_binding,
-            role_sid,
+            role_sid: Some(role_sid),
             last_read_message_index: None,
             last_read_timestamp: None,
+            notification_level: NotificationLevel::Default,
             date_created: input.date_created.unwrap_or(now),
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
         };
-        let limits = CountLimits {
-            participants_per_conversation: l.participants_per_conversation,
-            conversations_per_identity: l.conversations_per_identity,
-        };
-        let new = NewParticipant {
+        Ok(NewParticipant {
             participant,
             user_sid: new_sid(SidKind::User),
-        };
-        Ok(self
-            .store()
-            .add_participant(c.chat_service_sid.as_str(), new, &limits)
-            .await?)
+        })
     }
 
     /// Fetches a participant by SID or identity.
@@ -189,11 +216,14 @@ impl Domain {
         if let Some(a) = &input.attributes {
             validate::attributes("Attributes", a, l.attributes_bytes)?;
         }
-        let role_sid = input
-            .role_sid
-            .as_deref()
-            .map(|r| validate::sid_param("RoleSid", SidKind::Role, r))
-            .transpose()?;
+        let service_sid = self.service_for(actor, service)?;
+        let role_sid = match &input.role_sid {
+            Some(r) => Some(
+                self.require_role(&service_sid, "RoleSid", r, RoleType::Conversation)
+                    .await?,
+            ),
+            None => None,
+        };
         if let Some(i) = &input.identity {
             // Giving a participant an identity (or another one) would change whose user log
             // and limits it counts against; remove it and add it again instead.
@@ -234,6 +264,7 @@ impl Domain {
             messaging_binding: (!binding.is_empty()).then_some(serde_json::Value::Object(binding)),
             last_read_message_index: input.last_read_message_index.map(Some),
             last_read_timestamp: input.last_read_timestamp,
+            notification_level: None,
             date_created: input.date_created,
             date_updated: input.date_updated.unwrap_or_else(|| self.now()),
         };

@@ -91,10 +91,43 @@ pub struct Conversation {
     pub timers: Timers,
     /// Bindings (e.g. email defaults), kept as given.
     pub bindings: Option<serde_json::Value>,
+    /// Who created it: a user's identity, or `system` for an app backend.
+    #[serde(default)]
+    pub created_by: Option<String>,
     /// Creation time.
     pub date_created: Millis,
     /// Last change.
     pub date_updated: Millis,
+}
+
+/// Whether a user hears about a conversation's new messages (push notifications).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationLevel {
+    /// Notified (the default).
+    #[default]
+    Default,
+    /// Not notified.
+    Muted,
+}
+
+impl NotificationLevel {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationLevel::Default => "default",
+            NotificationLevel::Muted => "muted",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "default" => Some(NotificationLevel::Default),
+            "muted" => Some(NotificationLevel::Muted),
+            _ => None,
+        }
+    }
 }
 
 /// A participant of a conversation: a chat identity or a messaging binding.
@@ -116,6 +149,9 @@ pub struct Participant {
     pub last_read_message_index: Option<i64>,
     /// When that read horizon was last set, ISO 8601 text as given.
     pub last_read_timestamp: Option<String>,
+    /// The participant's user's notification level for this conversation.
+    #[serde(default)]
+    pub notification_level: NotificationLevel,
     /// Creation time.
     pub date_created: Millis,
     /// Last change.
@@ -139,6 +175,76 @@ pub struct Message {
     pub attributes: String,
     /// The author's participant, when the author is one.
     pub participant_sid: Option<Sid>,
+    /// Creation time.
+    pub date_created: Millis,
+    /// Last change.
+    pub date_updated: Millis,
+}
+
+/// The scope of a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleType {
+    /// Assigned to users: what they may do in the service.
+    Service,
+    /// Assigned to participants: what they may do in a conversation.
+    Conversation,
+}
+
+impl RoleType {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleType::Service => "service",
+            RoleType::Conversation => "conversation",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "service" => Some(RoleType::Service),
+            "conversation" => Some(RoleType::Conversation),
+            _ => None,
+        }
+    }
+}
+
+/// A role: a named list of permissions in one scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// `RL…`
+    pub sid: Sid,
+    /// The service.
+    pub chat_service_sid: Sid,
+    /// Name, at most 64 characters.
+    pub friendly_name: String,
+    /// Scope.
+    #[serde(rename = "type")]
+    pub role_type: RoleType,
+    /// Permission names.
+    pub permissions: Vec<String>,
+    /// Creation time.
+    pub date_created: Millis,
+    /// Last change.
+    pub date_updated: Millis,
+}
+
+/// A user of a service, identified by its identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// `US…`
+    pub sid: Sid,
+    /// The service.
+    pub chat_service_sid: Sid,
+    /// The identity its access tokens carry.
+    pub identity: String,
+    /// Display name.
+    pub friendly_name: Option<String>,
+    /// JSON text; `{}` when unset.
+    pub attributes: String,
+    /// Service-level role.
+    pub role_sid: Option<Sid>,
     /// Creation time.
     pub date_created: Millis,
     /// Last change.

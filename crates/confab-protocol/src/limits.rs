@@ -22,6 +22,8 @@ pub struct Limits {
     pub conversations_per_identity: u32,
     /// Largest page of a list.
     pub max_page_size: u32,
+    /// Largest page of the user and role lists (the reference product's limit).
+    pub max_user_page_size: u32,
     /// Page size when none is asked for.
     pub default_page_size: u32,
 }
@@ -37,6 +39,7 @@ impl Default for Limits {
             participants_per_conversation: 1000,
             conversations_per_identity: 1000,
             max_page_size: 100,
+            max_user_page_size: 50,
             default_page_size: 50,
         }
     }

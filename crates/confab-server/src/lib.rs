@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub synchronous: Synchronous,
     /// Size and count limits.
     pub limits: Limits,
+    /// REST requests allowed per API key.
+    pub rest_rate_limit: rest::rate_limit::RateLimit,
 }
 
 impl ServerConfig {
@@ -49,6 +51,7 @@ impl ServerConfig {
             database: None,
             synchronous: Synchronous::Full,
             limits: Limits::default(),
+            rest_rate_limit: Default::default(),
         }
     }
 }
@@ -108,6 +111,7 @@ impl Server {
         let state = rest::AppState {
             domain,
             credentials: Arc::new(credentials),
+            rate_limiter: Arc::new(rest::rate_limit::RateLimiter::new(config.rest_rate_limit)),
         };
         let listener = TcpListener::bind(config.listen)
             .await

@@ -99,8 +99,9 @@ pub(crate) fn append_user_event(
     now: Millis,
 ) -> StoreResult<LogEvent> {
     conn.prepare_cached(
-        "INSERT INTO users (sid, service_id, identity, date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?4) \
-         ON CONFLICT (service_id, identity) DO NOTHING",
+        "INSERT INTO users (sid, service_id, identity, role_sid, date_created, date_updated) \
+         SELECT ?1, ?2, ?3, (SELECT default_chat_service_role_sid FROM service_configuration WHERE service_id = ?2), \
+         ?4, ?4 WHERE true ON CONFLICT (service_id, identity) DO NOTHING",
     )
     .and_then(|mut s| s.execute(params![new_user_sid.as_str(), service_id, identity, now]))
     .map_err(backend)?;

@@ -1,12 +1,12 @@
 //! Services, configuration and conversations.
 
-use confab_protocol::entity::{Conversation, Service};
+use confab_protocol::entity::{Conversation, Participant, Service};
 use confab_protocol::event::EventBody;
 use confab_protocol::sid::Sid;
 use confab_store::patch::membership;
 use confab_store::{
-    Committed, Configuration, ConfigurationUpdate, ConversationFilter, ConversationPatch, Page,
-    PageRequest, StoreError, StoreResult,
+    Committed, Configuration, ConfigurationUpdate, ConversationFilter, ConversationPatch,
+    CountLimits, NewParticipant, NewService, Page, PageRequest, StoreError, StoreResult,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
@@ -33,19 +33,42 @@ pub(crate) fn service(conn: &Connection, sid: &str) -> StoreResult<Option<Servic
 
 pub(crate) fn init_account(
     conn: &Connection,
-    default_service: &Service,
+    default_service: &NewService,
 ) -> StoreResult<Configuration> {
     if let Some(c) = configuration(conn)? {
         return Ok(c);
     }
-    insert_service(conn, default_service)?;
+    crate::services::create(conn, default_service)?;
     conn.execute(
         "INSERT INTO configuration (id, default_service_id) SELECT 1, id FROM services WHERE sid = ?1",
-        [default_service.sid.as_str()],
+        [default_service.service.sid.as_str()],
     )
     .map_err(backend)?;
     configuration(conn)?
         .ok_or_else(|| StoreError::Backend("configuration missing after insert".into()))
+}
+
+/// Creates a conversation and its participants; any failure undoes all of it (the caller's
+/// savepoint covers the whole job).
+pub(crate) fn create_with_participants(
+    conn: &Connection,
+    c: Conversation,
+    participants: Vec<NewParticipant>,
+    limits: &CountLimits,
+) -> StoreResult<Committed<(Conversation, Vec<Participant>)>> {
+    let service = c.chat_service_sid.to_string();
+    let created = create(conn, c)?;
+    let mut events = created.events;
+    let mut added = Vec::with_capacity(participants.len());
+    for p in participants {
+        let a = crate::participants::add(conn, &service, p, limits)?;
+        events.extend(a.events);
+        added.push(a.value);
+    }
+    Ok(Committed {
+        value: (created.value, added),
+        events,
+    })
 }
 
 pub(crate) fn configuration(conn: &Connection) -> StoreResult<Option<Configuration>> {
@@ -114,8 +137,8 @@ pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committe
     let id: i64 = conn
         .prepare_cached(
             "INSERT INTO conversations (sid, service_id, unique_name, friendly_name, attributes, state, \
-             messaging_service_sid, timers, bindings, last_seq, date_created, date_updated) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11) RETURNING id",
+             messaging_service_sid, timers, bindings, last_seq, date_created, date_updated, created_by) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12) RETURNING id",
         )
         .and_then(|mut s| {
             s.query_row(
@@ -130,7 +153,8 @@ pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committe
                     timers_text(&c.timers),
                     json_text(&c.bindings),
                     c.date_created,
-                    c.date_updated
+                    c.date_updated,
+                    c.created_by
                 ],
                 |r| r.get(0),
             )

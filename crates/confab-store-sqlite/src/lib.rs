@@ -14,13 +14,15 @@ mod participants;
 mod reader;
 mod rows;
 mod schema;
+mod services;
+mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use confab_protocol::entity::{Conversation, Message, Participant, Service};
+use confab_protocol::entity::{Conversation, Message, Participant, Role, Service, User};
 use confab_store::*;
 use rusqlite::{Connection, OpenFlags};
 
@@ -124,7 +126,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn init_account(&self, default_service: Service) -> StoreResult<Configuration> {
+    async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration> {
         self.writer
             .write(move |c| conversations::init_account(c, &default_service))
             .await
@@ -148,9 +150,9 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_service(&self, service: Service) -> StoreResult<Service> {
+    async fn create_service(&self, service: NewService) -> StoreResult<Service> {
         self.writer
-            .write(move |c| conversations::insert_service(c, &service).map(|()| service))
+            .write(move |c| services::create(c, &service))
             .await
     }
 
@@ -158,6 +160,158 @@ impl Store for SqliteStore {
         let sid = sid.to_owned();
         self.readers
             .read(move |c| conversations::service(c, &sid))
+            .await
+    }
+
+    async fn list_services(&self, page: &PageRequest) -> StoreResult<Page<Service>> {
+        let page = *page;
+        self.readers.read(move |c| services::list(c, &page)).await
+    }
+
+    async fn delete_service(&self, sid: &str) -> StoreResult<()> {
+        let sid = sid.to_owned();
+        self.writer.write(move |c| services::delete(c, &sid)).await
+    }
+
+    async fn service_configuration(
+        &self,
+        service: &str,
+    ) -> StoreResult<Option<ServiceConfiguration>> {
+        let service = service.to_owned();
+        self.readers
+            .read(move |c| services::configuration(c, &service))
+            .await
+    }
+
+    async fn update_service_configuration(
+        &self,
+        service: &str,
+        update: ServiceConfigurationUpdate,
+    ) -> StoreResult<ServiceConfiguration> {
+        let service = service.to_owned();
+        self.writer
+            .write(move |c| services::update_configuration(c, &service, update))
+            .await
+    }
+
+    async fn create_role(&self, role: Role) -> StoreResult<Role> {
+        self.writer
+            .write(move |c| services::insert_role(c, &role).map(|()| role))
+            .await
+    }
+
+    async fn role(&self, service: &str, sid: &str) -> StoreResult<Option<Role>> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        self.readers
+            .read(move |c| services::role(c, &s, &sid))
+            .await
+    }
+
+    async fn update_role(
+        &self,
+        service: &str,
+        sid: &str,
+        permissions: Vec<String>,
+        now: i64,
+    ) -> StoreResult<Role> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| services::update_role(c, &s, &sid, permissions, now))
+            .await
+    }
+
+    async fn delete_role(&self, service: &str, sid: &str) -> StoreResult<()> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| services::delete_role(c, &s, &sid))
+            .await
+    }
+
+    async fn list_roles(&self, service: &str, page: &PageRequest) -> StoreResult<Page<Role>> {
+        let (s, page) = (service.to_owned(), *page);
+        self.readers
+            .read(move |c| services::list_roles(c, &s, &page))
+            .await
+    }
+
+    async fn create_user(&self, user: User) -> StoreResult<User> {
+        self.writer.write(move |c| users::create(c, &user)).await
+    }
+
+    async fn user(&self, service: &str, sid_or_identity: &str) -> StoreResult<Option<User>> {
+        let (s, key) = (service.to_owned(), sid_or_identity.to_owned());
+        self.readers
+            .read(move |c| Ok(users::find(c, &s, &key)?.map(|r| r.1)))
+            .await
+    }
+
+    async fn update_user(&self, service: &str, sid: &str, patch: UserPatch) -> StoreResult<User> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| users::update(c, &s, &sid, patch))
+            .await
+    }
+
+    async fn delete_user(&self, service: &str, sid: &str) -> StoreResult<Committed<User>> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        let now = now_millis();
+        self.writer
+            .write(move |c| users::delete(c, &s, &sid, now))
+            .await
+    }
+
+    async fn list_users(&self, service: &str, page: &PageRequest) -> StoreResult<Page<User>> {
+        let (s, page) = (service.to_owned(), *page);
+        self.readers.read(move |c| users::list(c, &s, &page)).await
+    }
+
+    async fn user_conversations(
+        &self,
+        service: &str,
+        user: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserConversation>> {
+        let (s, u, page) = (service.to_owned(), user.to_owned(), *page);
+        self.readers
+            .read(move |c| users::conversations_of_user(c, &s, &u, &page))
+            .await
+    }
+
+    async fn user_conversation(
+        &self,
+        service: &str,
+        user: &str,
+        conversation: &str,
+    ) -> StoreResult<Option<UserConversation>> {
+        let (s, u, conv) = (service.to_owned(), user.to_owned(), conversation.to_owned());
+        self.readers
+            .read(move |c| users::conversation_of_user(c, &s, &u, &conv))
+            .await
+    }
+
+    async fn participant_conversations(
+        &self,
+        service: &str,
+        query: &ParticipantQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ParticipantConversation>> {
+        let (s, q, page) = (service.to_owned(), query.clone(), *page);
+        self.readers
+            .read(move |c| users::conversations_of_participant(c, &s, &q, &page))
+            .await
+    }
+
+    async fn create_conversation_with_participants(
+        &self,
+        conversation: Conversation,
+        participants: Vec<NewParticipant>,
+        limits: &CountLimits,
+    ) -> StoreResult<Committed<(Conversation, Vec<Participant>)>> {
+        let limits = *limits;
+        self.writer
+            .write(move |c| {
+                conversations::create_with_participants(c, conversation, participants, &limits)
+            })
             .await
     }
 

@@ -63,8 +63,9 @@ pub(crate) fn add(
     }
     conn.prepare_cached(
         "INSERT INTO participants (sid, conversation_id, service_id, identity, attributes, messaging_binding, \
-         role_sid, last_read_message_index, last_read_timestamp, date_created, date_updated) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+         role_sid, last_read_message_index, last_read_timestamp, date_created, date_updated, \
+         notification_level, address) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -78,7 +79,9 @@ pub(crate) fn add(
             p.last_read_message_index,
             p.last_read_timestamp,
             p.date_created,
-            p.date_updated
+            p.date_updated,
+            p.notification_level.as_str(),
+            p.messaging_binding.as_ref().and_then(|b| b.get("address")).and_then(|a| a.as_str())
         ])
     })
     .map_err(|e| unique_violation(e, EXISTS))?;
@@ -166,20 +169,21 @@ pub(crate) fn update(
     let now = patch.date_updated;
     patch.apply(&mut p);
     conn.prepare_cached(
-        "UPDATE participants SET identity = ?2, attributes = ?3, messaging_binding = ?4, role_sid = ?5, \
-         last_read_message_index = ?6, last_read_timestamp = ?7, date_created = ?8, date_updated = ?9 WHERE id = ?1",
+        "UPDATE participants SET attributes = ?2, messaging_binding = ?3, role_sid = ?4, \
+         last_read_message_index = ?5, last_read_timestamp = ?6, date_created = ?7, date_updated = ?8, \
+         notification_level = ?9 WHERE id = ?1",
     )
     .and_then(|mut s| {
         s.execute(params![
             id,
-            p.identity,
             p.attributes,
             json_text(&p.messaging_binding),
             p.role_sid.as_ref().map(Sid::as_str),
             p.last_read_message_index,
             p.last_read_timestamp,
             p.date_created,
-            p.date_updated
+            p.date_updated,
+            p.notification_level.as_str()
         ])
     })
     .map_err(|e| unique_violation(e, EXISTS))?;

@@ -1,7 +1,8 @@
 //! Mapping between rows and entities.
 
 use confab_protocol::entity::{
-    Conversation, ConversationState, Message, Participant, Service, Timers,
+    Conversation, ConversationState, Message, NotificationLevel, Participant, Role, RoleType,
+    Service, Timers, User,
 };
 use confab_protocol::sid::Sid;
 use confab_store::StoreError;
@@ -37,7 +38,8 @@ pub(crate) fn service(r: &Row<'_>) -> rusqlite::Result<Service> {
 
 /// Columns of a conversation row, `c` joined with its service `s`.
 pub(crate) const CONVERSATION_COLS: &str = "c.id, c.last_seq, c.sid, s.sid, c.messaging_service_sid, \
-     c.friendly_name, c.unique_name, c.attributes, c.state, c.timers, c.bindings, c.date_created, c.date_updated";
+     c.friendly_name, c.unique_name, c.attributes, c.state, c.timers, c.bindings, c.date_created, c.date_updated, \
+     c.created_by";
 
 /// A conversation row with its internal id and last `seq`.
 pub(crate) struct ConversationRow {
@@ -66,35 +68,48 @@ pub(crate) fn conversation(r: &Row<'_>) -> rusqlite::Result<ConversationRow> {
             bindings: json_col(r.get(10)?),
             date_created: r.get(11)?,
             date_updated: r.get(12)?,
+            created_by: r.get(13)?,
         },
     })
 }
 
 pub(crate) const PARTICIPANT_COLS: &str = "id, sid, identity, attributes, messaging_binding, role_sid, \
-     last_read_message_index, last_read_timestamp, date_created, date_updated";
+     last_read_message_index, last_read_timestamp, date_created, date_updated, notification_level";
 
 pub(crate) fn participant(
     conversation_sid: &Sid,
 ) -> impl Fn(&Row<'_>) -> rusqlite::Result<(i64, Participant)> + '_ {
-    move |r| {
-        let role: Option<String> = r.get(5)?;
-        Ok((
-            r.get(0)?,
-            Participant {
-                sid: Sid::from_trusted(r.get(1)?),
-                conversation_sid: conversation_sid.clone(),
-                identity: r.get(2)?,
-                attributes: r.get(3)?,
-                messaging_binding: json_col(r.get(4)?),
-                role_sid: role.map(Sid::from_trusted),
-                last_read_message_index: r.get(6)?,
-                last_read_timestamp: r.get(7)?,
-                date_created: r.get(8)?,
-                date_updated: r.get(9)?,
-            },
-        ))
-    }
+    move |r| participant_at(r, 0, conversation_sid)
 }
+
+/// A participant whose [`PARTICIPANT_COLS`] start at column `base`.
+pub(crate) fn participant_at(
+    r: &Row<'_>,
+    base: usize,
+    conversation_sid: &Sid,
+) -> rusqlite::Result<(i64, Participant)> {
+    let role: Option<String> = r.get(base + 5)?;
+    Ok((
+        r.get(base)?,
+        Participant {
+            sid: Sid::from_trusted(r.get(base + 1)?),
+            conversation_sid: conversation_sid.clone(),
+            identity: r.get(base + 2)?,
+            attributes: r.get(base + 3)?,
+            messaging_binding: json_col(r.get(base + 4)?),
+            role_sid: role.map(Sid::from_trusted),
+            last_read_message_index: r.get(base + 6)?,
+            last_read_timestamp: r.get(base + 7)?,
+            date_created: r.get(base + 8)?,
+            date_updated: r.get(base + 9)?,
+            notification_level: NotificationLevel::parse(&r.get::<_, String>(base + 10)?)
+                .unwrap_or_default(),
+        },
+    ))
+}
+
+/// Number of columns in [`CONVERSATION_COLS`].
+pub(crate) const CONVERSATION_COL_COUNT: usize = 14;
 
 pub(crate) const MESSAGE_COLS: &str =
     "id, idx, sid, author, body, attributes, participant_sid, date_created, date_updated";
@@ -120,4 +135,42 @@ pub(crate) fn message(
             },
         ))
     }
+}
+
+pub(crate) const ROLE_COLS: &str =
+    "r.id, r.sid, s.sid, r.friendly_name, r.type, r.permissions, r.date_created, r.date_updated";
+
+pub(crate) fn role(r: &Row<'_>) -> rusqlite::Result<(i64, Role)> {
+    let permissions: String = r.get(5)?;
+    Ok((
+        r.get(0)?,
+        Role {
+            sid: Sid::from_trusted(r.get(1)?),
+            chat_service_sid: Sid::from_trusted(r.get(2)?),
+            friendly_name: r.get(3)?,
+            role_type: RoleType::parse(&r.get::<_, String>(4)?).unwrap_or(RoleType::Conversation),
+            permissions: serde_json::from_str(&permissions).unwrap_or_default(),
+            date_created: r.get(6)?,
+            date_updated: r.get(7)?,
+        },
+    ))
+}
+
+pub(crate) const USER_COLS: &str = "u.id, u.sid, s.sid, u.identity, u.friendly_name, u.attributes, u.role_sid, u.date_created, u.date_updated";
+
+pub(crate) fn user(r: &Row<'_>) -> rusqlite::Result<(i64, User)> {
+    let role: Option<String> = r.get(6)?;
+    Ok((
+        r.get(0)?,
+        User {
+            sid: Sid::from_trusted(r.get(1)?),
+            chat_service_sid: Sid::from_trusted(r.get(2)?),
+            identity: r.get(3)?,
+            friendly_name: r.get(4)?,
+            attributes: r.get(5)?,
+            role_sid: role.map(Sid::from_trusted),
+            date_created: r.get(7)?,
+            date_updated: r.get(8)?,
+        },
+    ))
 }

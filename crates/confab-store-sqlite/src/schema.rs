@@ -3,7 +3,10 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_roles_users.sql"),
+];
 
 /// Brings the schema up to date.
 pub(crate) fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -19,7 +19,7 @@ pub mod patch;
 mod types;
 
 use async_trait::async_trait;
-use confab_protocol::entity::{Conversation, Message, Participant, Service};
+use confab_protocol::entity::{Conversation, Message, Participant, Role, Service, User};
 
 pub use error::StoreError;
 pub use page::{Cursor, Order, Page, PageRequest};
@@ -34,19 +34,86 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// Conversations are named by SID or unique name where a method says so, by SID elsewhere.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Creates the default service and the account configuration on first start; later calls
-    /// return the existing configuration unchanged.
-    async fn init_account(&self, default_service: Service) -> StoreResult<Configuration>;
+    /// Creates the default service (with its default roles) and the account configuration on
+    /// first start; later calls return the existing configuration unchanged.
+    async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration>;
     /// The account configuration.
     async fn configuration(&self) -> StoreResult<Configuration>;
     /// Changes the account configuration. A named default service must exist.
     async fn update_configuration(&self, update: ConfigurationUpdate)
     -> StoreResult<Configuration>;
 
-    /// Creates a service.
-    async fn create_service(&self, service: Service) -> StoreResult<Service>;
+    /// Creates a service with its default roles and configuration.
+    async fn create_service(&self, service: NewService) -> StoreResult<Service>;
     /// Fetches a service by SID.
     async fn service(&self, sid: &str) -> StoreResult<Option<Service>>;
+    /// Lists services in creation order.
+    async fn list_services(&self, page: &PageRequest) -> StoreResult<Page<Service>>;
+    /// Deletes a service and everything in it. The account's default service cannot be
+    /// deleted ([`StoreError::Conflict`]).
+    async fn delete_service(&self, sid: &str) -> StoreResult<()>;
+    /// A service's configuration.
+    async fn service_configuration(
+        &self,
+        service: &str,
+    ) -> StoreResult<Option<ServiceConfiguration>>;
+    /// Changes a service's configuration.
+    async fn update_service_configuration(
+        &self,
+        service: &str,
+        update: ServiceConfigurationUpdate,
+    ) -> StoreResult<ServiceConfiguration>;
+
+    /// Creates a role.
+    async fn create_role(&self, role: Role) -> StoreResult<Role>;
+    /// Fetches a role.
+    async fn role(&self, service: &str, sid: &str) -> StoreResult<Option<Role>>;
+    /// Replaces a role's permissions.
+    async fn update_role(
+        &self,
+        service: &str,
+        sid: &str,
+        permissions: Vec<String>,
+        now: i64,
+    ) -> StoreResult<Role>;
+    /// Deletes a role; one still assigned (to a user, a participant, or as a service default)
+    /// is a [`StoreError::Conflict`].
+    async fn delete_role(&self, service: &str, sid: &str) -> StoreResult<()>;
+    /// Lists a service's roles.
+    async fn list_roles(&self, service: &str, page: &PageRequest) -> StoreResult<Page<Role>>;
+
+    /// Creates a user; an identity already present is a [`StoreError::Conflict`].
+    async fn create_user(&self, user: User) -> StoreResult<User>;
+    /// Fetches a user by SID or identity.
+    async fn user(&self, service: &str, sid_or_identity: &str) -> StoreResult<Option<User>>;
+    /// Changes a user.
+    async fn update_user(&self, service: &str, sid: &str, patch: UserPatch) -> StoreResult<User>;
+    /// Deletes a user: it leaves every conversation (`participantLeft` in each log) and its
+    /// user log goes with it.
+    async fn delete_user(&self, service: &str, sid: &str) -> StoreResult<Committed<User>>;
+    /// Lists a service's users.
+    async fn list_users(&self, service: &str, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// The conversations a user (by SID or identity) participates in, in the order joined.
+    async fn user_conversations(
+        &self,
+        service: &str,
+        user: &str,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserConversation>>;
+    /// One of a user's conversations (by SID or unique name).
+    async fn user_conversation(
+        &self,
+        service: &str,
+        user: &str,
+        conversation: &str,
+    ) -> StoreResult<Option<UserConversation>>;
+    /// The conversations a chat identity or a non-chat address participates in.
+    async fn participant_conversations(
+        &self,
+        service: &str,
+        query: &ParticipantQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ParticipantConversation>>;
 
     /// Creates a conversation; its log starts with `conversationAdded` at `seq` 1. A unique
     /// name already taken in the service is a [`StoreError::Conflict`].
@@ -54,6 +121,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         conversation: Conversation,
     ) -> StoreResult<Committed<Conversation>>;
+    /// Creates a conversation and its participants in one transaction: all of it, or nothing.
+    async fn create_conversation_with_participants(
+        &self,
+        conversation: Conversation,
+        participants: Vec<NewParticipant>,
+        limits: &CountLimits,
+    ) -> StoreResult<Committed<(Conversation, Vec<Participant>)>>;
     /// Fetches a conversation of `service` by SID or unique name.
     async fn conversation(
         &self,

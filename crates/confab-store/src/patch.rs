@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 
-use confab_protocol::entity::{Conversation, Message, Participant};
+use confab_protocol::entity::{Conversation, Message, Participant, User};
 use confab_protocol::event::{EventBody, Membership, USER_STREAM, encode_event};
 use confab_protocol::sid::Sid;
 
-use crate::types::{ConversationPatch, LogEvent, MessagePatch, ParticipantPatch, Stream};
+use crate::types::{
+    ConversationPatch, LogEvent, MessagePatch, ParticipantPatch, Stream, UserPatch,
+};
 
 impl ConversationPatch {
     /// Applies the patch.
@@ -88,10 +90,29 @@ impl ParticipantPatch {
         if let Some(v) = self.last_read_timestamp {
             p.last_read_timestamp = Some(v);
         }
+        if let Some(v) = self.notification_level {
+            p.notification_level = v;
+        }
         if let Some(v) = self.date_created {
             p.date_created = v;
         }
         p.date_updated = self.date_updated;
+    }
+}
+
+impl UserPatch {
+    /// Applies the patch.
+    pub fn apply(self, u: &mut User) {
+        if let Some(v) = self.friendly_name {
+            u.friendly_name = Some(v);
+        }
+        if let Some(v) = self.attributes {
+            u.attributes = v;
+        }
+        if let Some(v) = self.role_sid {
+            u.role_sid = Some(v);
+        }
+        u.date_updated = self.date_updated;
     }
 }
 

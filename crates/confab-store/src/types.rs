@@ -1,6 +1,8 @@
 use std::sync::Arc;
 
-use confab_protocol::entity::{ConversationState, Millis, Timers};
+use confab_protocol::entity::{
+    Conversation, ConversationState, Millis, NotificationLevel, Participant, Role, Service, Timers,
+};
 use confab_protocol::sid::Sid;
 
 /// The account-wide configuration (`/v1/Configuration`).
@@ -161,6 +163,8 @@ pub struct ParticipantPatch {
     pub last_read_message_index: Option<Option<i64>>,
     /// Read timestamp.
     pub last_read_timestamp: Option<String>,
+    /// The user's notification level for the conversation.
+    pub notification_level: Option<NotificationLevel>,
     /// Creation time override.
     pub date_created: Option<Millis>,
     /// Time of this change.
@@ -180,4 +184,111 @@ pub struct MessagePatch {
     pub date_created: Option<Millis>,
     /// Time of this change.
     pub date_updated: Millis,
+}
+
+/// The four roles every service starts with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultRoles {
+    /// Service scope, for administrators.
+    pub service_admin: Role,
+    /// Service scope, given to every user by default.
+    pub service_user: Role,
+    /// Conversation scope, given to a conversation's creator.
+    pub conversation_admin: Role,
+    /// Conversation scope, given to every participant by default.
+    pub conversation_user: Role,
+}
+
+/// A service to create, with its default roles (which become its configuration's defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewService {
+    /// The service.
+    pub service: Service,
+    /// Its default roles.
+    pub roles: DefaultRoles,
+}
+
+/// A service's configuration (`/v1/Services/{ChatServiceSid}/Configuration`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfiguration {
+    /// The service.
+    pub chat_service_sid: Sid,
+    /// Conversation role given to a conversation's creator.
+    pub default_conversation_creator_role_sid: Sid,
+    /// Conversation role given to participants.
+    pub default_conversation_role_sid: Sid,
+    /// Service role given to users.
+    pub default_chat_service_role_sid: Sid,
+    /// Whether user reachability (online state) is reported.
+    pub reachability_enabled: bool,
+}
+
+/// Changes to a service's configuration; roles must exist in the service with the right scope.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceConfigurationUpdate {
+    /// New creator role.
+    pub default_conversation_creator_role_sid: Option<Sid>,
+    /// New participant role.
+    pub default_conversation_role_sid: Option<Sid>,
+    /// New user role.
+    pub default_chat_service_role_sid: Option<Sid>,
+    /// Reachability on or off.
+    pub reachability_enabled: Option<bool>,
+}
+
+/// Changes to a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserPatch {
+    /// Display name.
+    pub friendly_name: Option<String>,
+    /// Attributes JSON.
+    pub attributes: Option<String>,
+    /// Service role.
+    pub role_sid: Option<Sid>,
+    /// Time of this change.
+    pub date_updated: Millis,
+}
+
+/// A conversation as one user sees it: their participant and the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserConversation {
+    /// The user.
+    pub user_sid: Sid,
+    /// The user's participant in the conversation.
+    pub participant: Participant,
+    /// The conversation.
+    pub conversation: Conversation,
+    /// Index of the conversation's last message, if it has any.
+    pub last_message_index: Option<i64>,
+}
+
+impl UserConversation {
+    /// Messages after the user's read horizon; `None` until the user has set one.
+    pub fn unread_messages_count(&self) -> Option<i64> {
+        let read = self.participant.last_read_message_index?;
+        Some(
+            self.last_message_index
+                .map_or(0, |last| (last - read).max(0)),
+        )
+    }
+}
+
+/// A conversation found through one of its participants (`ParticipantConversations`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantConversation {
+    /// The participant.
+    pub participant: Participant,
+    /// The participant's user, for a chat participant.
+    pub user_sid: Option<Sid>,
+    /// The conversation.
+    pub conversation: Conversation,
+}
+
+/// Whom `ParticipantConversations` looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParticipantQuery {
+    /// A chat identity.
+    Identity(String),
+    /// A non-chat address (phone number, `whatsapp:` address).
+    Address(String),
 }

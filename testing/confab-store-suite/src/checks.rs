@@ -300,13 +300,7 @@ pub async fn unique_names_and_identities_conflict(store: Arc<dyn Store>) {
         .await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
     // The same unique name in another service is fine.
-    let other = Service {
-        sid: sid(SidKind::Service),
-        friendly_name: "other".into(),
-        date_created: 1,
-        date_updated: 1,
-    };
-    store.create_service(other.clone()).await.unwrap();
+    let other = store.create_service(new_service("other")).await.unwrap();
     store
         .create_conversation(conversation(&other.sid, Some("name")))
         .await
@@ -544,13 +538,7 @@ pub async fn unknown_resources_are_not_found(store: Arc<dyn Store>) {
     let r = store.remove_participant(s, conv.as_str(), "nobody").await;
     assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
     // A conversation is not visible through another service.
-    let other = Service {
-        sid: sid(SidKind::Service),
-        friendly_name: "o".into(),
-        date_created: 1,
-        date_updated: 1,
-    };
-    store.create_service(other.clone()).await.unwrap();
+    let other = store.create_service(new_service("o")).await.unwrap();
     assert!(
         store
             .conversation(other.sid.as_str(), conv.as_str())
@@ -570,13 +558,7 @@ pub async fn init_account_is_idempotent(store: Arc<dyn Store>) {
     assert_eq!(first, second);
     let cfg = store.configuration().await.unwrap();
     assert_eq!(cfg.default_chat_service_sid, first);
-    let other = Service {
-        sid: sid(SidKind::Service),
-        friendly_name: "o".into(),
-        date_created: 1,
-        date_updated: 1,
-    };
-    store.create_service(other.clone()).await.unwrap();
+    let other = store.create_service(new_service("o")).await.unwrap();
     let update = ConfigurationUpdate {
         default_chat_service_sid: Some(other.sid.to_string()),
         ..Default::default()

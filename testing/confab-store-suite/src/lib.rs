@@ -10,7 +10,9 @@
 use std::any::Any;
 use std::sync::Arc;
 
-use confab_protocol::entity::{Conversation, ConversationState, Participant, Service, Timers};
+use confab_protocol::entity::{
+    Conversation, ConversationState, Participant, Role, RoleType, Service, Timers,
+};
 use confab_protocol::event::{EventBody, decode_event};
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::*;
@@ -70,17 +72,39 @@ pub const LIMITS: CountLimits = CountLimits {
 
 /// Sets up the account and returns the default service SID.
 pub async fn account(store: &dyn Store) -> Sid {
-    let service = Service {
-        sid: sid(SidKind::Service),
-        friendly_name: "default".into(),
-        date_created: 1,
-        date_updated: 1,
-    };
     store
-        .init_account(service)
+        .init_account(new_service("default"))
         .await
         .unwrap()
         .default_chat_service_sid
+}
+
+/// A service with its four default roles.
+pub fn new_service(name: &str) -> NewService {
+    let service = Service {
+        sid: sid(SidKind::Service),
+        friendly_name: name.into(),
+        date_created: 1,
+        date_updated: 1,
+    };
+    let role = |name: &str, role_type: RoleType| Role {
+        sid: sid(SidKind::Role),
+        chat_service_sid: service.sid.clone(),
+        friendly_name: name.into(),
+        role_type,
+        permissions: vec!["sendMessage".into()],
+        date_created: 1,
+        date_updated: 1,
+    };
+    NewService {
+        roles: DefaultRoles {
+            service_admin: role("service admin", RoleType::Service),
+            service_user: role("service user", RoleType::Service),
+            conversation_admin: role("conversation admin", RoleType::Conversation),
+            conversation_user: role("conversation user", RoleType::Conversation),
+        },
+        service,
+    }
 }
 
 pub fn conversation(service: &Sid, unique_name: Option<&str>) -> Conversation {
@@ -94,6 +118,7 @@ pub fn conversation(service: &Sid, unique_name: Option<&str>) -> Conversation {
         state: ConversationState::Active,
         timers: Timers::default(),
         bindings: None,
+        created_by: Some("system".into()),
         date_created: 10,
         date_updated: 10,
     }
@@ -110,6 +135,7 @@ pub fn participant(conversation: &Sid, identity: &str) -> NewParticipant {
             role_sid: None,
             last_read_message_index: None,
             last_read_timestamp: None,
+            notification_level: Default::default(),
             date_created: 20,
             date_updated: 20,
         },

@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::OriginalUri;
 use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use confab_domain::{Actor, ConversationInput};
+use confab_domain::{Actor, ConversationInput, CreateParticipant};
 use confab_protocol::entity::ConversationState;
 use confab_store::ConversationFilter;
 use serde_json::Value;
@@ -125,4 +125,77 @@ pub async fn list_all(
         &page,
         |c| urls.conversation(c),
     )))
+}
+
+/// One `Participant` of a `ConversationWithParticipants` request: a JSON object with the
+/// participant resource's parameters in snake_case.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitialParticipant {
+    identity: Option<String>,
+    messaging_binding: Option<InitialBinding>,
+    attributes: Option<Value>,
+    role_sid: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitialBinding {
+    address: Option<String>,
+    proxy_address: Option<String>,
+    projected_address: Option<String>,
+}
+
+fn initial_participant(text: &str) -> ApiResult<CreateParticipant> {
+    let p: InitialParticipant = serde_json::from_str(text).map_err(|e| {
+        ApiError::invalid(format!(
+            "Participant must be a JSON object of participant parameters: {e}"
+        ))
+    })?;
+    let binding = p.messaging_binding.unwrap_or(InitialBinding {
+        address: None,
+        proxy_address: None,
+        projected_address: None,
+    });
+    Ok(CreateParticipant {
+        identity: p.identity,
+        address: binding.address,
+        proxy_address: binding.proxy_address,
+        projected_address: binding.projected_address,
+        // Attributes may come as JSON text (as the REST parameter) or as an object.
+        attributes: p.attributes.map(|a| match a {
+            Value::String(s) => s,
+            other => other.to_string(),
+        }),
+        role_sid: p.role_sid,
+        date_created: None,
+        date_updated: None,
+    })
+}
+
+/// `POST …/ConversationWithParticipants`: the conversation and up to 10 participants, all or
+/// nothing.
+pub async fn create_with_participants(
+    State(app): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    origin: Origin,
+    path: PathParams,
+    Form(p): Form,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let participants = p
+        .all("Participant")
+        .into_iter()
+        .map(initial_participant)
+        .collect::<ApiResult<Vec<_>>>()?;
+    let created = app
+        .domain
+        .create_conversation_with_participants(&actor, path.service(), input(&p)?, participants)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            app.urls(&origin, &path)
+                .conversation_with_participants(&created.value.0),
+        ),
+    ))
 }

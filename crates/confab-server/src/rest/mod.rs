@@ -12,7 +12,11 @@ pub mod error;
 mod messages;
 pub mod params;
 mod participants;
+pub mod rate_limit;
 pub mod render;
+mod roles;
+mod services;
+mod users;
 
 use std::sync::Arc;
 
@@ -21,7 +25,7 @@ use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use confab_domain::Domain;
 use confab_protocol::ErrorCode;
 
@@ -36,6 +40,8 @@ pub struct AppState {
     pub domain: Domain,
     /// The account's credentials.
     pub credentials: Arc<Credentials>,
+    /// Per-credential request limits.
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
 }
 
 impl AppState {
@@ -44,16 +50,23 @@ impl AppState {
     }
 
     fn page_size(&self, q: &ListQuery) -> u32 {
-        self.domain.page_size(q.page.size)
+        self.domain
+            .page_size(q.page.size, self.domain.limits().max_page_size)
+    }
+
+    fn user_page_size(&self, q: &ListQuery) -> u32 {
+        self.domain
+            .page_size(q.page.size, self.domain.limits().max_user_page_size)
     }
 }
 
 /// Largest request body: a 32 KiB message body can grow several-fold when form-encoded.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The REST routes, behind basic auth.
-pub fn router(state: AppState) -> Router {
-    let conversation_routes = Router::new()
+/// Paths that exist in both families: under `/v1` (the default service) and under
+/// `/v1/Services/{ChatServiceSid}`.
+fn service_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/Conversations",
             get(conversations::list_all).post(conversations::create),
@@ -83,17 +96,63 @@ pub fn router(state: AppState) -> Router {
             get(messages::fetch)
                 .post(messages::update)
                 .delete(messages::delete),
+        )
+        .route(
+            "/ConversationWithParticipants",
+            post(conversations::create_with_participants),
+        )
+        .route("/Users", get(users::list_all).post(users::create))
+        .route(
+            "/Users/{Sid}",
+            get(users::fetch).post(users::update).delete(users::delete),
+        )
+        .route(
+            "/Users/{UserSid}/Conversations",
+            get(users::list_conversations),
+        )
+        .route(
+            "/Users/{UserSid}/Conversations/{ConversationSid}",
+            get(users::fetch_conversation)
+                .post(users::update_conversation)
+                .delete(users::delete_conversation),
+        )
+        .route("/Roles", get(roles::list_all).post(roles::create))
+        .route(
+            "/Roles/{Sid}",
+            get(roles::fetch).post(roles::update).delete(roles::delete),
+        )
+        .route(
+            "/ParticipantConversations",
+            get(users::participant_conversations),
+        )
+}
+
+/// The REST routes, behind basic auth and the per-credential rate limit.
+pub fn router(state: AppState) -> Router {
+    let scoped = service_routes()
+        .route("/", get(services::fetch).delete(services::delete))
+        .route(
+            "/Configuration",
+            get(services::fetch_configuration).post(services::update_configuration),
         );
     Router::new()
         .route(
             "/v1/Configuration",
             get(configuration::fetch).post(configuration::update),
         )
-        .nest("/v1", conversation_routes.clone())
-        .nest("/v1/Services/{ChatServiceSid}", conversation_routes)
+        .route(
+            "/v1/Services",
+            get(services::list_all).post(services::create),
+        )
+        .nest("/v1", service_routes())
+        .nest("/v1/Services/{ChatServiceSid}", scoped)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(middleware::from_fn(check_webhook_header))
+        .layer(middleware::from_fn_with_state(
+            state.rate_limiter.clone(),
+            rate_limit::limit,
+        ))
         .layer(middleware::from_fn_with_state(
             state.credentials.clone(),
             auth::require_basic_auth,

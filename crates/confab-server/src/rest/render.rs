@@ -6,8 +6,11 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use confab_domain::PageParams;
-use confab_protocol::entity::{Conversation, Message, Millis, Participant};
-use confab_store::{Configuration, Cursor, Order, Page};
+use confab_protocol::entity::{Conversation, Message, Millis, Participant, Role, Service, User};
+use confab_store::{
+    Configuration, Cursor, Order, Page, ParticipantConversation, ServiceConfiguration,
+    UserConversation,
+};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
@@ -53,6 +56,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Origin {
 pub struct Urls {
     base: String,
     account_sid: String,
+    /// On the service-scoped family, the service: its resources also carry `chat_service_sid`.
+    scoped: Option<String>,
 }
 
 impl Urls {
@@ -65,6 +70,7 @@ impl Urls {
         Urls {
             base,
             account_sid: account_sid.to_owned(),
+            scoped: service.map(str::to_owned),
         }
     }
 
@@ -96,7 +102,7 @@ impl Urls {
 
     /// A participant.
     pub fn participant(&self, p: &Participant) -> Value {
-        json!({
+        let v = json!({
             "account_sid": self.account_sid,
             "conversation_sid": p.conversation_sid,
             "sid": p.sid,
@@ -109,7 +115,8 @@ impl Urls {
             "url": format!("{}/Conversations/{}/Participants/{}", self.base, p.conversation_sid, p.sid),
             "last_read_message_index": p.last_read_message_index,
             "last_read_timestamp": p.last_read_timestamp,
-        })
+        });
+        self.with_service(v)
     }
 
     /// A message.
@@ -118,7 +125,7 @@ impl Urls {
             "{}/Conversations/{}/Messages/{}",
             self.base, m.conversation_sid, m.sid
         );
-        json!({
+        let v = json!({
             "sid": m.sid,
             "account_sid": self.account_sid,
             "conversation_sid": m.conversation_sid,
@@ -136,6 +143,154 @@ impl Urls {
             "links": {
                 "delivery_receipts": format!("{url}/Receipts"),
                 "channel_metadata": format!("{url}/ChannelMetadata"),
+            },
+        });
+        self.with_service(v)
+    }
+
+    fn with_service(&self, mut v: Value) -> Value {
+        if let Some(service) = &self.scoped {
+            v["chat_service_sid"] = json!(service);
+        }
+        v
+    }
+
+    /// A conversation created with its participants (no `export` link, as the reference).
+    pub fn conversation_with_participants(&self, c: &Conversation) -> Value {
+        let mut v = self.conversation(c);
+        if let Some(links) = v["links"].as_object_mut() {
+            links.remove("export");
+        }
+        v
+    }
+
+    /// A service.
+    pub fn service(&self, origin: &Origin, s: &Service) -> Value {
+        let url = format!("{}/v1/Services/{}", origin.0, s.sid);
+        let link = |part: &str| format!("{url}/{part}");
+        json!({
+            "sid": s.sid,
+            "account_sid": self.account_sid,
+            "friendly_name": s.friendly_name,
+            "date_created": iso(s.date_created),
+            "date_updated": iso(s.date_updated),
+            "url": url,
+            "links": {
+                "conversations": link("Conversations"),
+                "users": link("Users"),
+                "roles": link("Roles"),
+                "bindings": link("Bindings"),
+                "configuration": link("Configuration"),
+                "participant_conversations": link("ParticipantConversations"),
+                "conversation_with_participants": link("ConversationWithParticipants"),
+            },
+        })
+    }
+
+    /// A service's configuration.
+    pub fn service_configuration(&self, c: &ServiceConfiguration) -> Value {
+        let url = format!("{}/Configuration", self.base);
+        json!({
+            "chat_service_sid": c.chat_service_sid,
+            "default_conversation_creator_role_sid": c.default_conversation_creator_role_sid,
+            "default_conversation_role_sid": c.default_conversation_role_sid,
+            "default_chat_service_role_sid": c.default_chat_service_role_sid,
+            "reachability_enabled": c.reachability_enabled,
+            "url": url,
+            "links": {
+                "notifications": format!("{url}/Notifications"),
+                "webhooks": format!("{url}/Webhooks"),
+            },
+        })
+    }
+
+    /// A role.
+    pub fn role(&self, r: &Role) -> Value {
+        json!({
+            "sid": r.sid,
+            "account_sid": self.account_sid,
+            "chat_service_sid": r.chat_service_sid,
+            "friendly_name": r.friendly_name,
+            "type": r.role_type.as_str(),
+            "permissions": r.permissions,
+            "date_created": iso(r.date_created),
+            "date_updated": iso(r.date_updated),
+            "url": format!("{}/Roles/{}", self.base, r.sid),
+        })
+    }
+
+    /// A user. Reachability is not reported yet (`is_online` null, as with it disabled).
+    pub fn user(&self, u: &User) -> Value {
+        let url = format!("{}/Users/{}", self.base, u.sid);
+        json!({
+            "sid": u.sid,
+            "account_sid": self.account_sid,
+            "chat_service_sid": u.chat_service_sid,
+            "role_sid": u.role_sid,
+            "identity": u.identity,
+            "friendly_name": u.friendly_name,
+            "attributes": u.attributes,
+            "is_online": null,
+            "is_notifiable": null,
+            "date_created": iso(u.date_created),
+            "date_updated": iso(u.date_updated),
+            "url": url,
+            "links": { "user_conversations": format!("{url}/Conversations") },
+        })
+    }
+
+    /// A user's view of one conversation.
+    pub fn user_conversation(&self, uc: &UserConversation) -> Value {
+        let (c, p) = (&uc.conversation, &uc.participant);
+        let conv_url = format!("{}/Conversations/{}", self.base, c.sid);
+        json!({
+            "account_sid": self.account_sid,
+            "chat_service_sid": c.chat_service_sid,
+            "conversation_sid": c.sid,
+            "unread_messages_count": uc.unread_messages_count(),
+            "last_read_message_index": p.last_read_message_index,
+            "participant_sid": p.sid,
+            "user_sid": uc.user_sid,
+            "friendly_name": c.friendly_name,
+            "conversation_state": c.state.as_str(),
+            "timers": timers(c),
+            "attributes": c.attributes,
+            "date_created": iso(c.date_created),
+            "date_updated": iso(c.date_updated),
+            "created_by": c.created_by,
+            "notification_level": p.notification_level.as_str(),
+            "unique_name": c.unique_name,
+            "url": format!("{}/Users/{}/Conversations/{}", self.base, uc.user_sid, c.sid),
+            "links": {
+                "participant": format!("{conv_url}/Participants/{}", p.sid),
+                "conversation": conv_url,
+            },
+        })
+    }
+
+    /// A conversation found through a participant.
+    pub fn participant_conversation(&self, pc: &ParticipantConversation) -> Value {
+        let (c, p) = (&pc.conversation, &pc.participant);
+        let conv_url = format!("{}/Conversations/{}", self.base, c.sid);
+        json!({
+            "account_sid": self.account_sid,
+            "chat_service_sid": c.chat_service_sid,
+            "participant_sid": p.sid,
+            "participant_user_sid": pc.user_sid,
+            "participant_identity": p.identity,
+            "participant_messaging_binding": p.messaging_binding,
+            "conversation_sid": c.sid,
+            "conversation_unique_name": c.unique_name,
+            "conversation_friendly_name": c.friendly_name,
+            "conversation_attributes": c.attributes,
+            "conversation_date_created": iso(c.date_created),
+            "conversation_date_updated": iso(c.date_updated),
+            "conversation_created_by": c.created_by,
+            "conversation_state": c.state.as_str(),
+            "conversation_timers": timers(c),
+            "links": {
+                "participant": format!("{conv_url}/Participants/{}", p.sid),
+                "conversation": conv_url,
             },
         })
     }

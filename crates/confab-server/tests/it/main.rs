@@ -11,4 +11,5 @@ mod pagination;
 mod participants;
 mod persistence;
 mod smoke;
+mod smoke3;
 mod support;

@@ -20,20 +20,19 @@ const PARTICIPANT_FIELDS: &[&str] = &[
     "last_read_timestamp",
 ];
 
-const ROLE: &str = "RL0123456789abcdef0123456789abcdef";
-
 #[tokio::test]
 async fn chat_participant_is_created_with_every_reference_field() {
     let server = TestServer::start().await;
     let api = server.api();
     let conv = support::conversation(&api, &[]).await;
+    let role = support::conversation_role(&api).await;
     let p = api
         .post(
             &format!("/v1/Conversations/{conv}/Participants"),
             &[
                 ("Identity", "alice"),
                 ("Attributes", r#"{"role":"agent"}"#),
-                ("RoleSid", ROLE),
+                ("RoleSid", role.as_str()),
                 ("DateCreated", "2020-02-03T04:05:06Z"),
             ],
         )
@@ -47,7 +46,7 @@ async fn chat_participant_is_created_with_every_reference_field() {
     assert_eq!(p["identity"], "alice");
     assert_eq!(p["attributes"], r#"{"role":"agent"}"#);
     assert!(p["messaging_binding"].is_null());
-    assert_eq!(p["role_sid"], ROLE);
+    assert_eq!(p["role_sid"], role.as_str());
     assert_eq!(p["date_created"], "2020-02-03T04:05:06Z");
     assert_eq!(p["date_updated"], "2020-02-03T04:05:06Z");
     assert!(p["last_read_message_index"].is_null());
@@ -133,13 +132,14 @@ async fn update_sets_attributes_role_and_read_horizon() {
     let api = server.api();
     let conv = support::conversation(&api, &[]).await;
     let p = support::participant(&api, &conv, "alice").await;
+    let role = support::conversation_role(&api).await;
     let url = format!("/v1/Conversations/{conv}/Participants/{}", sid(&p));
     let updated = api
         .post(
             &url,
             &[
                 ("Attributes", r#"{"seat":4}"#),
-                ("RoleSid", ROLE),
+                ("RoleSid", role.as_str()),
                 ("LastReadMessageIndex", "7"),
                 ("LastReadTimestamp", "2024-05-01T10:00:00Z"),
                 ("DateUpdated", "2024-05-01T10:00:01Z"),
@@ -149,7 +149,7 @@ async fn update_sets_attributes_role_and_read_horizon() {
         .expect(200);
     let mut expected = p.clone();
     expected["attributes"] = json!(r#"{"seat":4}"#);
-    expected["role_sid"] = json!(ROLE);
+    expected["role_sid"] = json!(role);
     expected["last_read_message_index"] = json!(7);
     expected["last_read_timestamp"] = json!("2024-05-01T10:00:00Z");
     expected["date_updated"] = json!("2024-05-01T10:00:01Z");
@@ -165,7 +165,7 @@ async fn update_sets_attributes_role_and_read_horizon() {
         .expect(200);
     assert_eq!(again["last_read_message_index"], 9);
     assert_eq!(again["attributes"], r#"{"seat":4}"#);
-    assert_eq!(again["role_sid"], ROLE);
+    assert_eq!(again["role_sid"], role.as_str());
 }
 
 #[tokio::test]

@@ -169,3 +169,19 @@ pub fn contains_string(v: &Value, s: &str) -> bool {
         _ => false,
     }
 }
+
+/// Creates a custom conversation role in the default service and returns its SID.
+pub async fn conversation_role(api: &Api) -> String {
+    let r = api
+        .post(
+            "/v1/Roles",
+            &[
+                ("FriendlyName", "agent"),
+                ("Type", "conversation"),
+                ("Permission", "sendMessage"),
+            ],
+        )
+        .await
+        .expect(201);
+    sid(&r)
+}

@@ -1,0 +1,312 @@
+//! Users, the conversations a user is in (User Conversations), and the conversations of an
+//! identity or address (Participant Conversations).
+
+use confab_protocol::entity::{NotificationLevel, RoleType, User};
+use confab_protocol::sid::SidKind;
+use confab_store::{
+    Committed, Page, ParticipantConversation, ParticipantPatch, ParticipantQuery, UserConversation,
+    UserPatch,
+};
+
+use crate::error::{DomainError, DomainResult};
+use crate::validate;
+use crate::{Actor, Domain, PageParams, new_sid, require_backend};
+
+/// A user to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateUser {
+    /// `Identity` (required).
+    pub identity: Option<String>,
+    /// `FriendlyName`.
+    pub friendly_name: Option<String>,
+    /// `Attributes` (JSON text).
+    pub attributes: Option<String>,
+    /// `RoleSid` (a service role); default: the service's default user role.
+    pub role_sid: Option<String>,
+}
+
+/// Changes to a user.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateUser {
+    /// `FriendlyName`.
+    pub friendly_name: Option<String>,
+    /// `Attributes`.
+    pub attributes: Option<String>,
+    /// `RoleSid`.
+    pub role_sid: Option<String>,
+}
+
+/// Changes to a user's view of one conversation.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpdateUserConversation {
+    /// `NotificationLevel`: `default` or `muted`.
+    pub notification_level: Option<String>,
+    /// `LastReadTimestamp`.
+    pub last_read_timestamp: Option<String>,
+    /// `LastReadMessageIndex`.
+    pub last_read_message_index: Option<i64>,
+}
+
+impl Domain {
+    fn check_user_fields(
+        &self,
+        friendly_name: Option<&str>,
+        attributes: Option<&str>,
+    ) -> DomainResult<()> {
+        let l = self.limits();
+        if let Some(n) = friendly_name {
+            validate::name("FriendlyName", n, l.friendly_name_chars)?;
+        }
+        if let Some(a) = attributes {
+            validate::attributes("Attributes", a, l.conversation_attributes_bytes)?;
+        }
+        Ok(())
+    }
+
+    /// Creates a user.
+    pub async fn create_user(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        input: CreateUser,
+    ) -> DomainResult<User> {
+        require_backend(actor)?;
+        let service = self.existing_service(actor, service).await?;
+        let identity = input
+            .identity
+            .ok_or_else(|| DomainError::invalid("Identity is required"))?;
+        validate::identity("Identity", &identity, self.limits().identity_chars)?;
+        self.check_user_fields(input.friendly_name.as_deref(), input.attributes.as_deref())?;
+        let role_sid = match &input.role_sid {
+            Some(r) => {
+                self.require_role(&service, "RoleSid", r, RoleType::Service)
+                    .await?
+            }
+            None => {
+                self.service_configuration(actor, Some(service.as_str()))
+                    .await?
+                    .default_chat_service_role_sid
+            }
+        };
+        let now = self.now();
+        let user = User {
+            sid: new_sid(SidKind::User),
+            chat_service_sid: service,
+            identity,
+            friendly_name: input.friendly_name,
+            attributes: input.attributes.unwrap_or_else(|| "{}".into()),
+            role_sid: Some(role_sid),
+            date_created: now,
+            date_updated: now,
+        };
+        Ok(self.store().create_user(user).await?)
+    }
+
+    /// Fetches a user by SID or identity. A user may fetch itself.
+    pub async fn user(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_identity: &str,
+    ) -> DomainResult<User> {
+        let service = self.service_for(actor, service)?;
+        let user = self
+            .store()
+            .user(service.as_str(), sid_or_identity)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("User {sid_or_identity}")))?;
+        match actor {
+            Actor::User { identity, .. } if *identity != user.identity => Err(
+                DomainError::forbidden("a user may read only its own user resource here"),
+            ),
+            _ => Ok(user),
+        }
+    }
+
+    /// Changes a user.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_identity: &str,
+        input: UpdateUser,
+    ) -> DomainResult<User> {
+        require_backend(actor)?;
+        let user = self.user(actor, service, sid_or_identity).await?;
+        self.check_user_fields(input.friendly_name.as_deref(), input.attributes.as_deref())?;
+        let role_sid = match &input.role_sid {
+            Some(r) => Some(
+                self.require_role(&user.chat_service_sid, "RoleSid", r, RoleType::Service)
+                    .await?,
+            ),
+            None => None,
+        };
+        let patch = UserPatch {
+            friendly_name: input.friendly_name,
+            attributes: input.attributes,
+            role_sid,
+            date_updated: self.now(),
+        };
+        Ok(self
+            .store()
+            .update_user(user.chat_service_sid.as_str(), user.sid.as_str(), patch)
+            .await?)
+    }
+
+    /// Deletes a user; it leaves every conversation it was in.
+    pub async fn delete_user(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_identity: &str,
+    ) -> DomainResult<Committed<User>> {
+        require_backend(actor)?;
+        let user = self.user(actor, service, sid_or_identity).await?;
+        Ok(self
+            .store()
+            .delete_user(user.chat_service_sid.as_str(), user.sid.as_str())
+            .await?)
+    }
+
+    /// Lists a service's users.
+    pub async fn list_users(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        page: PageParams,
+    ) -> DomainResult<Page<User>> {
+        require_backend(actor)?;
+        let service = self.existing_service(actor, service).await?;
+        let page = self.page_within(page, self.limits().max_user_page_size)?;
+        Ok(self.store().list_users(service.as_str(), &page).await?)
+    }
+
+    /// The conversations a user is in, in the order joined.
+    pub async fn user_conversations(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        user: &str,
+        page: PageParams,
+    ) -> DomainResult<Page<UserConversation>> {
+        let user = self.user(actor, service, user).await?;
+        let page = self.page_within(page, self.limits().max_user_page_size)?;
+        Ok(self
+            .store()
+            .user_conversations(user.chat_service_sid.as_str(), user.sid.as_str(), &page)
+            .await?)
+    }
+
+    /// One of a user's conversations.
+    pub async fn user_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        user: &str,
+        conversation: &str,
+    ) -> DomainResult<UserConversation> {
+        let user = self.user(actor, service, user).await?;
+        self.store()
+            .user_conversation(
+                user.chat_service_sid.as_str(),
+                user.sid.as_str(),
+                conversation,
+            )
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("User Conversation {conversation}")))
+    }
+
+    /// Changes a user's notification level or read horizon in one conversation.
+    pub async fn update_user_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        user: &str,
+        conversation: &str,
+        input: UpdateUserConversation,
+    ) -> DomainResult<UserConversation> {
+        let uc = self
+            .user_conversation(actor, service, user, conversation)
+            .await?;
+        let notification_level = input
+            .notification_level
+            .as_deref()
+            .map(|n| {
+                NotificationLevel::parse(n).ok_or_else(|| {
+                    DomainError::invalid("NotificationLevel must be default or muted")
+                })
+            })
+            .transpose()?;
+        if input.last_read_message_index.is_some_and(|i| i < 0) {
+            return Err(DomainError::invalid(
+                "LastReadMessageIndex must not be negative",
+            ));
+        }
+        if let Some(t) = &input.last_read_timestamp {
+            validate::name("LastReadTimestamp", t, self.limits().friendly_name_chars)?;
+        }
+        let patch = ParticipantPatch {
+            last_read_message_index: input.last_read_message_index.map(Some),
+            last_read_timestamp: input.last_read_timestamp,
+            notification_level,
+            date_updated: self.now(),
+            ..Default::default()
+        };
+        let service = uc.conversation.chat_service_sid.as_str();
+        let conv = uc.conversation.sid.as_str();
+        self.store()
+            .update_participant(service, conv, uc.participant.sid.as_str(), patch)
+            .await?;
+        self.user_conversation(actor, Some(service), uc.user_sid.as_str(), conv)
+            .await
+    }
+
+    /// Takes a user out of a conversation.
+    pub async fn delete_user_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        user: &str,
+        conversation: &str,
+    ) -> DomainResult<()> {
+        let uc = self
+            .user_conversation(actor, service, user, conversation)
+            .await?;
+        let service = uc.conversation.chat_service_sid.as_str();
+        self.store()
+            .remove_participant(
+                service,
+                uc.conversation.sid.as_str(),
+                uc.participant.sid.as_str(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// The conversations of a chat identity or a non-chat address (exactly one of them).
+    pub async fn participant_conversations(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        identity: Option<String>,
+        address: Option<String>,
+        page: PageParams,
+    ) -> DomainResult<Page<ParticipantConversation>> {
+        require_backend(actor)?;
+        let query = match (identity, address) {
+            (Some(i), None) => ParticipantQuery::Identity(i),
+            (None, Some(a)) => ParticipantQuery::Address(a),
+            _ => {
+                return Err(DomainError::invalid(
+                    "give exactly one of Identity and Address",
+                ));
+            }
+        };
+        let service = self.existing_service(actor, service).await?;
+        let page = self.page_within(page, self.limits().max_user_page_size)?;
+        Ok(self
+            .store()
+            .participant_conversations(service.as_str(), &query, &page)
+            .await?)
+    }
+}
