@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use confab_server::credentials::{CREDENTIALS_FILE, Credentials};
+use confab_server::rest::rate_limit::RateLimit;
 use confab_server::{Server, ServerConfig};
 use confab_store_sqlite::Synchronous;
 
@@ -45,6 +46,12 @@ struct ServeArgs {
     /// Commit durability: `full` survives power loss, `normal` only a process crash.
     #[arg(long, value_enum, default_value_t = SyncArg::Full, env = "CONFAB_SYNCHRONOUS")]
     synchronous: SyncArg,
+    /// REST requests per second allowed per API key (sustained).
+    #[arg(long, default_value_t = 25_000.0, env = "CONFAB_REST_RATE_LIMIT")]
+    rest_rate_limit: f64,
+    /// REST requests per API key allowed in one burst.
+    #[arg(long, default_value_t = 50_000, env = "CONFAB_REST_RATE_BURST")]
+    rest_rate_burst: u32,
     /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
     #[arg(long, default_value = "info", env = "CONFAB_LOG")]
     log: String,
@@ -123,6 +130,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     let mut config = ServerConfig::new(args.listen, &args.data_dir);
     config.database = database;
+    if !(args.rest_rate_limit > 0.0 && args.rest_rate_limit.is_finite())
+        || args.rest_rate_burst == 0
+    {
+        return Err("--rest-rate-limit and --rest-rate-burst must be positive".into());
+    }
+    config.rest_rate_limit = RateLimit {
+        per_second: args.rest_rate_limit,
+        burst: args.rest_rate_burst,
+    };
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,
         SyncArg::Normal => Synchronous::Normal,

@@ -2,6 +2,8 @@
 
 use super::*;
 
+pub use crate::tenants::*;
+
 fn assert_gapless(log: &[LogEntry]) {
     for (i, e) in log.iter().enumerate() {
         assert_eq!(

@@ -11,7 +11,7 @@ use std::any::Any;
 use std::sync::Arc;
 
 use confab_protocol::entity::{
-    Conversation, ConversationState, Participant, Role, RoleType, Service, Timers,
+    Conversation, ConversationState, Participant, Role, RoleType, Service, Timers, User,
 };
 use confab_protocol::event::{EventBody, decode_event};
 use confab_protocol::sid::{Sid, SidKind};
@@ -39,6 +39,13 @@ macro_rules! conformance_tests {
             unknown_resources_are_not_found,
             init_account_is_idempotent,
             updates_merge_what_they_do_not_name,
+            services_start_with_their_default_roles_and_configuration,
+            roles_in_use_cannot_be_deleted,
+            users_are_unique_per_service_and_made_on_first_membership,
+            deleting_a_user_takes_it_out_of_its_conversations,
+            user_and_participant_conversations_join_the_right_rows,
+            a_conversation_with_participants_is_all_or_nothing,
+            deleting_a_service_removes_everything_in_it,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {
@@ -165,3 +172,4 @@ pub async fn whole_log(store: &dyn Store, conversation: &Sid) -> Vec<LogEntry> {
 }
 
 pub mod checks;
+pub mod tenants;
