@@ -52,7 +52,8 @@ macro_rules! conformance_tests {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let fixture = $make().await;
+                // A backend whose server is not configured here returns `None` (and says so).
+                let Some(fixture) = Option::<$crate::Fixture>::from($make().await) else { return };
                 $crate::checks::$name(fixture.store.clone()).await;
                 drop(fixture);
             }
