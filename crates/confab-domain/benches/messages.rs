@@ -3,13 +3,16 @@
 //! writers. Prints a table; asserts nothing about speed.
 //!
 //! `cargo bench -p confab-domain --bench messages` (add `-- --quick` for a short run,
-//! `-- --normal` to also measure `synchronous=NORMAL`).
+//! `-- --normal` to also measure `synchronous=NORMAL`, `-- --postgres URL` to also measure
+//! PostgreSQL, each run in a fresh schema).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use confab_domain::{Actor, ConversationInput, CreateMessage, Domain, SystemClock};
 use confab_protocol::limits::Limits;
+use confab_store::Store;
+use confab_store_postgres::{PgOptions, PgStore};
 use confab_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 const CONVERSATIONS: usize = 16;
@@ -21,11 +24,28 @@ struct Run {
     latencies: Vec<Duration>,
 }
 
-async fn run(sync: Synchronous, writers: usize, duration: Duration) -> Run {
+#[derive(Clone)]
+enum Backend {
+    Sqlite(Synchronous),
+    Postgres(String),
+}
+
+async fn run(backend: Backend, writers: usize, duration: Duration) -> Run {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut opts = SqliteOptions::new(dir.path().join("bench.db"));
-    opts.synchronous = sync;
-    let store = Arc::new(SqliteStore::open(&opts).expect("open"));
+    let store: Arc<dyn Store> = match &backend {
+        Backend::Sqlite(sync) => {
+            let mut opts = SqliteOptions::new(dir.path().join("bench.db"));
+            opts.synchronous = *sync;
+            Arc::new(SqliteStore::open(&opts).expect("open"))
+        }
+        Backend::Postgres(url) => {
+            let mut opts = PgOptions::new(url.clone());
+            opts.schema = Some(format!("confab_bench_{}_{writers}", std::process::id()));
+            opts.max_connections = 64;
+            Arc::new(PgStore::connect(&opts).await.expect("connect"))
+        }
+    };
+    let cleanup = store.clone();
     let domain = Domain::start(store, Limits::default(), Arc::new(SystemClock))
         .await
         .expect("domain");
@@ -74,6 +94,15 @@ async fn run(sync: Synchronous, writers: usize, duration: Duration) -> Run {
     }
     let elapsed = started.elapsed();
     latencies.sort();
+    if let Backend::Postgres(url) = &backend {
+        cleanup.close().await;
+        if let Ok(pool) = sqlx::PgPool::connect(url).await {
+            let schema = format!("confab_bench_{}_{writers}", std::process::id());
+            let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                .execute(&pool)
+                .await;
+        }
+    }
     Run {
         writers,
         messages: latencies.len(),
@@ -99,23 +128,27 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
-    let mut modes = vec![("FULL", Synchronous::Full)];
+    let mut modes = vec![("SQLite FULL", Backend::Sqlite(Synchronous::Full))];
     if with_normal {
-        modes.push(("NORMAL", Synchronous::Normal));
+        modes.push(("SQLite NORMAL", Backend::Sqlite(Synchronous::Normal)));
+    }
+    if let Some(i) = args.iter().position(|a| a == "--postgres") {
+        let url = args.get(i + 1).expect("--postgres URL").clone();
+        modes.push(("PostgreSQL", Backend::Postgres(url)));
     }
     println!(
-        "durable messages through the domain service (SQLite, {CONVERSATIONS} conversations, 100 B bodies, {}s per row)",
+        "durable messages through the domain service ({CONVERSATIONS} conversations, 100 B bodies, {}s per row)",
         duration.as_secs()
     );
     println!(
-        "{:<8} {:>8} {:>10} {:>12} {:>9} {:>9} {:>9}",
-        "sync", "writers", "messages", "messages/s", "p50 ms", "p99 ms", "max ms"
+        "{:<14} {:>8} {:>10} {:>12} {:>9} {:>9} {:>9}",
+        "store", "writers", "messages", "messages/s", "p50 ms", "p99 ms", "max ms"
     );
-    for (name, sync) in modes {
+    for (name, backend) in modes {
         for writers in [1, 16, 256] {
-            let r = rt.block_on(run(sync, writers, duration));
+            let r = rt.block_on(run(backend.clone(), writers, duration));
             println!(
-                "{:<8} {:>8} {:>10} {:>12.0} {:>9.2} {:>9.2} {:>9.2}",
+                "{:<14} {:>8} {:>10} {:>12.0} {:>9.2} {:>9.2} {:>9.2}",
                 name,
                 r.writers,
                 r.messages,

@@ -198,6 +198,7 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<Conversation> {
+        validate::lookup_key(sid_or_name, "Conversation")?;
         let service = self.service_for(actor, service)?;
         let c = self
             .store()

@@ -54,6 +54,9 @@ impl Domain {
         if let Some(a) = author {
             validate::identity("Author", a, l.identity_chars)?;
         }
+        if let Some(b) = body {
+            validate::text("Body", b)?;
+        }
         if let Some(b) = body
             && b.len() > l.message_body_bytes
         {

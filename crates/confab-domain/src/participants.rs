@@ -193,6 +193,7 @@ impl Domain {
         conversation: &str,
         sid_or_identity: &str,
     ) -> DomainResult<Participant> {
+        validate::lookup_key(sid_or_identity, "Participant")?;
         let c = self.conversation(actor, service, conversation).await?;
         self.store()
             .participant(c.chat_service_sid.as_str(), c.sid.as_str(), sid_or_identity)

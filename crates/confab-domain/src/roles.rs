@@ -233,6 +233,7 @@ impl Domain {
         service: Option<&str>,
         sid: &str,
     ) -> DomainResult<Role> {
+        validate::lookup_key(sid, "Role")?;
         let service = self.service_for(actor, service)?;
         self.store()
             .role(service.as_str(), sid)

@@ -109,6 +109,7 @@ impl Domain {
         service: Option<&str>,
         sid_or_identity: &str,
     ) -> DomainResult<User> {
+        validate::lookup_key(sid_or_identity, "User")?;
         let service = self.service_for(actor, service)?;
         let user = self
             .store()
@@ -205,6 +206,7 @@ impl Domain {
         user: &str,
         conversation: &str,
     ) -> DomainResult<UserConversation> {
+        validate::lookup_key(conversation, "User Conversation")?;
         let user = self.user(actor, service, user).await?;
         self.store()
             .user_conversation(
@@ -293,6 +295,11 @@ impl Domain {
         page: PageParams,
     ) -> DomainResult<Page<ParticipantConversation>> {
         require_backend(actor)?;
+        for (field, v) in [("Identity", &identity), ("Address", &address)] {
+            if let Some(v) = v {
+                validate::name(field, v, self.limits().identity_chars)?;
+            }
+        }
         let query = match (identity, address) {
             (Some(i), None) => ParticipantQuery::Identity(i),
             (None, Some(a)) => ParticipantQuery::Address(a),

@@ -49,6 +49,30 @@ pub(crate) fn identity(field: &str, s: &str, max: usize) -> DomainResult<()> {
     name(field, s, max)
 }
 
+/// A SID, name or identity used to look something up: one holding a NUL character cannot
+/// name anything (no stored text holds one), so it is not found, without asking the store
+/// (PostgreSQL refuses such text outright).
+pub(crate) fn lookup_key(key: &str, what: &str) -> DomainResult<()> {
+    if key.contains('\0') {
+        Err(DomainError::not_found(format!(
+            "{what} {}",
+            key.escape_debug()
+        )))
+    } else {
+        Ok(())
+    }
+}
+
+/// Free text (a message body): anything but the NUL character, which no database text holds.
+pub(crate) fn text(field: &str, s: &str) -> DomainResult<()> {
+    if s.contains('\0') {
+        return Err(DomainError::invalid(format!(
+            "{field} must not contain the NUL character"
+        )));
+    }
+    Ok(())
+}
+
 /// Attributes: valid JSON text of at most `max` bytes.
 pub(crate) fn attributes(field: &str, s: &str, max: usize) -> DomainResult<()> {
     if s.len() > max {

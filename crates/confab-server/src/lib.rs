@@ -18,12 +18,70 @@ use axum::routing::get;
 use confab_domain::{Clock, Domain, SystemClock};
 use confab_protocol::limits::Limits;
 use confab_store::Store;
+use confab_store_postgres::{PgOptions, PgStore};
 use confab_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use credentials::Credentials;
+
+/// The store behind the server, chosen by the database URL's scheme.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite store (the default): a file, by default `confab.db` in the data
+    /// directory.
+    Sqlite {
+        /// The database file.
+        path: Option<PathBuf>,
+    },
+    /// A PostgreSQL database.
+    Postgres {
+        /// `postgres://user@host:port/database`
+        url: String,
+        /// A schema to keep the tables in (created if missing).
+        schema: Option<String>,
+    },
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database::Sqlite { path: None }
+    }
+}
+
+impl Database {
+    /// Reads a database URL: `sqlite://` (or `sqlite:///path/file.db`, `sqlite:file.db`) or
+    /// `postgres://…` / `postgresql://…` (a `confab_schema=NAME` query parameter picks a schema).
+    pub fn from_url(url: &str) -> Result<Database, String> {
+        if let Some(rest) = url.strip_prefix("sqlite:") {
+            let path = rest.strip_prefix("//").unwrap_or(rest);
+            return Ok(Database::Sqlite {
+                path: (!path.is_empty()).then(|| PathBuf::from(path)),
+            });
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let (base, schema) = match url.split_once("confab_schema=") {
+                Some((before, after)) => {
+                    let schema = after.split('&').next().unwrap_or_default().to_owned();
+                    let rest = after.split_once('&').map(|(_, r)| r).unwrap_or_default();
+                    let base = before.trim_end_matches(['?', '&']);
+                    let base = if rest.is_empty() {
+                        base.to_owned()
+                    } else {
+                        format!("{base}{}{rest}", if base.contains('?') { '&' } else { '?' })
+                    };
+                    (base, Some(schema))
+                }
+                None => (url.to_owned(), None),
+            };
+            return Ok(Database::Postgres { url: base, schema });
+        }
+        Err(format!(
+            "unsupported database URL {url:?}: use sqlite:// or postgres://"
+        ))
+    }
+}
 
 /// Everything `confab serve` can be told.
 #[derive(Debug, Clone)]
@@ -32,8 +90,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Where the database (and generated credentials) live.
     pub data_dir: PathBuf,
-    /// The SQLite database file; default `confab.db` in the data directory.
-    pub database: Option<PathBuf>,
+    /// Where the data is kept.
+    pub database: Database,
     /// Commit durability of the SQLite store.
     pub synchronous: Synchronous,
     /// Size and count limits.
@@ -48,7 +106,7 @@ impl ServerConfig {
         ServerConfig {
             listen,
             data_dir: data_dir.into(),
-            database: None,
+            database: Database::default(),
             synchronous: Synchronous::Full,
             limits: Limits::default(),
             rest_rate_limit: Default::default(),
@@ -98,13 +156,21 @@ impl Server {
     ) -> Result<Server, StartError> {
         std::fs::create_dir_all(&config.data_dir)
             .map_err(|e| StartError::DataDir(config.data_dir.clone(), e))?;
-        let path = config
-            .database
-            .clone()
-            .unwrap_or_else(|| config.data_dir.join("confab.db"));
-        let mut opts = SqliteOptions::new(path);
-        opts.synchronous = config.synchronous;
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&opts)?);
+        let store: Arc<dyn Store> = match &config.database {
+            Database::Sqlite { path } => {
+                let path = path
+                    .clone()
+                    .unwrap_or_else(|| config.data_dir.join("confab.db"));
+                let mut opts = SqliteOptions::new(path);
+                opts.synchronous = config.synchronous;
+                Arc::new(SqliteStore::open(&opts)?)
+            }
+            Database::Postgres { url, schema } => {
+                let mut opts = PgOptions::new(url.clone());
+                opts.schema = schema.clone();
+                Arc::new(PgStore::connect(&opts).await?)
+            }
+        };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store_handle = store.clone();
         let domain = Domain::start(store, config.limits.clone(), clock).await?;
@@ -171,5 +237,45 @@ impl Drop for Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend() {
+        assert_eq!(
+            Database::from_url("sqlite://").unwrap(),
+            Database::Sqlite { path: None }
+        );
+        assert_eq!(
+            Database::from_url("sqlite:///var/c.db").unwrap(),
+            Database::Sqlite {
+                path: Some("/var/c.db".into())
+            }
+        );
+        assert_eq!(
+            Database::from_url("sqlite:c.db").unwrap(),
+            Database::Sqlite {
+                path: Some("c.db".into())
+            }
+        );
+        assert_eq!(
+            Database::from_url("postgres://u@h:5432/db").unwrap(),
+            Database::Postgres {
+                url: "postgres://u@h:5432/db".into(),
+                schema: None
+            }
+        );
+        assert_eq!(
+            Database::from_url("postgres://u@h/db?confab_schema=s1&sslmode=disable").unwrap(),
+            Database::Postgres {
+                url: "postgres://u@h/db?sslmode=disable".into(),
+                schema: Some("s1".into())
+            }
+        );
+        assert!(Database::from_url("mysql://x").is_err());
     }
 }

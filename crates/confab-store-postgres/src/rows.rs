@@ -14,20 +14,20 @@ use sqlx::postgres::PgRow;
 pub(crate) const RETRY: &str = "transaction conflict, retried";
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if matches!(d.code().as_deref(), Some("40001" | "40P01")) {
-            return StoreError::Backend(format!("{RETRY}: {e}"));
-        }
+    if let sqlx::Error::Database(d) = &e
+        && matches!(d.code().as_deref(), Some("40001" | "40P01"))
+    {
+        return StoreError::Backend(format!("{RETRY}: {e}"));
     }
     StoreError::Backend(e.to_string())
 }
 
 /// Maps a unique violation to a conflict.
 pub(crate) fn unique_violation(e: sqlx::Error, what: &str) -> StoreError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.code().as_deref() == Some("23505") {
-            return StoreError::Conflict(what.to_owned());
-        }
+    if let sqlx::Error::Database(d) = &e
+        && d.code().as_deref() == Some("23505")
+    {
+        return StoreError::Conflict(what.to_owned());
     }
     backend(e)
 }

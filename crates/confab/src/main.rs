@@ -1,6 +1,7 @@
 //! `confab`: the server and its tools.
 //!
-//! - `confab serve`: runs the server with an embedded SQLite store under `--data-dir`.
+//! - `confab serve`: runs the server: embedded SQLite under `--data-dir` by default, or
+//!   PostgreSQL with `--database postgres://...` (docs/DEPLOYMENT.md).
 //! - `confab token --identity NAME`: prints an access token signed with the configured API key.
 
 use std::net::SocketAddr;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand, ValueEnum};
 use confab_server::credentials::{CREDENTIALS_FILE, Credentials};
 use confab_server::rest::rate_limit::RateLimit;
-use confab_server::{Server, ServerConfig};
+use confab_server::{Database, Server, ServerConfig};
 use confab_store_sqlite::Synchronous;
 
 #[derive(Parser)]
@@ -40,7 +41,8 @@ struct ServeArgs {
     /// Directory for the database and generated credentials.
     #[arg(long, default_value = "./confab-data", env = "CONFAB_DATA_DIR")]
     data_dir: PathBuf,
-    /// Database URL: `sqlite://` (or none) keeps the embedded store in the data directory.
+    /// Database URL: `sqlite://` (or none) keeps the embedded store in the data directory;
+    /// `sqlite:///path/file.db` puts it elsewhere; `postgres://user@host:port/db` uses PostgreSQL.
     #[arg(long, env = "CONFAB_DATABASE")]
     database: Option<String>,
     /// Commit durability: `full` survives power loss, `normal` only a process crash.
@@ -94,16 +96,6 @@ fn main() -> ExitCode {
     }
 }
 
-/// The database file a `sqlite:` URL names (`sqlite:///abs/path`, `sqlite://rel/path`,
-/// `sqlite:path`); `None` for a bare `sqlite://`, which keeps the file in the data directory.
-fn sqlite_path(url: &str) -> Result<Option<PathBuf>, String> {
-    let rest = url.strip_prefix("sqlite:").ok_or_else(|| {
-        format!("unsupported database URL {url:?}: only sqlite: URLs are built in")
-    })?;
-    let path = rest.strip_prefix("//").unwrap_or(rest);
-    Ok((!path.is_empty()).then(|| PathBuf::from(path)))
-}
-
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
@@ -118,9 +110,9 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     let database = args
         .database
         .as_deref()
-        .map(sqlite_path)
+        .map(Database::from_url)
         .transpose()?
-        .flatten();
+        .unwrap_or_default();
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("{}: {e}", args.data_dir.display()))?;
     let (credentials, generated) =
@@ -239,27 +231,4 @@ fn token(args: TokenArgs) -> Result<(), String> {
     };
     println!("{}", confab_token::mint(&key, &spec));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_name_the_database_file() {
-        assert_eq!(sqlite_path("sqlite://").unwrap(), None);
-        assert_eq!(
-            sqlite_path("sqlite:///var/lib/c.db").unwrap(),
-            Some(PathBuf::from("/var/lib/c.db"))
-        );
-        assert_eq!(
-            sqlite_path("sqlite://rel/c.db").unwrap(),
-            Some(PathBuf::from("rel/c.db"))
-        );
-        assert_eq!(
-            sqlite_path("sqlite:c.db").unwrap(),
-            Some(PathBuf::from("c.db"))
-        );
-        assert!(sqlite_path("postgres://localhost/db").is_err());
-    }
 }

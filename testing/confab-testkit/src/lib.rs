@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
-use confab_server::{Credentials, Server, ServerConfig};
+use confab_server::{Credentials, Database, Server, ServerConfig};
 use serde_json::Value;
 
 /// Fixed credentials for tests, so that a restarted server accepts the same client.
@@ -32,8 +32,82 @@ pub struct TestServer {
     addr: SocketAddr,
     config: ServerConfig,
     credentials: Credentials,
-    // Declared last so that it is removed after the server is gone.
+    // Declared after the server so that they go after it.
     dir: Option<tempfile::TempDir>,
+    _database: Option<TestDatabase>,
+}
+
+/// The backend the REST suites run on: SQLite in the temp data directory by default; with
+/// `CONFAB_TEST_BACKEND=postgres`, a fresh schema of the PostgreSQL server named by
+/// `CONFAB_TEST_POSTGRES_URL`, dropped when the test ends.
+pub struct TestDatabase {
+    url: String,
+    schema: String,
+}
+
+static NEXT_SCHEMA: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+impl TestDatabase {
+    /// The PostgreSQL database asked for by the environment, if any.
+    pub fn from_env() -> Option<TestDatabase> {
+        if std::env::var("CONFAB_TEST_BACKEND").as_deref() != Ok("postgres") {
+            return None;
+        }
+        let url = std::env::var("CONFAB_TEST_POSTGRES_URL")
+            .expect("CONFAB_TEST_BACKEND=postgres needs CONFAB_TEST_POSTGRES_URL (e.g. postgres://postgres@127.0.0.1:5432/test)");
+        Some(Self::new(url))
+    }
+
+    /// A fresh schema on the PostgreSQL server at `url`.
+    pub fn new(url: String) -> TestDatabase {
+        let n = NEXT_SCHEMA.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        TestDatabase {
+            url,
+            schema: format!("confab_it{}_{n}_{nanos}", std::process::id()),
+        }
+    }
+
+    /// The server configuration for it.
+    pub fn database(&self) -> Database {
+        Database::Postgres {
+            url: self.url.clone(),
+            schema: Some(self.schema.clone()),
+        }
+    }
+
+    /// As a `--database` URL for the `confab` binary.
+    pub fn url(&self) -> String {
+        let sep = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}confab_schema={}", self.url, self.schema)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let (url, schema) = (self.url.clone(), self.schema.clone());
+        // Runs outside the test's runtime, on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                        .execute(&pool)
+                        .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestServer {
@@ -46,6 +120,10 @@ impl TestServer {
     pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+        let schema = TestDatabase::from_env();
+        if let Some(db) = &schema {
+            config.database = db.database();
+        }
         tweak(&mut config);
         let credentials = test_credentials();
         let server = Server::start(config.clone(), credentials.clone())
@@ -58,6 +136,7 @@ impl TestServer {
             config,
             credentials,
             dir: Some(dir),
+            _database: schema,
         }
     }
 
@@ -142,9 +221,16 @@ pub struct Reply {
     pub status: u16,
     /// Parsed body.
     pub body: Value,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl Reply {
+    /// A response header as text, if present and printable.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
     /// Asserts the status and returns the body.
     #[track_caller]
     pub fn expect(self, status: u16) -> Value {
@@ -259,10 +345,12 @@ impl Api {
         }
         let res = req.send().await?;
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let bytes = res.bytes().await?;
         Ok(Reply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
         })
     }
 
@@ -298,10 +386,12 @@ impl Api {
         }
         let res = req.send().await.expect("request sent");
         let status = res.status().as_u16();
+        let headers = res.headers().clone();
         let bytes = res.bytes().await.expect("body read");
         Reply {
             status,
             body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            headers,
         }
     }
 

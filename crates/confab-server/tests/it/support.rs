@@ -185,3 +185,134 @@ pub async fn conversation_role(api: &Api) -> String {
         .expect(201);
     sid(&r)
 }
+
+/// Creates a service and returns its SID.
+pub async fn service(api: &Api, name: &str) -> String {
+    sid(&api
+        .post("/v1/Services", &[("FriendlyName", name)])
+        .await
+        .expect(201))
+}
+
+/// The account's default service, from `GET /v1/Configuration`.
+pub async fn default_service(api: &Api) -> String {
+    api.get("/v1/Configuration").await.expect(200)["default_chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The roles of the service under `base` (`/v1` or `/v1/Services/IS…`), by friendly name.
+pub async fn roles_by_name(api: &Api, base: &str) -> std::collections::BTreeMap<String, Value> {
+    let (roles, _) = api
+        .collect_pages(&format!("{base}/Roles?PageSize=50"), "roles")
+        .await;
+    roles
+        .into_iter()
+        .map(|r| (r["friendly_name"].as_str().unwrap().to_owned(), r))
+        .collect()
+}
+
+/// The SID of the role named `name` in the service under `base`.
+pub async fn role_sid(api: &Api, base: &str, name: &str) -> String {
+    sid(&roles_by_name(api, base).await[name])
+}
+
+/// Creates a role in the service under `base` and returns its SID.
+pub async fn new_role(api: &Api, base: &str, name: &str, kind: &str, permission: &str) -> String {
+    sid(&api
+        .post(
+            &format!("{base}/Roles"),
+            &[
+                ("FriendlyName", name),
+                ("Type", kind),
+                ("Permission", permission),
+            ],
+        )
+        .await
+        .expect(201))
+}
+
+/// Sends a form with an `X-Twilio-Webhook-Enabled` header.
+pub async fn with_webhook_header(
+    api: &Api,
+    method: reqwest::Method,
+    path: &str,
+    form: &[(&str, &str)],
+    value: &str,
+) -> confab_testkit::Reply {
+    let mut headers = vec![("X-Twilio-Webhook-Enabled", value)];
+    if !form.is_empty() {
+        headers.push(("Content-Type", "application/x-www-form-urlencoded"));
+    }
+    api.raw(
+        method,
+        path,
+        &headers,
+        confab_testkit::form_body(form).into_bytes(),
+    )
+    .await
+}
+
+/// Everything every service shows through its scoped paths: the account configuration, and
+/// for each service its configuration, roles, users (with their user conversations) and
+/// conversations (with participants and messages). Proves that a refused request changed
+/// nothing anywhere.
+pub async fn dump_all(api: &Api) -> Value {
+    let account = api.get("/v1/Configuration").await.expect(200);
+    let (services, _) = api
+        .collect_pages("/v1/Services?PageSize=7", "services")
+        .await;
+    let mut out = vec![];
+    for s in &services {
+        let base = format!("/v1/Services/{}", sid(s));
+        let config = api.get(&format!("{base}/Configuration")).await.expect(200);
+        let (roles, _) = api
+            .collect_pages(&format!("{base}/Roles?PageSize=7"), "roles")
+            .await;
+        let (users, _) = api
+            .collect_pages(&format!("{base}/Users?PageSize=7"), "users")
+            .await;
+        let mut user_conversations = vec![];
+        for u in &users {
+            let (ucs, _) = api
+                .collect_pages(
+                    &format!("{base}/Users/{}/Conversations?PageSize=7", sid(u)),
+                    "conversations",
+                )
+                .await;
+            user_conversations.push(ucs);
+        }
+        let (convs, _) = api
+            .collect_pages(&format!("{base}/Conversations?PageSize=7"), "conversations")
+            .await;
+        let mut conversations = vec![];
+        for c in &convs {
+            let cs = sid(c);
+            let (parts, _) = api
+                .collect_pages(
+                    &format!("{base}/Conversations/{cs}/Participants?PageSize=7"),
+                    "participants",
+                )
+                .await;
+            let (msgs, _) = api
+                .collect_pages(
+                    &format!("{base}/Conversations/{cs}/Messages?PageSize=7"),
+                    "messages",
+                )
+                .await;
+            conversations.push(serde_json::json!({
+                "conversation": c, "participants": parts, "messages": msgs,
+            }));
+        }
+        out.push(serde_json::json!({
+            "service": s,
+            "configuration": config,
+            "roles": roles,
+            "users": users,
+            "user_conversations": user_conversations,
+            "conversations": conversations,
+        }));
+    }
+    serde_json::json!({ "configuration": account, "services": out })
+}

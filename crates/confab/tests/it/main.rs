@@ -6,3 +6,4 @@ mod serve_cli;
 mod sigkill;
 mod sigterm;
 mod token_cli;
+mod two_processes;

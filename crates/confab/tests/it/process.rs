@@ -18,16 +18,19 @@ impl ServeProcess {
     /// Starts `confab serve` on `data_dir` with the test credentials in its environment and
     /// waits for the line that says where it listens.
     pub async fn start(data_dir: &Path) -> ServeProcess {
+        Self::start_on(data_dir, None).await
+    }
+
+    /// Like [`ServeProcess::start`], with `--database URL` when given.
+    pub async fn start_on(data_dir: &Path, database: Option<&str>) -> ServeProcess {
         let c = test_credentials();
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--log", "warn"];
+        if let Some(url) = database {
+            args.extend(["--database", url]);
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--log",
-                "warn",
-                "--data-dir",
-            ])
+            .args(args)
+            .arg("--data-dir")
             .arg(data_dir)
             .env("CONFAB_ACCOUNT_SID", &c.account_sid)
             .env("CONFAB_AUTH_TOKEN", &c.auth_token)
@@ -62,5 +65,21 @@ impl ServeProcess {
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
         self.child.wait().await.expect("reaped");
+    }
+}
+
+/// The PostgreSQL database for a test of the binary: a fresh schema, or `None` (with a note)
+/// when `CONFAB_TEST_POSTGRES_URL` is not set and PostgreSQL is not required.
+pub fn postgres() -> Option<confab_testkit::TestDatabase> {
+    match std::env::var("CONFAB_TEST_POSTGRES_URL") {
+        Ok(url) => Some(confab_testkit::TestDatabase::new(url)),
+        Err(_) => {
+            assert!(
+                std::env::var("CONFAB_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                "CONFAB_TEST_POSTGRES_URL is not set but CONFAB_REQUIRE_POSTGRES=1"
+            );
+            eprintln!("skipped: set CONFAB_TEST_POSTGRES_URL to run this test on PostgreSQL");
+            None
+        }
     }
 }

@@ -13,8 +13,20 @@ const CYCLES: usize = 5;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_write_survives_sigkill_exactly_once() {
+    survives_sigkill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_write_survives_sigkill_exactly_once_on_postgres() {
+    let Some(db) = crate::process::postgres() else {
+        return;
+    };
+    survives_sigkill(Some(&db.url())).await;
+}
+
+async fn survives_sigkill(database: Option<&str>) {
     let dir = tempfile::tempdir().unwrap();
-    let server = ServeProcess::start(dir.path()).await;
+    let server = ServeProcess::start_on(dir.path(), database).await;
     let api = server.api();
     let conv = api
         .post("/v1/Conversations", &[("UniqueName", "durable")])
@@ -70,7 +82,7 @@ async fn every_acknowledged_write_survives_sigkill_exactly_once() {
         while let Some((body, index)) = rx.recv().await {
             acked.insert(body, index);
         }
-        server = Some(ServeProcess::start(dir.path()).await);
+        server = Some(ServeProcess::start_on(dir.path(), database).await);
     }
 
     let server = server.unwrap();
