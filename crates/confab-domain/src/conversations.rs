@@ -130,7 +130,7 @@ impl Domain {
         input: ConversationInput,
     ) -> DomainResult<Committed<Conversation>> {
         let conversation = self.new_conversation(actor, service, input).await?;
-        Ok(self.store().create_conversation(conversation).await?)
+        Ok(self.published(self.store().create_conversation(conversation).await?))
     }
 
     /// Creates a conversation with up to [`MAX_INITIAL_PARTICIPANTS`] participants in one
@@ -156,10 +156,11 @@ impl Domain {
             );
         }
         let limits = self.count_limits();
-        Ok(self
-            .store()
-            .create_conversation_with_participants(conversation, new, &limits)
-            .await?)
+        Ok(self.published(
+            self.store()
+                .create_conversation_with_participants(conversation, new, &limits)
+                .await?,
+        ))
     }
 
     async fn new_conversation(
@@ -198,15 +199,25 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<Conversation> {
-        validate::lookup_key(sid_or_name, "Conversation")?;
-        let service = self.service_for(actor, service)?;
-        let c = self
-            .store()
-            .conversation(service.as_str(), sid_or_name)
-            .await?
-            .ok_or_else(|| DomainError::not_found(format!("Conversation {sid_or_name}")))?;
+        let c = self.find_conversation(actor, service, sid_or_name).await?;
         self.require_member(actor, &c).await?;
         Ok(c)
+    }
+
+    /// Finds a conversation of the actor's service without asking for membership (joining
+    /// needs to find a conversation one is not in yet).
+    pub(crate) async fn find_conversation(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+    ) -> DomainResult<Conversation> {
+        validate::lookup_key(sid_or_name, "Conversation")?;
+        let service = self.service_for(actor, service)?;
+        self.store()
+            .conversation(service.as_str(), sid_or_name)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Conversation {sid_or_name}")))
     }
 
     /// Updates a conversation.
@@ -231,10 +242,11 @@ impl Domain {
             date_created: input.date_created,
             date_updated: input.date_updated.unwrap_or(now),
         };
-        Ok(self
-            .store()
-            .update_conversation(c.chat_service_sid.as_str(), c.sid.as_str(), patch)
-            .await?)
+        Ok(self.published(
+            self.store()
+                .update_conversation(c.chat_service_sid.as_str(), c.sid.as_str(), patch)
+                .await?,
+        ))
     }
 
     /// Deletes a conversation with everything in it.
@@ -245,10 +257,11 @@ impl Domain {
         sid_or_name: &str,
     ) -> DomainResult<Committed<Conversation>> {
         let c = self.conversation(actor, service, sid_or_name).await?;
-        Ok(self
-            .store()
-            .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
-            .await?)
+        Ok(self.published(
+            self.store()
+                .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
+                .await?,
+        ))
     }
 
     /// Lists the conversations of a service (app backends only: users list their own).

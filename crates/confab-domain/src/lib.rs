@@ -6,7 +6,10 @@
 //! came through.
 //!
 //! Each write is one store transaction that also appends the change's encoded event to the log;
-//! the returned [`confab_store::Committed`] carries those events for fan-out.
+//! the returned [`confab_store::Committed`] carries those events, and the domain hands them to
+//! its [`EventSink`] (the server's fan-out hub) right after the commit, before answering. The
+//! sink is a hint for live delivery: sessions check every stream's `seq` and read the log for
+//! anything missing, so the log stays the truth.
 
 mod conversations;
 mod error;
@@ -23,7 +26,8 @@ use confab_protocol::entity::{Millis, Service};
 use confab_protocol::limits::Limits;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{
-    Configuration, ConfigurationUpdate, Cursor, NewService, Order, PageRequest, Store,
+    Committed, Configuration, ConfigurationUpdate, Cursor, LogEvent, NewService, Order,
+    PageRequest, Store,
 };
 
 pub use conversations::{ConversationInput, UpdateConversation};
@@ -50,6 +54,21 @@ pub enum Actor {
         /// The token's identity.
         identity: String,
     },
+}
+
+/// Where committed events go for live delivery (the server's hub). Called once per committed
+/// write with its events in `seq` order; it must not block.
+pub trait EventSink: Send + Sync + 'static {
+    /// Takes the events of one committed write.
+    fn publish(&self, events: &[LogEvent]);
+}
+
+/// A sink that drops everything: for tools and tests without live delivery.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSink;
+
+impl EventSink for NoSink {
+    fn publish(&self, _: &[LogEvent]) {}
 }
 
 /// The source of time, injected so that tests control it.
@@ -92,6 +111,7 @@ struct Inner {
     store: Arc<dyn Store>,
     limits: Limits,
     clock: Arc<dyn Clock>,
+    sink: Arc<dyn EventSink>,
     /// The default service, cached: unscoped REST paths and tokens without a service use it on
     /// every call, and it changes only through [`Domain::update_configuration`].
     default_service: RwLock<Sid>,
@@ -103,11 +123,22 @@ pub fn new_sid(kind: SidKind) -> Sid {
 }
 
 impl Domain {
-    /// Starts the domain over `store`: creates the account's default service on first start.
+    /// Starts the domain over `store` without live delivery (see [`Domain::start_with_sink`]).
     pub async fn start(
         store: Arc<dyn Store>,
         limits: Limits,
         clock: Arc<dyn Clock>,
+    ) -> DomainResult<Domain> {
+        Self::start_with_sink(store, limits, clock, Arc::new(NoSink)).await
+    }
+
+    /// Starts the domain over `store`, handing committed events to `sink`: creates the
+    /// account's default service on first start.
+    pub async fn start_with_sink(
+        store: Arc<dyn Store>,
+        limits: Limits,
+        clock: Arc<dyn Clock>,
+        sink: Arc<dyn EventSink>,
     ) -> DomainResult<Domain> {
         let now = clock.now_millis();
         let sid = new_sid(SidKind::Service);
@@ -126,6 +157,7 @@ impl Domain {
                 store,
                 limits,
                 clock,
+                sink,
                 default_service: RwLock::new(cfg.default_chat_service_sid),
             }),
         })
@@ -138,6 +170,24 @@ impl Domain {
 
     pub(crate) fn store(&self) -> &dyn Store {
         &*self.inner.store
+    }
+
+    /// Hands a committed write's events to the sink and passes the write on.
+    pub(crate) fn published<T>(&self, committed: Committed<T>) -> Committed<T> {
+        if !committed.events.is_empty() {
+            self.inner.sink.publish(&committed.events);
+        }
+        committed
+    }
+
+    /// The store, for the realtime sessions' log reads.
+    pub fn store_handle(&self) -> &Arc<dyn Store> {
+        &self.inner.store
+    }
+
+    /// The clock in force.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
     }
 
     pub(crate) fn now(&self) -> Millis {

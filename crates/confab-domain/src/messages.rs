@@ -112,7 +112,7 @@ impl Domain {
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
             op_id: input.op_id,
         };
-        Ok(self.store().add_message(service.as_str(), new).await?)
+        Ok(self.published(self.store().add_message(service.as_str(), new).await?))
     }
 
     /// Fetches a message.
@@ -164,10 +164,11 @@ impl Domain {
             date_updated: input.date_updated.unwrap_or_else(|| self.now()),
         };
         let service = self.service_for(actor, service)?;
-        Ok(self
-            .store()
-            .update_message(service.as_str(), m.conversation_sid.as_str(), sid, patch)
-            .await?)
+        Ok(self.published(
+            self.store()
+                .update_message(service.as_str(), m.conversation_sid.as_str(), sid, patch)
+                .await?,
+        ))
     }
 
     /// Removes a message; its text is scrubbed from the log too.
@@ -181,10 +182,11 @@ impl Domain {
         let m = self.message(actor, service, conversation, sid).await?;
         require_author(actor, &m)?;
         let service = self.service_for(actor, service)?;
-        Ok(self
-            .store()
-            .remove_message(service.as_str(), m.conversation_sid.as_str(), sid)
-            .await?)
+        Ok(self.published(
+            self.store()
+                .remove_message(service.as_str(), m.conversation_sid.as_str(), sid)
+                .await?,
+        ))
     }
 
     /// Lists a conversation's messages by `index`, in either order.

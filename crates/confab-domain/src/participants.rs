@@ -79,14 +79,22 @@ impl Domain {
         conversation: &str,
         input: CreateParticipant,
     ) -> DomainResult<Committed<Participant>> {
-        let c = self.conversation(actor, service, conversation).await?;
+        // A user may join any conversation of its service (the default service user role's
+        // `joinConversation`); adding someone else takes membership. Roles refine this later.
+        let joining = matches!(actor, Actor::User { identity, .. } if input.identity.as_ref() == Some(identity));
+        let c = if joining {
+            self.find_conversation(actor, service, conversation).await?
+        } else {
+            self.conversation(actor, service, conversation).await?
+        };
         let new = self
             .new_participant(&c.chat_service_sid, &c.sid, input)
             .await?;
-        Ok(self
-            .store()
-            .add_participant(c.chat_service_sid.as_str(), new, &self.count_limits())
-            .await?)
+        Ok(self.published(
+            self.store()
+                .add_participant(c.chat_service_sid.as_str(), new, &self.count_limits())
+                .await?,
+        ))
     }
 
     /// The count limits the store enforces.
@@ -271,10 +279,11 @@ impl Domain {
         };
         let conversation = p.conversation_sid.as_str();
         let service = self.service_for(actor, service)?;
-        Ok(self
-            .store()
-            .update_participant(service.as_str(), conversation, p.sid.as_str(), patch)
-            .await?)
+        Ok(self.published(
+            self.store()
+                .update_participant(service.as_str(), conversation, p.sid.as_str(), patch)
+                .await?,
+        ))
     }
 
     /// Removes a participant.
@@ -289,14 +298,15 @@ impl Domain {
             .participant(actor, service, conversation, sid_or_identity)
             .await?;
         let service = self.service_for(actor, service)?;
-        Ok(self
-            .store()
-            .remove_participant(
-                service.as_str(),
-                p.conversation_sid.as_str(),
-                p.sid.as_str(),
-            )
-            .await?)
+        Ok(self.published(
+            self.store()
+                .remove_participant(
+                    service.as_str(),
+                    p.conversation_sid.as_str(),
+                    p.sid.as_str(),
+                )
+                .await?,
+        ))
     }
 
     /// Lists a conversation's participants.

@@ -29,6 +29,13 @@ pub enum ErrorCode {
     TokenBadSignature,
     /// 20157: the token's lifetime is over 24 hours.
     TokenLifetimeTooLong,
+    /// 20010: a realtime frame broke the protocol (malformed, unknown op, out of place, too
+    /// large); the session is closed with `protocol_error`.
+    ProtocolError,
+    /// 20011: a realtime request named a method the server does not offer.
+    UnknownMethod,
+    /// 20012: the session's outbound queue overflowed; it is closed with `slow_consumer`.
+    SlowConsumer,
     /// 20403: the caller may not do this.
     Forbidden,
     /// 20404: no such resource.
@@ -66,6 +73,9 @@ impl ErrorCode {
         ErrorCode::TokenBadGrant,
         ErrorCode::TokenBadSignature,
         ErrorCode::TokenLifetimeTooLong,
+        ErrorCode::ProtocolError,
+        ErrorCode::UnknownMethod,
+        ErrorCode::SlowConsumer,
         ErrorCode::Forbidden,
         ErrorCode::NotFound,
         ErrorCode::MethodNotAllowed,
@@ -92,6 +102,9 @@ impl ErrorCode {
             ErrorCode::TokenBadGrant => 20106,
             ErrorCode::TokenBadSignature => 20107,
             ErrorCode::TokenLifetimeTooLong => 20157,
+            ErrorCode::ProtocolError => 20010,
+            ErrorCode::UnknownMethod => 20011,
+            ErrorCode::SlowConsumer => 20012,
             ErrorCode::Forbidden => 20403,
             ErrorCode::NotFound => 20404,
             ErrorCode::MethodNotAllowed => 20405,
@@ -110,6 +123,8 @@ impl ErrorCode {
     pub const fn http_status(self) -> u16 {
         match self {
             ErrorCode::InvalidParameter
+            | ErrorCode::ProtocolError
+            | ErrorCode::UnknownMethod
             | ErrorCode::TooManyParticipants
             | ErrorCode::TooManyConversations => 400,
             ErrorCode::AuthenticationFailed
@@ -127,7 +142,7 @@ impl ErrorCode {
             ErrorCode::RequestTimeout => 408,
             ErrorCode::Conflict => 409,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::TooManyRequests => 429,
+            ErrorCode::TooManyRequests | ErrorCode::SlowConsumer => 429,
             ErrorCode::Internal => 500,
             ErrorCode::Unavailable => 503,
         }

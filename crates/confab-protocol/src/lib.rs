@@ -4,6 +4,7 @@
 //! - [`sid`]: resource identifiers (`CH…`, `IM…`), their prefixes and validation.
 //! - [`entity`]: conversations, participants, messages as the server keeps them.
 //! - [`event`]: the encoded event frames written to the event log and pushed to clients.
+//! - [`frame`]: the realtime protocol's frames (`hello`, `req`, `welcome`, `res`, `close`, ...).
 //! - [`error`]: the one table of numeric error codes.
 //! - [`limits`]: the size and count limits of DESIGN.md section 5.
 //! - [`token`]: reading an access token's claims *without* verifying it (a client needs `exp`).
@@ -11,6 +12,7 @@
 pub mod entity;
 pub mod error;
 pub mod event;
+pub mod frame;
 pub mod limits;
 pub mod sid;
 pub mod token;

@@ -3,10 +3,12 @@
 //!
 //! - [`credentials`]: the account's credentials, from the environment or generated once.
 //! - [`rest`]: the REST API (thin adapters over the domain service).
+//! - [`realtime`]: the WebSocket endpoint: sessions, live events from the log, resume.
 //! - [`Server`]: binds, serves, and shuts down cleanly (in-flight requests finish, then the
 //!   store's writer commits what it has queued and closes the database).
 
 pub mod credentials;
+pub mod realtime;
 pub mod rest;
 
 use std::net::SocketAddr;
@@ -98,6 +100,12 @@ pub struct ServerConfig {
     pub limits: Limits,
     /// REST requests allowed per API key.
     pub rest_rate_limit: rest::rate_limit::RateLimit,
+    /// The realtime endpoint's heartbeat, queue, deadlines and log retention.
+    pub realtime: realtime::RealtimeConfig,
+    /// Clock skew allowed on access tokens' `nbf` and `exp`, in seconds.
+    pub token_skew_secs: i64,
+    /// How long shutdown waits for realtime sessions and their requests to finish.
+    pub shutdown_grace: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -110,6 +118,9 @@ impl ServerConfig {
             synchronous: Synchronous::Full,
             limits: Limits::default(),
             rest_rate_limit: Default::default(),
+            realtime: Default::default(),
+            token_skew_secs: confab_token::DEFAULT_SKEW_SECS,
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -139,12 +150,16 @@ pub struct Server {
     /// Kept so that shutdown can close it explicitly once HTTP has stopped: connection tasks
     /// may still hold clones of the app state for a moment after the server future ends.
     store: Arc<dyn Store>,
+    realtime: Arc<realtime::Realtime>,
+    stop_sessions: tokio::sync::watch::Sender<bool>,
+    shutdown_grace: std::time::Duration,
 }
 
-/// The full HTTP app: health check plus the REST API.
-pub fn app(state: rest::AppState) -> Router {
+/// The full HTTP app: health check, the realtime endpoint and the REST API.
+fn app(state: rest::AppState, rt: Arc<realtime::Realtime>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(realtime::router(rt))
         .merge(rest::router(state))
 }
 
@@ -173,7 +188,26 @@ impl Server {
         };
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let store_handle = store.clone();
-        let domain = Domain::start(store, config.limits.clone(), clock).await?;
+        let hub = Arc::new(realtime::hub::Hub::default());
+        let domain =
+            Domain::start_with_sink(store, config.limits.clone(), clock, hub.clone()).await?;
+        let verifier = confab_token::Verifier::new(
+            credentials.account_sid.clone(),
+            [confab_token::ApiKey {
+                sid: credentials.api_key_sid.clone(),
+                secret: credentials.api_key_secret.clone(),
+            }],
+        )
+        .with_skew_secs(config.token_skew_secs);
+        let (stop_sessions, sessions_stopping) = tokio::sync::watch::channel(false);
+        let rt = Arc::new(realtime::Realtime::new(
+            domain.clone(),
+            verifier,
+            hub,
+            config.realtime.clone(),
+            sessions_stopping,
+        ));
+        tokio::spawn(realtime::prune_logs(rt.clone()));
         let state = rest::AppState {
             domain,
             credentials: Arc::new(credentials),
@@ -186,7 +220,7 @@ impl Server {
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(state);
+        let router = app(state, rt.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move {
@@ -200,6 +234,9 @@ impl Server {
             stop: Some(stop),
             task: Some(task),
             store: store_handle,
+            realtime: rt,
+            stop_sessions,
+            shutdown_grace: config.shutdown_grace,
         })
     }
 
@@ -215,9 +252,20 @@ impl Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // Realtime sessions are told `shutting_down`; their requests still commit.
+        self.stop_sessions.send_replace(true);
         let served = self.wait().await;
+        if !self.realtime.idle(self.shutdown_grace).await {
+            tracing::warn!("realtime sessions still open at the end of the shutdown grace");
+        }
         self.store.close().await;
         served
+    }
+
+    /// Deletes conversation log rows written before `before` (unix ms), as the retention
+    /// task does; returns how many went. For tests and tools.
+    pub async fn prune_logs_before(&self, before: i64) -> u64 {
+        realtime::prune_before(&self.realtime, before).await
     }
 
     /// Waits until the HTTP server stops (after a stop request, or an error). Cancel-safe:
@@ -237,6 +285,7 @@ impl Drop for Server {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.stop_sessions.send_replace(true);
     }
 }
 

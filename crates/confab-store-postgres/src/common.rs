@@ -7,7 +7,7 @@ use confab_protocol::entity::Millis;
 use confab_protocol::event::EventBody;
 use confab_protocol::sid::{Sid, SidKind, is_sid};
 use confab_store::patch::{conversation_event, user_event};
-use confab_store::{LogEntry, LogEvent, PageRequest, StoreError, StoreResult};
+use confab_store::{LogEntry, LogEvent, Memberships, PageRequest, StoreError, StoreResult};
 use sqlx::{PgConnection, Row};
 
 use crate::rows::{self, CONVERSATION_COLS, ConversationRow, backend};
@@ -201,6 +201,54 @@ pub(crate) async fn conversation_log(
     .await
     .map_err(backend)?;
     log_entries(rows)
+}
+
+/// The heads of an identity's streams, read in one statement so they are consistent.
+pub(crate) async fn memberships(
+    c: &mut PgConnection,
+    service: &str,
+    identity: &str,
+) -> StoreResult<Memberships> {
+    let rows = sqlx::query(
+        "SELECT NULL::text AS sid, u.last_user_seq AS seq FROM users u JOIN services s ON s.id = u.service_id \
+         WHERE s.sid = $1 AND u.identity = $2 \
+         UNION ALL \
+         (SELECT c.sid, c.last_seq FROM participants p JOIN conversations c ON c.id = p.conversation_id \
+          JOIN services s ON s.id = p.service_id WHERE s.sid = $1 AND p.identity = $2 ORDER BY p.id)",
+    )
+    .bind(service)
+    .bind(identity)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(backend)?;
+    let mut out = Memberships::default();
+    for r in rows {
+        let sid: Option<String> = r.try_get(0).map_err(backend)?;
+        let seq: i64 = r.try_get(1).map_err(backend)?;
+        match sid {
+            None => out.user_seq = seq,
+            Some(sid) => out.conversations.push((Sid::from_trusted(sid), seq)),
+        }
+    }
+    Ok(out)
+}
+
+/// Deletes up to `limit` conversation log rows older than `before`.
+pub(crate) async fn prune_conversation_logs(
+    c: &mut PgConnection,
+    before: i64,
+    limit: u32,
+) -> StoreResult<u64> {
+    sqlx::query(
+        "DELETE FROM conversation_events WHERE (conversation_id, seq) IN \
+         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < $1 LIMIT $2)",
+    )
+    .bind(before)
+    .bind(i64::from(limit))
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(backend)
 }
 
 /// Reads a user log after `after`.

@@ -29,7 +29,10 @@ use sqlx::{PgPool, Row};
 
 use crate::rows::{RETRY, backend};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_log_retention.sql"),
+];
 
 /// How to reach the database.
 #[derive(Debug, Clone)]
@@ -545,6 +548,14 @@ impl Store for PgStore {
             after_seq,
             limit
         ))
+    }
+
+    async fn memberships(&self, service: &str, identity: &str) -> StoreResult<Memberships> {
+        read!(self, |c| common::memberships(c, service, identity))
+    }
+
+    async fn prune_conversation_logs(&self, before: i64, limit: u32) -> StoreResult<u64> {
+        read!(self, |c| common::prune_conversation_logs(c, before, limit))
     }
 
     async fn user_log(

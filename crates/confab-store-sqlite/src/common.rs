@@ -7,7 +7,7 @@ use confab_protocol::entity::Millis;
 use confab_protocol::event::EventBody;
 use confab_protocol::sid::Sid;
 use confab_store::patch::{conversation_event, user_event};
-use confab_store::{LogEntry, LogEvent, PageRequest, StoreError, StoreResult};
+use confab_store::{LogEntry, LogEvent, Memberships, PageRequest, StoreError, StoreResult};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::rows::{self, CONVERSATION_COLS, ConversationRow, backend};
@@ -141,6 +141,57 @@ pub(crate) fn conversation_log(
          WHERE c.sid = ?1 AND e.seq > ?2 ORDER BY e.seq LIMIT ?3",
     )
     .and_then(|mut s| s.query_map(params![sid, after, limit], log_entry)?.collect())
+    .map_err(backend)
+}
+
+/// The heads of an identity's streams. One read transaction (the reader's), so the heads are
+/// consistent with each other.
+pub(crate) fn memberships(
+    conn: &Connection,
+    service: &str,
+    identity: &str,
+) -> StoreResult<Memberships> {
+    let user_seq: i64 = conn
+        .prepare_cached(
+            "SELECT u.last_user_seq FROM users u JOIN services s ON s.id = u.service_id \
+             WHERE s.sid = ?1 AND u.identity = ?2",
+        )
+        .and_then(|mut st| {
+            st.query_row(params![service, identity], |r| r.get(0))
+                .optional()
+        })
+        .map_err(backend)?
+        .unwrap_or(0);
+    let conversations = conn
+        .prepare_cached(
+            "SELECT c.sid, c.last_seq FROM participants p JOIN conversations c ON c.id = p.conversation_id \
+             JOIN services s ON s.id = p.service_id WHERE s.sid = ?1 AND p.identity = ?2 ORDER BY p.id",
+        )
+        .and_then(|mut st| {
+            st.query_map(params![service, identity], |r| {
+                Ok((Sid::from_trusted(r.get::<_, String>(0)?), r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(backend)?;
+    Ok(Memberships {
+        user_seq,
+        conversations,
+    })
+}
+
+/// Deletes up to `limit` conversation log rows older than `before`.
+pub(crate) fn prune_conversation_logs(
+    conn: &Connection,
+    before: i64,
+    limit: u32,
+) -> StoreResult<u64> {
+    conn.prepare_cached(
+        "DELETE FROM conversation_events WHERE (conversation_id, seq) IN \
+         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < ?1 LIMIT ?2)",
+    )
+    .and_then(|mut st| st.execute(params![before, limit]))
+    .map(|n| n as u64)
     .map_err(backend)
 }
 

@@ -512,6 +512,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn memberships(&self, service: &str, identity: &str) -> StoreResult<Memberships> {
+        let (s, identity) = (service.to_owned(), identity.to_owned());
+        self.readers
+            .read(move |c| common::memberships(c, &s, &identity))
+            .await
+    }
+
+    async fn prune_conversation_logs(&self, before: i64, limit: u32) -> StoreResult<u64> {
+        self.writer
+            .write(move |c| common::prune_conversation_logs(c, before, limit))
+            .await
+    }
+
     async fn user_log(
         &self,
         service: &str,

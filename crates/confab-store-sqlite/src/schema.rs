@@ -6,6 +6,7 @@ use rusqlite::Connection;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_roles_users.sql"),
+    include_str!("../migrations/0003_log_retention.sql"),
 ];
 
 /// Brings the schema up to date.

@@ -237,6 +237,14 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>>;
+    /// Where an identity's streams stand: its user log's head and every conversation it
+    /// participates in with that conversation's head `seq`, in one consistent read. An
+    /// identity without a user row has head 0 and no conversations.
+    async fn memberships(&self, service: &str, identity: &str) -> StoreResult<Memberships>;
+    /// Deletes conversation log rows written before `before` (unix ms), at most `limit` of
+    /// them; returns how many went. A client whose cursor is older than what is left gets
+    /// `conversationReset` instead of a replay.
+    async fn prune_conversation_logs(&self, before: i64, limit: u32) -> StoreResult<u64>;
     /// Stops taking writes, commits those already queued, and releases the database. Later
     /// calls fail with [`StoreError::Backend`]. A server calls it last on shutdown.
     async fn close(&self);

@@ -20,6 +20,28 @@ pub enum Cursor {
     Before(i64),
 }
 
+impl Cursor {
+    /// The cursor as a page token (`PA12`: after key 12, `PB12`: before it), the form both
+    /// the REST API's `PageToken` and the realtime `pageToken` use.
+    pub fn to_token(self) -> String {
+        match self {
+            Cursor::After(k) => format!("PA{k}"),
+            Cursor::Before(k) => format!("PB{k}"),
+        }
+    }
+
+    /// Reads a page token made by [`Cursor::to_token`]; `None` for anything else.
+    pub fn from_token(t: &str) -> Option<Cursor> {
+        let (kind, key) = t.split_at_checked(2)?;
+        let key: i64 = key.parse().ok()?;
+        match kind {
+            "PA" => Some(Cursor::After(key)),
+            "PB" => Some(Cursor::Before(key)),
+            _ => None,
+        }
+    }
+}
+
 /// A page request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

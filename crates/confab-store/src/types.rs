@@ -292,3 +292,12 @@ pub enum ParticipantQuery {
     /// A non-chat address (phone number, `whatsapp:` address).
     Address(String),
 }
+
+/// Where an identity's streams stand (see [`crate::Store::memberships`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Memberships {
+    /// The head of the identity's user log (0 when it has none).
+    pub user_seq: i64,
+    /// Each conversation the identity participates in, with its head `seq`.
+    pub conversations: Vec<(Sid, i64)>,
+}

@@ -1,5 +1,6 @@
-//! Test support: a real Confab server on `127.0.0.1:0` with a temp data directory, and a small
-//! REST client that speaks form-encoded requests with basic auth, as app backends do.
+//! Test support: a real Confab server on `127.0.0.1:0` with a temp data directory, a small
+//! REST client that speaks form-encoded requests with basic auth, as app backends do, a raw
+//! realtime client ([`raw`]), and the fault-injecting proxy ([`FaultProxy`]) for bad networks.
 //!
 //! ```ignore
 //! let server = TestServer::start().await;
@@ -8,8 +9,13 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod raw;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+pub use confab_faultproxy::FaultProxy;
+pub use raw::{RawClient, Received};
 
 use base64::Engine as _;
 use confab_server::{Credentials, Database, Server, ServerConfig};
@@ -178,6 +184,58 @@ impl TestServer {
         )
     }
 
+    /// An access token for `identity` in the default service, valid for an hour.
+    pub fn token(&self, identity: &str) -> String {
+        self.token_with(identity, None, 3600)
+    }
+
+    /// An access token for `identity` in `service` (default: the account's), valid for
+    /// `ttl_secs` from now.
+    pub fn token_with(&self, identity: &str, service: Option<&str>, ttl_secs: i64) -> String {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        self.token_at(identity, service, now, ttl_secs)
+    }
+
+    /// An access token issued at unix time `now` (seconds).
+    pub fn token_at(
+        &self,
+        identity: &str,
+        service: Option<&str>,
+        now: i64,
+        ttl_secs: i64,
+    ) -> String {
+        let key = confab_token::ApiKey {
+            sid: self.credentials.api_key_sid.clone(),
+            secret: self.credentials.api_key_secret.clone(),
+        };
+        confab_token::mint(
+            &key,
+            &confab_token::TokenSpec {
+                account_sid: &self.credentials.account_sid,
+                identity,
+                service_sid: service,
+                now,
+                ttl_secs,
+            },
+        )
+    }
+
+    /// Opens a realtime session for `identity` and waits for `welcome`.
+    pub async fn realtime(&self, identity: &str) -> (RawClient, confab_protocol::frame::Welcome) {
+        RawClient::join(self.addr, &self.token(identity), None).await
+    }
+
+    /// Deletes conversation log rows written before `before` (unix ms).
+    pub async fn prune_logs_before(&self, before: i64) -> u64 {
+        match &self.server {
+            Some(s) => s.prune_logs_before(before).await,
+            None => 0,
+        }
+    }
+
     /// Stops the server cleanly and waits until the store is closed.
     pub async fn stop(&mut self) {
         if let Some(s) = self.server.take() {
@@ -187,9 +245,20 @@ impl TestServer {
 
     /// Stops the server and starts a new one on the same data directory (new port).
     pub async fn restart(&mut self) {
+        self.restart_on("127.0.0.1:0".parse().unwrap()).await;
+    }
+
+    /// Stops the server and starts a new one on the same data directory and the same port,
+    /// so that a proxy in front of it reaches the new one.
+    pub async fn restart_same_port(&mut self) {
+        let addr = self.addr;
+        self.restart_on(addr).await;
+    }
+
+    async fn restart_on(&mut self, listen: SocketAddr) {
         self.stop().await;
         let mut config = self.config.clone();
-        config.listen = "127.0.0.1:0".parse().unwrap();
+        config.listen = listen;
         let server = Server::start(config, self.credentials.clone())
             .await
             .expect("server restarts");

@@ -367,14 +367,8 @@ impl ListQuery {
 }
 
 fn parse_token(t: &str) -> Result<Cursor, ApiError> {
-    let bad = || ApiError::invalid("PageToken is not one this server issued");
-    let (kind, key) = t.split_at_checked(2).ok_or_else(bad)?;
-    let key: i64 = key.parse().map_err(|_| bad())?;
-    match kind {
-        "PA" => Ok(Cursor::After(key)),
-        "PB" => Ok(Cursor::Before(key)),
-        _ => Err(bad()),
-    }
+    Cursor::from_token(t)
+        .ok_or_else(|| ApiError::invalid("PageToken is not one this server issued"))
 }
 
 /// A list answer: the items under `key` and the `meta` block.
@@ -400,22 +394,27 @@ pub fn list<T>(
         }
         format!("{}{path}?{}", origin.0, ser.finish())
     };
-    let current_token = q.page.cursor.map(|c| match c {
-        Cursor::After(k) => format!("PA{k}"),
-        Cursor::Before(k) => format!("PB{k}"),
-    });
+    let current_token = q.page.cursor.map(Cursor::to_token);
     let next = page
         .has_next
         .then(|| {
-            page.last_key
-                .map(|k| url_for(q.number.saturating_add(1), Some(format!("PA{k}"))))
+            page.last_key.map(|k| {
+                url_for(
+                    q.number.saturating_add(1),
+                    Some(Cursor::After(k).to_token()),
+                )
+            })
         })
         .flatten();
     let previous = page
         .has_previous
         .then(|| {
-            page.first_key
-                .map(|k| url_for(q.number.saturating_sub(1), Some(format!("PB{k}"))))
+            page.first_key.map(|k| {
+                url_for(
+                    q.number.saturating_sub(1),
+                    Some(Cursor::Before(k).to_token()),
+                )
+            })
         })
         .flatten();
     json!({

@@ -13,6 +13,7 @@ mod pagination;
 mod participants;
 mod persistence;
 mod rate_limit;
+mod realtime;
 mod roles;
 mod services;
 mod smoke;

@@ -1,0 +1,108 @@
+//! `op_id` de-duplication: a mutating request retried with the same `op_id` (after its socket
+//! died, say) gets the first attempt's answer instead of doing the operation twice. Kept per
+//! (service, identity, op_id) for a while longer than any client's request timeout; a retry
+//! that arrives while the first attempt still runs waits for its answer.
+//!
+//! `message.send` is also de-duplicated by the store (a unique key on the message row), which
+//! outlives this cache and a server restart.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use confab_protocol::frame::WireError;
+use serde_json::Value;
+use tokio::sync::watch;
+
+/// A request's answer as it is sent.
+pub(crate) type Answer = Result<Value, WireError>;
+
+type Key = (String, String, String);
+
+struct Entry {
+    at: Instant,
+    answer: watch::Receiver<Option<Answer>>,
+}
+
+/// The cache of recent answers by `op_id`.
+pub(crate) struct OpCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<Key, Entry>>,
+}
+
+/// What [`OpCache::claim`] found.
+pub(crate) enum Claim {
+    /// The first attempt: run it and [`Claim::First`]'s sender takes the answer.
+    First(watch::Sender<Option<Answer>>),
+    /// A retry: the first attempt's answer arrives here (it may still be running).
+    Retry(watch::Receiver<Option<Answer>>),
+}
+
+/// Entries past which a claim sweeps out the expired ones.
+const SWEEP_AT: usize = 4096;
+
+impl OpCache {
+    /// A cache that keeps answers for `ttl`.
+    pub fn new(ttl: Duration) -> OpCache {
+        OpCache {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Claims `op_id` for `(service, identity)`.
+    pub fn claim(&self, service: &str, identity: &str, op_id: &str) -> Claim {
+        let now = Instant::now();
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if entries.len() >= SWEEP_AT {
+            let ttl = self.ttl;
+            entries.retain(|_, e| now.duration_since(e.at) < ttl);
+        }
+        let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
+        if let Some(e) = entries.get(&key)
+            && now.duration_since(e.at) < self.ttl
+        {
+            return Claim::Retry(e.answer.clone());
+        }
+        let (tx, rx) = watch::channel(None);
+        entries.insert(
+            key,
+            Entry {
+                at: now,
+                answer: rx,
+            },
+        );
+        Claim::First(tx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_retry_gets_the_first_answer_even_while_it_runs() {
+        let cache = OpCache::new(Duration::from_secs(60));
+        let Claim::First(tx) = cache.claim("IS1", "alice", "op-1") else {
+            panic!("first claim must run")
+        };
+        let Claim::Retry(mut rx) = cache.claim("IS1", "alice", "op-1") else {
+            panic!("second claim must wait")
+        };
+        // Another identity's identical op_id is its own.
+        assert!(matches!(cache.claim("IS1", "bob", "op-1"), Claim::First(_)));
+        tx.send_replace(Some(Ok(serde_json::json!({"index": 3}))));
+        let answer = rx.wait_for(Option::is_some).await.unwrap().clone();
+        assert_eq!(answer, Some(Ok(serde_json::json!({"index": 3}))));
+    }
+
+    #[test]
+    fn expired_entries_are_claimed_anew() {
+        let cache = OpCache::new(Duration::ZERO);
+        assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
+        assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
+    }
+}

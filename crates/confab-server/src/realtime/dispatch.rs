@@ -1,0 +1,360 @@
+//! Realtime requests: each `req` method is a thin adapter that reads its parameters, calls one
+//! domain operation as the session's identity, and renders the result. Authorization, limits
+//! and persistence are the domain's, exactly as for the REST door.
+//!
+//! Parameters are JSON objects with camelCase keys; results are the entities as the protocol
+//! defines them (`confab_protocol::entity`). `docs/PROTOCOL.md` lists every method.
+
+use confab_domain::{
+    Actor, ConversationInput, CreateMessage, CreateParticipant, Domain, DomainError, PageParams,
+    UpdateMessage, UpdateParticipant,
+};
+use confab_protocol::ErrorCode;
+use confab_store::{Cursor, Order, Page};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+/// Every method [`call`] answers (besides `token.update`, which the session itself handles).
+pub const METHODS: &[&str] = &[
+    "conversation.create",
+    "conversation.get",
+    "conversation.update",
+    "conversation.delete",
+    "conversation.join",
+    "conversation.leave",
+    "conversations.list",
+    "participant.add",
+    "participant.get",
+    "participant.update",
+    "participant.remove",
+    "participant.list",
+    "message.send",
+    "message.get",
+    "message.update",
+    "message.remove",
+    "message.list",
+    "user.get",
+];
+
+/// Whether a method changes something (and so takes part in `op_id` de-duplication).
+pub fn is_mutation(method: &str) -> bool {
+    !matches!(
+        method,
+        "conversation.get"
+            | "conversations.list"
+            | "participant.get"
+            | "participant.list"
+            | "message.get"
+            | "message.list"
+            | "user.get"
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConversationRef {
+    conversation: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct ConversationFields {
+    conversation: Option<String>,
+    friendly_name: Option<String>,
+    unique_name: Option<String>,
+    attributes: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParticipantRef {
+    conversation: String,
+    participant: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParticipantFields {
+    conversation: String,
+    #[serde(default)]
+    identity: Option<String>,
+    #[serde(default)]
+    participant: Option<String>,
+    #[serde(default)]
+    attributes: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageRef {
+    conversation: String,
+    message: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageFields {
+    conversation: String,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    attributes: Option<Value>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct PageFields {
+    conversation: Option<String>,
+    page_size: Option<u32>,
+    page_token: Option<String>,
+    order: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct UserRef {
+    identity: Option<String>,
+}
+
+fn params<T: DeserializeOwned>(p: Value) -> Result<T, DomainError> {
+    let p = if p.is_null() { json!({}) } else { p };
+    serde_json::from_value(p).map_err(|e| DomainError::invalid(format!("params: {e}")))
+}
+
+/// Attributes travel as JSON values over the realtime protocol; the domain keeps JSON text.
+fn attributes(v: Option<Value>) -> Option<String> {
+    v.map(|v| match v {
+        Value::String(s) => s,
+        other => other.to_string(),
+    })
+}
+
+fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
+    let cursor = p
+        .page_token
+        .as_deref()
+        .map(|t| {
+            Cursor::from_token(t)
+                .ok_or_else(|| DomainError::invalid("pageToken is not one this server issued"))
+        })
+        .transpose()?;
+    let order = match p.order.as_deref() {
+        None | Some("asc") => Order::Asc,
+        Some("desc") => Order::Desc,
+        Some(o) => return Err(DomainError::invalid(format!("order {o:?}: asc or desc"))),
+    };
+    Ok(PageParams {
+        size: p.page_size,
+        order,
+        cursor,
+    })
+}
+
+fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
+    json!({
+        "items": page.items.iter().map(item).collect::<Vec<_>>(),
+        "nextPageToken": page.has_next.then_some(page.last_key).flatten().map(|k| Cursor::After(k).to_token()),
+        "previousPageToken": page.has_previous.then_some(page.first_key).flatten().map(|k| Cursor::Before(k).to_token()),
+    })
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+fn required(v: Option<String>, name: &str) -> Result<String, DomainError> {
+    v.ok_or_else(|| DomainError::invalid(format!("params.{name} is required")))
+}
+
+/// Runs one method for `actor` (always an [`Actor::User`]). `op_id` reaches the store for
+/// `message.send`, whose de-duplication survives restarts.
+pub async fn call(
+    domain: &Domain,
+    actor: &Actor,
+    method: &str,
+    op_id: Option<String>,
+    p: Value,
+) -> Result<Value, DomainError> {
+    let Actor::User { service, identity } = actor else {
+        return Err(DomainError::forbidden("realtime calls are made by users"));
+    };
+    let service = Some(service.as_str());
+    match method {
+        "conversation.create" => {
+            let f: ConversationFields = params(p)?;
+            let input = ConversationInput {
+                friendly_name: f.friendly_name,
+                unique_name: f.unique_name,
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            let c = domain.create_conversation(actor, service, input).await?;
+            Ok(to_json(&c.value))
+        }
+        "conversation.get" => {
+            let f: ConversationRef = params(p)?;
+            let c = domain.conversation(actor, service, &f.conversation).await?;
+            Ok(to_json(&c))
+        }
+        "conversation.update" => {
+            let f: ConversationFields = params(p)?;
+            let conversation = required(f.conversation, "conversation")?;
+            let input = ConversationInput {
+                friendly_name: f.friendly_name,
+                unique_name: f.unique_name,
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            let c = domain
+                .update_conversation(actor, service, &conversation, input)
+                .await?;
+            Ok(to_json(&c.value))
+        }
+        "conversation.delete" => {
+            let f: ConversationRef = params(p)?;
+            domain
+                .delete_conversation(actor, service, &f.conversation)
+                .await?;
+            Ok(json!({}))
+        }
+        "conversation.join" => {
+            let f: ConversationRef = params(p)?;
+            let input = CreateParticipant {
+                identity: Some(identity.clone()),
+                ..Default::default()
+            };
+            let part = domain
+                .add_participant(actor, service, &f.conversation, input)
+                .await?;
+            Ok(to_json(&part.value))
+        }
+        "conversation.leave" => {
+            let f: ConversationRef = params(p)?;
+            let part = domain
+                .remove_participant(actor, service, &f.conversation, identity)
+                .await?;
+            Ok(to_json(&part.value))
+        }
+        "conversations.list" => {
+            let f: PageFields = params(p)?;
+            let page = domain
+                .user_conversations(actor, service, identity, page_params(&f)?)
+                .await?;
+            Ok(page_json(&page, |uc| {
+                json!({
+                    "conversation": to_json(&uc.conversation),
+                    "participant": to_json(&uc.participant),
+                    "last_message_index": uc.last_message_index,
+                    "unread_messages_count": uc.unread_messages_count(),
+                })
+            }))
+        }
+        "participant.add" => {
+            let f: ParticipantFields = params(p)?;
+            let input = CreateParticipant {
+                identity: Some(required(f.identity, "identity")?),
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            let part = domain
+                .add_participant(actor, service, &f.conversation, input)
+                .await?;
+            Ok(to_json(&part.value))
+        }
+        "participant.get" => {
+            let f: ParticipantRef = params(p)?;
+            let part = domain
+                .participant(actor, service, &f.conversation, &f.participant)
+                .await?;
+            Ok(to_json(&part))
+        }
+        "participant.update" => {
+            let f: ParticipantFields = params(p)?;
+            let participant = required(f.participant, "participant")?;
+            let input = UpdateParticipant {
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            let part = domain
+                .update_participant(actor, service, &f.conversation, &participant, input)
+                .await?;
+            Ok(to_json(&part.value))
+        }
+        "participant.remove" => {
+            let f: ParticipantRef = params(p)?;
+            let part = domain
+                .remove_participant(actor, service, &f.conversation, &f.participant)
+                .await?;
+            Ok(to_json(&part.value))
+        }
+        "participant.list" => {
+            let f: PageFields = params(p)?;
+            let conversation = required(f.conversation.clone(), "conversation")?;
+            let page = domain
+                .list_participants(actor, service, &conversation, page_params(&f)?)
+                .await?;
+            Ok(page_json(&page, to_json))
+        }
+        "message.send" => {
+            let f: MessageFields = params(p)?;
+            let input = CreateMessage {
+                body: f.body,
+                attributes: attributes(f.attributes),
+                op_id,
+                ..Default::default()
+            };
+            let m = domain
+                .add_message(actor, service, &f.conversation, input)
+                .await?;
+            Ok(to_json(&m.value))
+        }
+        "message.get" => {
+            let f: MessageRef = params(p)?;
+            let m = domain
+                .message(actor, service, &f.conversation, &f.message)
+                .await?;
+            Ok(to_json(&m))
+        }
+        "message.update" => {
+            let f: MessageFields = params(p)?;
+            let message = required(f.message, "message")?;
+            let input = UpdateMessage {
+                body: f.body,
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            let m = domain
+                .update_message(actor, service, &f.conversation, &message, input)
+                .await?;
+            Ok(to_json(&m.value))
+        }
+        "message.remove" => {
+            let f: MessageRef = params(p)?;
+            let m = domain
+                .remove_message(actor, service, &f.conversation, &f.message)
+                .await?;
+            Ok(to_json(&m.value))
+        }
+        "message.list" => {
+            let f: PageFields = params(p)?;
+            let conversation = required(f.conversation.clone(), "conversation")?;
+            let page = domain
+                .list_messages(actor, service, &conversation, page_params(&f)?)
+                .await?;
+            Ok(page_json(&page, to_json))
+        }
+        "user.get" => {
+            let f: UserRef = params(p)?;
+            let who = f.identity.as_deref().unwrap_or(identity);
+            let u = domain.user(actor, service, who).await?;
+            Ok(to_json(&u))
+        }
+        other => Err(DomainError::new(
+            ErrorCode::UnknownMethod,
+            format!("unknown method {other:?}"),
+        )),
+    }
+}

@@ -1,0 +1,88 @@
+//! The hub: which sessions listen to which stream, and the hand-off of committed events to
+//! them.
+//!
+//! The domain calls [`Hub::publish`] right after each commit with the write's events. The hub
+//! looks up the stream's subscribers and puts the shared event (its bytes encoded once, at
+//! commit) into each session's bounded outbound queue without waiting. A queue that is full
+//! marks its session a slow consumer: the session is closed with `slow_consumer` and the
+//! client resumes from its cursors, so slowness never grows memory and never loses data.
+//!
+//! Delivery through the hub is a hint, not the truth: each session checks every stream's
+//! `seq` and reads the log for anything it did not get (see `pump`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use confab_domain::EventSink;
+use confab_protocol::frame::CloseReason;
+use confab_store::{LogEvent, Stream};
+use tokio::sync::mpsc;
+
+use super::session::{Kill, Outbound};
+
+/// A session as the hub sees it: where its events go and how to stop it.
+#[derive(Clone)]
+pub(crate) struct Subscriber {
+    /// Unique per session.
+    pub id: u64,
+    /// The session's outbound queue.
+    pub tx: mpsc::Sender<Outbound>,
+    /// Closes the session.
+    pub kill: Kill,
+}
+
+/// Subscriptions by stream.
+#[derive(Default)]
+pub(crate) struct Hub {
+    streams: Mutex<HashMap<Stream, Vec<Subscriber>>>,
+}
+
+impl Hub {
+    /// Starts delivering `stream`'s events to `sub` (once, however often it is called).
+    pub fn subscribe(&self, stream: Stream, sub: &Subscriber) {
+        let mut streams = lock(&self.streams);
+        let subs = streams.entry(stream).or_default();
+        if !subs.iter().any(|s| s.id == sub.id) {
+            subs.push(sub.clone());
+        }
+    }
+
+    /// Stops delivering `stream`'s events to session `id`.
+    pub fn unsubscribe(&self, stream: &Stream, id: u64) {
+        let mut streams = lock(&self.streams);
+        if let Some(subs) = streams.get_mut(stream) {
+            subs.retain(|s| s.id != id);
+            if subs.is_empty() {
+                streams.remove(stream);
+            }
+        }
+    }
+}
+
+impl EventSink for Hub {
+    fn publish(&self, events: &[LogEvent]) {
+        let streams = lock(&self.streams);
+        for event in events {
+            let Some(subs) = streams.get(&event.stream) else {
+                continue;
+            };
+            let event = Arc::new(event.clone());
+            for sub in subs {
+                match sub.tx.try_send(Outbound::Event(event.clone())) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => sub.kill.kill(
+                        CloseReason::SlowConsumer,
+                        "the outbound queue is full: read faster, then resume",
+                    ),
+                    // The session is ending; it unsubscribes on its way out.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Nothing panics while holding these locks; if something did, the map is still sound.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

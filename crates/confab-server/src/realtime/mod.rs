@@ -1,0 +1,193 @@
+//! The realtime endpoint, `GET /v1/realtime` (subprotocol `confab.v1.json`): one WebSocket per
+//! client, through which it calls every operation and receives every change live, and after
+//! any disconnect resumes with nothing lost and nothing twice. `docs/PROTOCOL.md` is the
+//! specification; DESIGN.md sections 3 and 4 the contract.
+//!
+//! - [`hub`]: which session listens to which stream; the domain publishes committed events
+//!   into it, and it fills the sessions' bounded queues (a full queue: `slow_consumer`).
+//! - `session`: reads the socket, verifies `hello`, subscribes, dispatches requests, keeps the
+//!   heartbeat and token deadlines, and ends the session.
+//! - `pump`: the session's one writer task: `welcome`, the replay after the client's cursors,
+//!   then live events with each stream's `seq` checked (gaps filled from the log).
+//! - `dispatch`: the request methods, thin adapters over the domain service.
+//! - `dedup`: `op_id` de-duplication of mutating requests.
+
+mod dedup;
+mod dispatch;
+pub(crate) mod hub;
+mod pump;
+mod session;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::response::Response;
+use axum::routing::get;
+use confab_domain::Domain;
+use confab_protocol::frame::{MAX_FRAME_BYTES, REALTIME_PATH, SUBPROTOCOL};
+use confab_token::Verifier;
+use tokio::sync::watch;
+
+pub use dispatch::METHODS;
+
+/// Settings of the realtime endpoint.
+#[derive(Debug, Clone)]
+pub struct RealtimeConfig {
+    /// The heartbeat interval H told to clients in `welcome`.
+    pub heartbeat: Duration,
+    /// Silence allowed beyond 2H before a link is declared dead.
+    pub heartbeat_grace: Duration,
+    /// How long a new connection may take to send `hello`.
+    pub hello_timeout: Duration,
+    /// How long one write to a client's socket may take before the session is dropped.
+    pub write_timeout: Duration,
+    /// Frames a session's outbound queue holds; one more closes it with `slow_consumer`.
+    pub queue_capacity: usize,
+    /// How long `op_id` answers are remembered (longer than any client's request timeout).
+    pub op_ttl: Duration,
+    /// How long conversation log rows are kept for replay; `None` keeps them forever.
+    pub log_retention: Option<Duration>,
+    /// How often old log rows are pruned.
+    pub prune_interval: Duration,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        RealtimeConfig {
+            heartbeat: Duration::from_secs(15),
+            heartbeat_grace: Duration::from_secs(5),
+            hello_timeout: Duration::from_secs(10),
+            write_timeout: Duration::from_secs(10),
+            queue_capacity: 1024,
+            op_ttl: Duration::from_secs(300),
+            log_retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            prune_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Everything sessions share.
+pub(crate) struct Realtime {
+    pub domain: Domain,
+    pub verifier: Verifier,
+    pub hub: Arc<hub::Hub>,
+    pub config: RealtimeConfig,
+    pub ops: dedup::OpCache,
+    /// Turns true when the server stops: every session closes with `shutting_down`.
+    pub shutdown: watch::Receiver<bool>,
+    next_id: AtomicU64,
+    /// Sessions and requests under way, so that shutdown can wait for them.
+    active: watch::Sender<usize>,
+}
+
+/// Counts one session or request as under way while it lives.
+pub(crate) struct Active(watch::Sender<usize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl Realtime {
+    pub fn new(
+        domain: Domain,
+        verifier: Verifier,
+        hub: Arc<hub::Hub>,
+        config: RealtimeConfig,
+        shutdown: watch::Receiver<bool>,
+    ) -> Realtime {
+        Realtime {
+            ops: dedup::OpCache::new(config.op_ttl),
+            domain,
+            verifier,
+            hub,
+            config,
+            shutdown,
+            next_id: AtomicU64::new(1),
+            active: watch::channel(0).0,
+        }
+    }
+
+    /// Marks a session or request as under way until the guard is dropped.
+    pub fn active(&self) -> Active {
+        self.active.send_modify(|n| *n += 1);
+        Active(self.active.clone())
+    }
+
+    /// Waits until no session or request is under way, at most `grace`; true if none is.
+    pub async fn idle(&self, grace: Duration) -> bool {
+        let mut rx = self.active.subscribe();
+        tokio::time::timeout(grace, rx.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn next_session_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+}
+
+/// The route of the realtime endpoint.
+pub(crate) fn router(rt: Arc<Realtime>) -> Router {
+    Router::new()
+        .route(REALTIME_PATH, get(upgrade))
+        .with_state(rt)
+}
+
+async fn upgrade(State(rt): State<Arc<Realtime>>, ws: WebSocketUpgrade) -> Response {
+    ws.protocols([SUBPROTOCOL])
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        // Sized on purpose (DESIGN.md section 5): most frames are far below 8 KiB, and an idle
+        // connection should not hold tungstenite's default 128 KiB read buffer.
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(8 * 1024)
+        .max_write_buffer_size(MAX_FRAME_BYTES * 4)
+        .on_upgrade(move |socket| session::run(rt, socket))
+}
+
+/// Prunes conversation log rows older than the retention, every `prune_interval`, until
+/// `shutdown` turns true.
+pub(crate) async fn prune_logs(rt: Arc<Realtime>) {
+    let Some(retention) = rt.config.log_retention else {
+        return;
+    };
+    let mut shutdown = rt.shutdown.clone();
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(rt.config.prune_interval) => {}
+        }
+        let before = rt
+            .domain
+            .clock()
+            .now_millis()
+            .saturating_sub(i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+        prune_before(&rt, before).await;
+    }
+}
+
+/// Deletes every conversation log row written before `before` (unix ms), in batches.
+pub(crate) async fn prune_before(rt: &Realtime, before: i64) -> u64 {
+    let mut total = 0;
+    loop {
+        match rt
+            .domain
+            .store_handle()
+            .prune_conversation_logs(before, 5000)
+            .await
+        {
+            Ok(0) => return total,
+            Ok(n) => total += n,
+            Err(e) => {
+                tracing::warn!(error = %e, "pruning the event log failed");
+                return total;
+            }
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The pump: a session's one writer task. It owns the socket's write half and every stream
+//! cursor of the session, so exactly-once, in-order delivery is decided in one place.
+//!
+//! It sends `welcome`, replays each stream's log after the client's cursor, then takes
+//! whatever the queue holds (answers, and live events put there by the hub since the session
+//! subscribed), drains all of it, and flushes once. For each event it keeps the stream's
+//! cursor: a `seq` at or below the cursor was delivered already and is dropped; one past a gap
+//! makes the pump read the missing events from the log first. A cursor older than the log
+//! yields `conversationReset` (reload the conversation; later events follow).
+//!
+//! Membership events of the user stream move the session's subscriptions: joining a
+//! conversation subscribes and reads its log from the join's `seq`; leaving delivers the
+//! conversation's events up to the leave and unsubscribes.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
+use confab_protocol::event::{EventBody, decode_event};
+use confab_protocol::frame::{Resumed, ServerFrame};
+use confab_protocol::sid::Sid;
+use confab_store::{LogEntry, Stream};
+use futures_util::SinkExt;
+use futures_util::stream::SplitSink;
+use tokio::sync::{mpsc, watch};
+use tokio::time::timeout;
+
+use super::Realtime;
+use super::hub::Subscriber;
+use super::session::{Ending, Outbound};
+
+/// Log rows read per store call during a replay.
+const REPLAY_PAGE: u32 = 256;
+/// Queue items taken per flush at most, so one flush never holds a huge batch.
+const BATCH: usize = 256;
+
+/// What the pump starts with.
+pub(crate) struct Start {
+    /// The encoded `welcome`.
+    pub welcome: String,
+    /// The user stream's head when the session subscribed.
+    pub user_head: i64,
+    /// Each conversation: SID, cursor, head.
+    pub replays: Vec<(Sid, i64, i64)>,
+}
+
+/// Why the pump stopped pumping.
+struct Stopped;
+
+/// The writer task of one session.
+pub(crate) struct Pump {
+    sink: SplitSink<WebSocket, Message>,
+    rx: mpsc::Receiver<Outbound>,
+    ended: watch::Receiver<Option<Ending>>,
+    rt: Arc<Realtime>,
+    sub: Subscriber,
+    service: Sid,
+    identity: String,
+    user_cursor: i64,
+    conversations: HashMap<Sid, i64>,
+}
+
+impl Pump {
+    /// A pump for a session whose streams start at `resumed`'s cursors.
+    pub fn new(
+        sink: SplitSink<WebSocket, Message>,
+        rx: mpsc::Receiver<Outbound>,
+        rt: Arc<Realtime>,
+        sub: Subscriber,
+        service: Sid,
+        identity: String,
+        resumed: Resumed,
+    ) -> Pump {
+        let conversations = resumed
+            .conversations
+            .into_iter()
+            .map(|(sid, cursor)| (Sid::from_trusted(sid), cursor))
+            .collect();
+        let mut ended = sub.kill.watch();
+        if ended.borrow().is_some() {
+            // Ended before the pump started: its first wait must see it.
+            ended.mark_changed();
+        }
+        Pump {
+            sink,
+            rx,
+            ended,
+            rt,
+            sub,
+            service,
+            identity,
+            user_cursor: resumed.user_seq,
+            conversations,
+        }
+    }
+
+    /// Runs until the session ends, then sends the close frame (if the peer can get one).
+    pub async fn run(mut self, start: Start) {
+        if self.serve(start).await.is_err() && self.ended.borrow().is_none() {
+            self.sub.kill.end(Ending::Drop("the connection failed"));
+        }
+        let ending = self.ended.borrow().clone();
+        if let Some(Ending::Close {
+            reason,
+            code,
+            message,
+        }) = ending
+        {
+            let frame = ServerFrame::Close {
+                code,
+                reason,
+                message,
+            };
+            let sink = &mut self.sink;
+            let _ = timeout(Duration::from_secs(1), async {
+                sink.send(Message::Text(frame.encode().into())).await?;
+                sink.send(Message::Close(Some(CloseFrame {
+                    code: reason.ws_code(),
+                    reason: reason.as_str().into(),
+                })))
+                .await
+            })
+            .await;
+        }
+    }
+
+    async fn serve(&mut self, start: Start) -> Result<(), Stopped> {
+        self.feed(Message::Text(start.welcome.into())).await?;
+        if self.user_cursor < start.user_head {
+            self.replay_user(start.user_head, false).await?;
+        }
+        for (sid, cursor, head) in start.replays {
+            if cursor < head {
+                self.replay_conversation(&sid, head, None).await?;
+            }
+        }
+        self.flush().await?;
+        loop {
+            let item = tokio::select! {
+                biased;
+                _ = self.ended.changed() => return Err(Stopped),
+                item = self.rx.recv() => item.ok_or(Stopped)?,
+            };
+            self.handle(item).await?;
+            for _ in 1..BATCH {
+                match self.rx.try_recv() {
+                    Ok(item) => self.handle(item).await?,
+                    Err(_) => break,
+                }
+            }
+            self.flush().await?;
+        }
+    }
+
+    async fn handle(&mut self, item: Outbound) -> Result<(), Stopped> {
+        match item {
+            Outbound::Text(t) => self.feed(Message::Text(t.into())).await,
+            Outbound::Event(ev) => match &ev.stream {
+                Stream::User { .. } => self.on_user_event(ev.seq, &ev.frame).await,
+                Stream::Conversation(sid) => {
+                    self.on_conversation_event(sid, ev.seq, &ev.frame).await
+                }
+            },
+        }
+    }
+
+    async fn on_conversation_event(
+        &mut self,
+        sid: &Sid,
+        seq: i64,
+        frame: &Arc<[u8]>,
+    ) -> Result<(), Stopped> {
+        let Some(&cursor) = self.conversations.get(sid) else {
+            return Ok(());
+        };
+        if seq <= cursor {
+            return Ok(());
+        }
+        if seq > cursor + 1 {
+            self.replay_conversation(sid, seq - 1, Some(seq - 1))
+                .await?;
+        }
+        if self.conversations.get(sid).is_some_and(|&c| c < seq) {
+            self.send_event(frame).await?;
+            self.conversations.insert(sid.clone(), seq);
+        }
+        Ok(())
+    }
+
+    async fn on_user_event(&mut self, seq: i64, frame: &Arc<[u8]>) -> Result<(), Stopped> {
+        if seq <= self.user_cursor {
+            return Ok(());
+        }
+        if seq > self.user_cursor + 1 {
+            self.replay_user(seq - 1, true).await?;
+        }
+        if self.user_cursor < seq {
+            self.send_event(frame).await?;
+            self.user_cursor = seq;
+            self.membership_changed(frame).await?;
+        }
+        Ok(())
+    }
+
+    /// Follows a membership event of the user stream.
+    async fn membership_changed(&mut self, frame: &[u8]) -> Result<(), Stopped> {
+        let Ok(event) = decode_event(frame) else {
+            return Ok(());
+        };
+        match event.body {
+            EventBody::ConversationJoined(m) => {
+                let sid = m.conversation_sid;
+                if !self.conversations.contains_key(&sid) {
+                    self.conversations.insert(sid.clone(), m.conversation_seq);
+                    self.rt
+                        .hub
+                        .subscribe(Stream::Conversation(sid.clone()), &self.sub);
+                    // Events committed between the join and the subscription are in the log.
+                    self.replay_conversation(&sid, m.conversation_seq, None)
+                        .await?;
+                }
+            }
+            EventBody::ConversationLeft(m) => {
+                let sid = m.conversation_sid;
+                if self.conversations.contains_key(&sid) {
+                    let last = m.conversation_seq;
+                    self.replay_conversation(&sid, last, Some(last)).await?;
+                    self.forget(&sid);
+                }
+            }
+            EventBody::ConversationRemoved(m) => self.forget(&m.conversation_sid),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn forget(&mut self, sid: &Sid) {
+        if self.conversations.remove(sid).is_some() {
+            self.rt
+                .hub
+                .unsubscribe(&Stream::Conversation(sid.clone()), self.sub.id);
+        }
+    }
+
+    /// Delivers a conversation's log after its cursor: everything there is, or up to
+    /// `stop_at`. If the log does not reach back to the cursor, or ends before `target`, the
+    /// client gets `conversationReset` and the cursor moves past what is missing.
+    async fn replay_conversation(
+        &mut self,
+        sid: &Sid,
+        target: i64,
+        stop_at: Option<i64>,
+    ) -> Result<(), Stopped> {
+        loop {
+            let Some(&after) = self.conversations.get(sid) else {
+                return Ok(());
+            };
+            if stop_at.is_some_and(|s| after >= s) {
+                return Ok(());
+            }
+            let rows = self
+                .read(self.rt.domain.store_handle().conversation_log(
+                    sid.as_str(),
+                    after,
+                    REPLAY_PAGE,
+                ))
+                .await?;
+            let full = rows.len() == REPLAY_PAGE as usize;
+            match rows.first() {
+                Some(first) if first.seq > after + 1 => {
+                    self.reset(sid, first.seq - 1).await?;
+                }
+                None if after < target => {
+                    self.reset(sid, target).await?;
+                    return Ok(());
+                }
+                _ => {}
+            }
+            for row in rows {
+                if stop_at.is_some_and(|s| row.seq > s) {
+                    return Ok(());
+                }
+                if self.conversations.get(sid).is_some_and(|&c| c < row.seq) {
+                    self.send_event(&row.frame).await?;
+                    self.conversations.insert(sid.clone(), row.seq);
+                }
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Tells the client its cursor of `sid` is older than the log: reload the conversation;
+    /// events after `seq` follow.
+    async fn reset(&mut self, sid: &Sid, seq: i64) -> Result<(), Stopped> {
+        let frame = serde_json::json!({
+            "op": "event",
+            "stream": sid.as_str(),
+            "type": "conversationReset",
+            "data": { "seq": seq },
+        })
+        .to_string();
+        self.feed(Message::Text(frame.into())).await?;
+        self.conversations.insert(sid.clone(), seq);
+        Ok(())
+    }
+
+    /// Delivers the user log after the cursor up to the end; with `follow`, membership
+    /// events move the subscriptions (not during the first replay, whose end state the
+    /// membership listing already gave).
+    async fn replay_user(&mut self, target: i64, follow: bool) -> Result<(), Stopped> {
+        loop {
+            let after = self.user_cursor;
+            let rows: Vec<LogEntry> = self
+                .read(self.rt.domain.store_handle().user_log(
+                    self.service.as_str(),
+                    &self.identity,
+                    after,
+                    REPLAY_PAGE,
+                ))
+                .await?;
+            let full = rows.len() == REPLAY_PAGE as usize;
+            for row in rows {
+                if row.seq <= self.user_cursor {
+                    continue;
+                }
+                self.send_event(&row.frame).await?;
+                self.user_cursor = row.seq;
+                if follow {
+                    self.membership_changed(&row.frame).await?;
+                }
+            }
+            if !full {
+                break;
+            }
+        }
+        if self.user_cursor < target {
+            // The user log is never pruned; a hole means the user was deleted and made anew.
+            tracing::warn!(identity = %self.identity, cursor = self.user_cursor, target, "user log ends early");
+            self.user_cursor = target;
+        }
+        Ok(())
+    }
+
+    async fn read<T>(
+        &self,
+        read: impl Future<Output = confab_store::StoreResult<T>>,
+    ) -> Result<T, Stopped> {
+        read.await.map_err(|e| {
+            tracing::error!(error = %e, "realtime: log read failed");
+            self.sub
+                .kill
+                .end(Ending::Drop("the log could not be read; resume"));
+            Stopped
+        })
+    }
+
+    async fn send_event(&mut self, frame: &Arc<[u8]>) -> Result<(), Stopped> {
+        // Shares the stored bytes; the check is a UTF-8 scan, no copy.
+        let text = Utf8Bytes::try_from(Bytes::from_owner(frame.clone())).map_err(|_| Stopped)?;
+        self.feed(Message::Text(text)).await
+    }
+
+    async fn feed(&mut self, m: Message) -> Result<(), Stopped> {
+        let write_timeout = self.rt.config.write_timeout;
+        let Pump { sink, ended, .. } = self;
+        io(ended, write_timeout, sink.feed(m)).await
+    }
+
+    async fn flush(&mut self) -> Result<(), Stopped> {
+        let write_timeout = self.rt.config.write_timeout;
+        let Pump { sink, ended, .. } = self;
+        io(ended, write_timeout, sink.flush()).await
+    }
+}
+
+/// One socket write, abandoned when the session ends or the write deadline passes.
+async fn io(
+    ended: &mut watch::Receiver<Option<Ending>>,
+    deadline: Duration,
+    write: impl Future<Output = Result<(), axum::Error>>,
+) -> Result<(), Stopped> {
+    tokio::select! {
+        biased;
+        _ = ended.changed() => Err(Stopped),
+        r = timeout(deadline, write) => match r {
+            Ok(Ok(())) => Ok(()),
+            _ => Err(Stopped),
+        },
+    }
+}
+
+impl Drop for Pump {
+    fn drop(&mut self) {
+        let hub = &self.rt.hub;
+        hub.unsubscribe(
+            &Stream::User {
+                service: self.service.clone(),
+                identity: self.identity.clone(),
+            },
+            self.sub.id,
+        );
+        for sid in self.conversations.keys() {
+            hub.unsubscribe(&Stream::Conversation(sid.clone()), self.sub.id);
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! One realtime session: the task that reads the socket and decides when the session ends.
+//!
+//! The order of a session's life:
+//! 1. Read `hello` (within the hello timeout), verify its token; a refusal is answered with
+//!    `close {reason: denied}` and the token's code.
+//! 2. Subscribe to the identity's user stream, then read where its streams stand
+//!    ([`confab_store::Store::memberships`]) and subscribe to each conversation: anything
+//!    committed from here on reaches the session's queue, so the replay that follows misses
+//!    nothing (DESIGN.md section 4: subscribe and buffer, replay, release without duplicates).
+//! 3. Hand the socket's write half to the pump (`pump.rs`), which sends `welcome`, replays the
+//!    logs after the client's cursors, then drains the queue.
+//! 4. Read frames: `req` runs as its own task (answers go through the queue), `ping` is
+//!    answered with `pong`, anything else ends the session with `protocol_error`. Any frame
+//!    received resets the silence deadline (2H + grace); the token's `exp` + skew is another.
+//!
+//! Whoever ends a session (this task, the hub for a slow consumer, the server on shutdown)
+//! does it through [`Kill`]; the pump then sends the `close` frame and the socket closes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use confab_domain::{Actor, DomainError};
+use confab_protocol::frame::{ClientFrame, CloseReason, Resumed, ServerFrame, Welcome, WireError};
+use confab_protocol::sid::{Sid, SidKind};
+use confab_store::{LogEvent, Stream};
+use confab_token::{TokenError, VerifiedToken};
+use futures_util::stream::SplitSink;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::Realtime;
+use super::dedup::{Answer, Claim};
+use super::dispatch;
+use super::hub::Subscriber;
+use super::pump::{Pump, Start};
+
+/// What goes into a session's outbound queue.
+pub(crate) enum Outbound {
+    /// A frame encoded for this session alone (`res`, `pong`).
+    Text(String),
+    /// A committed event, shared by every recipient.
+    Event(Arc<LogEvent>),
+}
+
+/// How a session ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// Tell the client why (`close` frame, then a WebSocket close with the reason's code).
+    Close {
+        reason: CloseReason,
+        code: u32,
+        message: String,
+    },
+    /// Just drop the connection: the peer is gone or silent, nothing can reach it.
+    Drop(&'static str),
+}
+
+/// Ends a session, once: the first ending set wins.
+#[derive(Clone)]
+pub(crate) struct Kill(Arc<watch::Sender<Option<Ending>>>);
+
+impl Kill {
+    fn new() -> (Kill, watch::Receiver<Option<Ending>>) {
+        let (tx, rx) = watch::channel(None);
+        (Kill(Arc::new(tx)), rx)
+    }
+
+    /// Ends the session with `reason` and its code.
+    pub fn kill(&self, reason: CloseReason, message: impl Into<String>) {
+        self.end(Ending::Close {
+            reason,
+            code: reason.code().code(),
+            message: message.into(),
+        });
+    }
+
+    /// Ends the session as `ending` says, unless it is already ending.
+    pub fn end(&self, ending: Ending) {
+        self.0.send_if_modified(|cur| {
+            if cur.is_none() {
+                *cur = Some(ending);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Watches for the end.
+    pub fn watch(&self) -> watch::Receiver<Option<Ending>> {
+        self.0.subscribe()
+    }
+}
+
+/// Sends `close` and closes the socket, for sessions that end before the pump exists.
+async fn refuse(
+    sink: &mut SplitSink<WebSocket, Message>,
+    reason: CloseReason,
+    code: u32,
+    message: String,
+) {
+    let frame = ServerFrame::Close {
+        code,
+        reason,
+        message,
+    };
+    let _ = timeout(Duration::from_secs(2), async {
+        sink.send(Message::Text(frame.encode().into())).await?;
+        sink.send(Message::Close(Some(CloseFrame {
+            code: reason.ws_code(),
+            reason: reason.as_str().into(),
+        })))
+        .await
+    })
+    .await;
+}
+
+/// The next data frame's text; `Err` carries why the connection cannot go on.
+enum Read {
+    Text(String),
+    Gone,
+    Bad(String),
+}
+
+async fn next_text(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Read {
+    loop {
+        return match stream.next().await {
+            None | Some(Ok(Message::Close(_))) => Read::Gone,
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Binary(_))) => {
+                Read::Bad("binary frames are not part of the protocol".into())
+            }
+            Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
+            Some(Err(e)) => Read::Bad(format!("unreadable frame: {e}")),
+        };
+    }
+}
+
+fn token_refusal(e: &TokenError) -> (u32, String) {
+    (e.code().code(), e.to_string())
+}
+
+/// The instant a token with `exp` (unix seconds) stops being acceptable on this server.
+fn token_deadline(rt: &Realtime, exp: i64) -> Instant {
+    let now_ms = rt.domain.clock().now_millis();
+    let end_ms = exp
+        .saturating_add(rt.verifier.skew_secs())
+        .saturating_mul(1000);
+    let left = u64::try_from(end_ms.saturating_sub(now_ms)).unwrap_or(0);
+    Instant::now() + Duration::from_millis(left)
+}
+
+/// Runs a session on an upgraded socket until it ends.
+pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
+    let _active = rt.active();
+    let (mut sink, mut stream) = socket.split();
+    let text = match timeout(rt.config.hello_timeout, next_text(&mut stream)).await {
+        Ok(Read::Text(t)) => t,
+        Ok(Read::Gone) => return,
+        Ok(Read::Bad(why)) => {
+            let code = CloseReason::ProtocolError.code().code();
+            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+        }
+        Err(_) => {
+            let code = CloseReason::ProtocolError.code().code();
+            let why = "no hello within the hello timeout".to_owned();
+            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+        }
+    };
+    let (token, resume) = match serde_json::from_str::<ClientFrame>(&text) {
+        Ok(ClientFrame::Hello { token, resume, .. }) => (token, resume.unwrap_or_default()),
+        Ok(_) => {
+            let code = CloseReason::ProtocolError.code().code();
+            let why = "the first frame must be hello".to_owned();
+            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+        }
+        Err(e) => {
+            let code = CloseReason::ProtocolError.code().code();
+            return refuse(&mut sink, CloseReason::ProtocolError, code, malformed(&e)).await;
+        }
+    };
+    let (verified, service) = match authenticate(&rt, &token).await {
+        Ok(v) => v,
+        Err((code, message)) => {
+            tracing::debug!(code, %message, "realtime hello denied");
+            return refuse(&mut sink, CloseReason::Denied, code, message).await;
+        }
+    };
+    let identity = verified.identity.clone();
+
+    // Subscribe first, then read where the streams stand: nothing committed in between is
+    // missed, and anything delivered twice is dropped by its seq.
+    let (tx, rx) = mpsc::channel(rt.config.queue_capacity);
+    let (kill, mut ended) = Kill::new();
+    let sub = Subscriber {
+        id: rt.next_session_id(),
+        tx: tx.clone(),
+        kill: kill.clone(),
+    };
+    let user_stream = Stream::User {
+        service: service.clone(),
+        identity: identity.clone(),
+    };
+    rt.hub.subscribe(user_stream, &sub);
+    let heads = match rt
+        .domain
+        .store_handle()
+        .memberships(service.as_str(), &identity)
+        .await
+    {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::error!(error = %e, "realtime: reading memberships failed");
+            rt.hub
+                .unsubscribe(&user_stream_of(&service, &identity), sub.id);
+            let code = CloseReason::ShuttingDown.code().code();
+            let why = "the server could not load the session; retry".to_owned();
+            return refuse(&mut sink, CloseReason::ShuttingDown, code, why).await;
+        }
+    };
+    let mut resumed = Resumed {
+        user_seq: if resume.user_seq > 0 {
+            resume.user_seq.min(heads.user_seq)
+        } else {
+            heads.user_seq
+        },
+        ..Default::default()
+    };
+    let mut replays = vec![];
+    for (sid, head) in &heads.conversations {
+        rt.hub.subscribe(Stream::Conversation(sid.clone()), &sub);
+        let cursor = resume
+            .conversations
+            .get(sid.as_str())
+            .map_or(*head, |c| (*c).clamp(0, *head));
+        resumed
+            .conversations
+            .insert(sid.as_str().to_owned(), cursor);
+        replays.push((sid.clone(), cursor, *head));
+    }
+    let welcome = ServerFrame::Welcome(Welcome {
+        identity: identity.clone(),
+        service_sid: service.as_str().to_owned(),
+        server_time: rt.domain.clock().now_millis(),
+        token_expires_at: verified.exp.saturating_mul(1000),
+        heartbeat_ms: duration_ms(rt.config.heartbeat),
+        heartbeat_grace_ms: duration_ms(rt.config.heartbeat_grace),
+        resumed: resumed.clone(),
+    });
+    let pump = Pump::new(
+        sink,
+        rx,
+        rt.clone(),
+        sub,
+        service.clone(),
+        identity.clone(),
+        resumed,
+    );
+    let pump = tokio::spawn(pump.run(Start {
+        welcome: welcome.encode(),
+        user_head: heads.user_seq,
+        replays,
+    }));
+
+    let actor = Actor::User {
+        service: service.clone(),
+        identity: identity.clone(),
+    };
+    let mut shutdown = rt.shutdown.clone();
+    let silence = rt.config.heartbeat * 2 + rt.config.heartbeat_grace;
+    let mut silent_until = Instant::now() + silence;
+    let mut expires = token_deadline(&rt, verified.exp);
+    loop {
+        tokio::select! {
+            biased;
+            _ = ended.changed() => break,
+            _ = shutdown.wait_for(|s| *s) => {
+                kill.kill(CloseReason::ShuttingDown, "the server is stopping: reconnect and resume");
+                break;
+            }
+            () = sleep_until(silent_until) => {
+                kill.end(Ending::Drop("heartbeat deadline passed"));
+                break;
+            }
+            () = sleep_until(expires) => {
+                kill.kill(CloseReason::TokenExpired, "the access token has expired");
+                break;
+            }
+            read = next_text(&mut stream) => {
+                silent_until = Instant::now() + silence;
+                let text = match read {
+                    Read::Text(t) => t,
+                    Read::Gone => {
+                        kill.end(Ending::Drop("closed by the client"));
+                        break;
+                    }
+                    Read::Bad(why) => {
+                        kill.kill(CloseReason::ProtocolError, why);
+                        break;
+                    }
+                };
+                match serde_json::from_str::<ClientFrame>(&text) {
+                    Err(e) => {
+                        kill.kill(CloseReason::ProtocolError, malformed(&e));
+                        break;
+                    }
+                    Ok(ClientFrame::Hello { .. }) => {
+                        kill.kill(CloseReason::ProtocolError, "hello may be sent only once");
+                        break;
+                    }
+                    Ok(ClientFrame::Ping { t }) => {
+                        queue(&tx, &kill, ServerFrame::Pong { t }.encode());
+                    }
+                    Ok(ClientFrame::Req { id, method, params, .. }) if method == "token.update" => {
+                        let answer = match renew(&rt, &identity, &service, params) {
+                            Ok(v) => {
+                                expires = token_deadline(&rt, v.exp);
+                                Ok(json!({ "token_expires_at": v.exp.saturating_mul(1000) }))
+                            }
+                            Err(e) => Err(e),
+                        };
+                        queue(&tx, &kill, res(id, answer));
+                    }
+                    Ok(ClientFrame::Req { id, op_id, method, params }) => {
+                        tokio::spawn(request(
+                            rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    // The pump sends the close frame (bounded by its write timeout) and unsubscribes.
+    drop(tx);
+    let _ = pump.await;
+}
+
+fn user_stream_of(service: &Sid, identity: &str) -> Stream {
+    Stream::User {
+        service: service.clone(),
+        identity: identity.to_owned(),
+    }
+}
+
+fn duration_ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn malformed(e: &serde_json::Error) -> String {
+    format!("malformed or unknown frame: {e}")
+}
+
+/// Verifies a `hello` token and resolves its service.
+async fn authenticate(rt: &Realtime, token: &str) -> Result<(VerifiedToken, Sid), (u32, String)> {
+    let now = rt.domain.clock().now_millis() / 1000;
+    let v = rt
+        .verifier
+        .verify(token, now)
+        .map_err(|e| token_refusal(&e))?;
+    let service = match &v.service_sid {
+        None => rt.domain.default_service(),
+        Some(s) => {
+            let known = match Sid::parse(SidKind::Service, s) {
+                Some(sid) => matches!(
+                    rt.domain.store_handle().service(sid.as_str()).await,
+                    Ok(Some(_))
+                )
+                .then_some(sid),
+                None => None,
+            };
+            known.ok_or_else(|| token_refusal(&TokenError::BadService))?
+        }
+    };
+    Ok((v, service))
+}
+
+/// `token.update`: a new token for the same identity and service, verified now.
+fn renew(
+    rt: &Realtime,
+    identity: &str,
+    service: &Sid,
+    params: Value,
+) -> Result<VerifiedToken, WireError> {
+    let token = params.get("token").and_then(Value::as_str).ok_or_else(|| {
+        WireError::new(
+            confab_protocol::ErrorCode::InvalidParameter,
+            "params.token is required",
+        )
+    })?;
+    let now = rt.domain.clock().now_millis() / 1000;
+    let v = rt
+        .verifier
+        .verify(token, now)
+        .map_err(|e| WireError::new(e.code(), e.to_string()))?;
+    let same_service = v
+        .service_sid
+        .as_deref()
+        .map_or(rt.domain.default_service() == *service, |s| {
+            s == service.as_str()
+        });
+    if v.identity != identity || !same_service {
+        return Err(WireError::new(
+            TokenError::BadService.code(),
+            "the new token must carry the session's identity and service",
+        ));
+    }
+    Ok(v)
+}
+
+fn res(id: u64, answer: Answer) -> String {
+    match answer {
+        Ok(result) => ServerFrame::Res {
+            id,
+            result: Some(result),
+            error: None,
+        },
+        Err(error) => ServerFrame::Res {
+            id,
+            result: None,
+            error: Some(error),
+        },
+    }
+    .encode()
+}
+
+/// Queues a frame the session itself answers with; a full queue means a slow consumer.
+fn queue(tx: &mpsc::Sender<Outbound>, kill: &Kill, text: String) {
+    if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(Outbound::Text(text)) {
+        kill.kill(
+            CloseReason::SlowConsumer,
+            "the outbound queue is full: read faster, then resume",
+        );
+    }
+}
+
+fn wire(e: DomainError) -> WireError {
+    WireError::new(e.code, e.message)
+}
+
+/// Runs one request and queues its answer. Runs to the end even if the session goes away, so
+/// that a write that started is committed, published and remembered under its `op_id`.
+async fn request(
+    rt: Arc<Realtime>,
+    actor: Actor,
+    tx: mpsc::Sender<Outbound>,
+    id: u64,
+    op_id: Option<String>,
+    method: String,
+    params: Value,
+) {
+    let _active = rt.active();
+    let run = |op_id: Option<String>| {
+        let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
+        async move {
+            dispatch::call(&rt.domain, &actor, &method, op_id, params)
+                .await
+                .map_err(wire)
+        }
+    };
+    let answer = match (&op_id, &actor) {
+        (Some(op), Actor::User { service, identity }) if dispatch::is_mutation(&method) => {
+            match rt.ops.claim(service.as_str(), identity, op) {
+                Claim::First(done) => {
+                    let answer = run(op_id.clone()).await;
+                    done.send_replace(Some(answer.clone()));
+                    answer
+                }
+                Claim::Retry(mut first) => match first.wait_for(Option::is_some).await {
+                    Ok(a) => a.clone().unwrap_or_else(|| Err(internal())),
+                    Err(_) => Err(internal()),
+                },
+            }
+        }
+        _ => run(op_id.clone()).await,
+    };
+    // The session may be gone; its client will retry with the same op_id.
+    let _ = tx.send(Outbound::Text(res(id, answer))).await;
+}
+
+fn internal() -> WireError {
+    WireError::new(confab_protocol::ErrorCode::Internal, "internal error")
+}

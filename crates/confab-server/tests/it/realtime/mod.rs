@@ -1,0 +1,4 @@
+//! The realtime endpoint over real WebSockets with the raw protocol client: sessions, live
+//! events, requests, resume, faults through the proxy.
+
+mod basics;
