@@ -1,8 +1,9 @@
 //! Users, the conversations a user is in (User Conversations), and the conversations of an
 //! identity or address (Participant Conversations).
 
+use confab_protocol::ErrorCode;
 use confab_protocol::entity::{NotificationLevel, RoleType, User};
-use confab_protocol::sid::SidKind;
+use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{
     Committed, Page, ParticipantConversation, ParticipantPatch, ParticipantQuery, UserConversation,
     UserPatch,
@@ -100,6 +101,32 @@ impl Domain {
             date_updated: now,
         };
         Ok(self.store().create_user(user).await?)
+    }
+
+    /// The user behind a realtime session: fetched, or created with the service's default
+    /// role on its first sign-in, as the reference product does.
+    pub async fn sign_in(&self, service: &Sid, identity: &str) -> DomainResult<User> {
+        if let Some(u) = self.store().user(service.as_str(), identity).await? {
+            return Ok(u);
+        }
+        let system = Actor::Backend {
+            credential: "realtime sign-in".into(),
+        };
+        let input = CreateUser {
+            identity: Some(identity.to_owned()),
+            ..Default::default()
+        };
+        match self
+            .create_user(&system, Some(service.as_str()), input)
+            .await
+        {
+            Err(e) if e.code == ErrorCode::Conflict => self
+                .store()
+                .user(service.as_str(), identity)
+                .await?
+                .ok_or_else(|| DomainError::not_found(format!("User {identity}"))),
+            other => other,
+        }
     }
 
     /// Fetches a user by SID or identity. A user may fetch itself.

@@ -39,6 +39,17 @@ pub enum EventBody {
     ConversationLeft(Membership),
     /// User stream: a conversation this identity belonged to was deleted.
     ConversationRemoved(Membership),
+    /// Conversation stream, never logged and without a `seq` of its own: the client's cursor
+    /// is older than the log keeps, so it must reload the conversation; events after
+    /// [`Reset::seq`] follow.
+    ConversationReset(Reset),
+}
+
+/// The data of `conversationReset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reset {
+    /// The conversation's `seq` the reload stands for: events after it follow.
+    pub seq: i64,
 }
 
 impl EventBody {
@@ -56,6 +67,7 @@ impl EventBody {
             EventBody::ConversationJoined(_) => "conversationJoined",
             EventBody::ConversationLeft(_) => "conversationLeft",
             EventBody::ConversationRemoved(_) => "conversationRemoved",
+            EventBody::ConversationReset(_) => "conversationReset",
         }
     }
 }

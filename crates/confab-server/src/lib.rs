@@ -106,6 +106,24 @@ pub struct ServerConfig {
     pub token_skew_secs: i64,
     /// How long shutdown waits for realtime sessions and their requests to finish.
     pub shutdown_grace: std::time::Duration,
+    /// The server's clock (token checks, timestamps); tests inject a fixed one.
+    pub clock: ServerClock,
+}
+
+/// The clock a server runs on: the system clock unless a test gives another.
+#[derive(Clone)]
+pub struct ServerClock(pub Arc<dyn Clock>);
+
+impl Default for ServerClock {
+    fn default() -> Self {
+        ServerClock(Arc::new(SystemClock))
+    }
+}
+
+impl std::fmt::Debug for ServerClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServerClock(now={})", self.0.now_millis())
+    }
 }
 
 impl ServerConfig {
@@ -121,6 +139,7 @@ impl ServerConfig {
             realtime: Default::default(),
             token_skew_secs: confab_token::DEFAULT_SKEW_SECS,
             shutdown_grace: std::time::Duration::from_secs(10),
+            clock: ServerClock::default(),
         }
     }
 }
@@ -186,7 +205,7 @@ impl Server {
                 Arc::new(PgStore::connect(&opts).await?)
             }
         };
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let clock = config.clock.0.clone();
         let store_handle = store.clone();
         let hub = Arc::new(realtime::hub::Hub::default());
         let domain =
@@ -260,6 +279,17 @@ impl Server {
         }
         self.store.close().await;
         served
+    }
+
+    /// Waits until exactly `n` realtime sessions are open, at most `wait`; true if so.
+    pub async fn wait_realtime_sessions(&self, n: usize, wait: std::time::Duration) -> bool {
+        self.realtime.wait_sessions(n, wait).await
+    }
+
+    /// Realtime sessions ended so far with `reason` (a close reason such as `slow_consumer`,
+    /// or `dropped` for links dropped without a close frame).
+    pub fn realtime_closes(&self, reason: &str) -> u64 {
+        self.realtime.closes(reason)
     }
 
     /// Deletes conversation log rows written before `before` (unix ms), as the retention

@@ -124,6 +124,14 @@ impl TestServer {
 
     /// Starts a server after `tweak` adjusts its configuration.
     pub async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        Self::start_as(test_credentials(), tweak).await
+    }
+
+    /// Starts a server with `credentials` after `tweak` adjusts its configuration.
+    pub async fn start_as(
+        credentials: Credentials,
+        tweak: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
         let schema = TestDatabase::from_env();
@@ -131,7 +139,6 @@ impl TestServer {
             config.database = db.database();
         }
         tweak(&mut config);
-        let credentials = test_credentials();
         let server = Server::start(config.clone(), credentials.clone())
             .await
             .expect("server starts");
@@ -226,6 +233,24 @@ impl TestServer {
     /// Opens a realtime session for `identity` and waits for `welcome`.
     pub async fn realtime(&self, identity: &str) -> (RawClient, confab_protocol::frame::Welcome) {
         RawClient::join(self.addr, &self.token(identity), None).await
+    }
+
+    /// Waits until exactly `n` realtime sessions are open; panics after 15 s.
+    pub async fn wait_realtime_sessions(&self, n: usize) {
+        let server = self.server.as_ref().expect("server running");
+        assert!(
+            server
+                .wait_realtime_sessions(n, std::time::Duration::from_secs(15))
+                .await,
+            "the server did not reach {n} open realtime sessions"
+        );
+    }
+
+    /// Realtime sessions ended so far with `reason` (see [`Server::realtime_closes`]).
+    pub fn realtime_closes(&self, reason: &str) -> u64 {
+        self.server
+            .as_ref()
+            .map_or(0, |s| s.realtime_closes(reason))
     }
 
     /// Deletes conversation log rows written before `before` (unix ms).

@@ -82,6 +82,10 @@ pub(crate) struct Realtime {
     next_id: AtomicU64,
     /// Sessions and requests under way, so that shutdown can wait for them.
     active: watch::Sender<usize>,
+    /// Open sessions (past `hello`).
+    sessions: watch::Sender<usize>,
+    /// Sessions ended, by close reason (`dropped` for links dropped without a close frame).
+    closes: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
 }
 
 /// Counts one session or request as under way while it lives.
@@ -110,7 +114,42 @@ impl Realtime {
             shutdown,
             next_id: AtomicU64::new(1),
             active: watch::channel(0).0,
+            sessions: watch::channel(0).0,
+            closes: Default::default(),
         }
+    }
+
+    /// Counts an open session until the guard is dropped.
+    pub fn session_opened(&self) -> Active {
+        self.sessions.send_modify(|n| *n += 1);
+        Active(self.sessions.clone())
+    }
+
+    /// Waits until exactly `n` sessions are open, at most `wait`; true if they are.
+    pub async fn wait_sessions(&self, n: usize, wait: Duration) -> bool {
+        let mut rx = self.sessions.subscribe();
+        tokio::time::timeout(wait, rx.wait_for(|open| *open == n))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// Records how a session ended.
+    pub fn record_close(&self, reason: &'static str) {
+        let mut closes = self
+            .closes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *closes.entry(reason).or_default() += 1;
+    }
+
+    /// Sessions ended with `reason` so far.
+    pub fn closes(&self, reason: &str) -> u64 {
+        self.closes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(reason)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Marks a session or request as under way until the guard is dropped.

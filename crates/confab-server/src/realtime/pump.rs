@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
-use confab_protocol::event::{EventBody, decode_event};
+use confab_protocol::event::{EventBody, Reset, decode_event, encode_event};
 use confab_protocol::frame::{Resumed, ServerFrame};
 use confab_protocol::sid::Sid;
 use confab_store::{LogEntry, Stream};
@@ -103,6 +103,10 @@ impl Pump {
             self.sub.kill.end(Ending::Drop("the connection failed"));
         }
         let ending = self.ended.borrow().clone();
+        self.rt.record_close(match &ending {
+            Some(Ending::Close { reason, .. }) => reason.as_str(),
+            _ => "dropped",
+        });
         if let Some(Ending::Close {
             reason,
             code,
@@ -297,14 +301,12 @@ impl Pump {
     /// Tells the client its cursor of `sid` is older than the log: reload the conversation;
     /// events after `seq` follow.
     async fn reset(&mut self, sid: &Sid, seq: i64) -> Result<(), Stopped> {
-        let frame = serde_json::json!({
-            "op": "event",
-            "stream": sid.as_str(),
-            "type": "conversationReset",
-            "data": { "seq": seq },
-        })
-        .to_string();
-        self.feed(Message::Text(frame.into())).await?;
+        let frame = encode_event(
+            sid.as_str(),
+            None,
+            &EventBody::ConversationReset(Reset { seq }),
+        );
+        self.send_event(&Arc::from(frame)).await?;
         self.conversations.insert(sid.clone(), seq);
         Ok(())
     }

@@ -190,6 +190,19 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         }
     };
     let identity = verified.identity.clone();
+    if let Err(e) = rt.domain.sign_in(&service, &identity).await {
+        // The token verified, but its identity cannot be a user here (a SID-shaped identity,
+        // say), or the store failed.
+        let (reason, code) = if e.code == confab_protocol::ErrorCode::Internal {
+            (
+                CloseReason::ShuttingDown,
+                CloseReason::ShuttingDown.code().code(),
+            )
+        } else {
+            (CloseReason::Denied, TokenError::BadService.code().code())
+        };
+        return refuse(&mut sink, reason, code, e.message).await;
+    }
 
     // Subscribe first, then read where the streams stand: nothing committed in between is
     // missed, and anything delivered twice is dropped by its seq.
@@ -250,6 +263,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         heartbeat_grace_ms: duration_ms(rt.config.heartbeat_grace),
         resumed: resumed.clone(),
     });
+    let _open = rt.session_opened();
     let pump = Pump::new(
         sink,
         rx,

@@ -2,3 +2,7 @@
 //! events, requests, resume, faults through the proxy.
 
 mod basics;
+mod denial;
+mod protocol_errors;
+mod resume;
+mod tracker;
