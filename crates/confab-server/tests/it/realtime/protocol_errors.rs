@@ -16,25 +16,19 @@ async fn expect_protocol_error(c: &mut RawClient, what: &str) -> String {
 async fn bad_frames_before_hello_close_with_protocol_error() {
     let server = TestServer::start().await;
     let token = server.token("alice");
-    let cases: Vec<(&str, Box<dyn Fn() -> String>)> = vec![
-        ("malformed JSON", Box::new(|| "{not json".into())),
-        ("unknown op", Box::new(|| r#"{"op":"subscribe"}"#.into())),
+    let cases = [
+        ("malformed JSON", "{not json"),
+        ("unknown op", r#"{"op":"subscribe"}"#),
         (
             "request before hello",
-            Box::new(|| r#"{"op":"req","id":1,"method":"conversation.create","params":{}}"#.into()),
+            r#"{"op":"req","id":1,"method":"conversation.create","params":{}}"#,
         ),
-        (
-            "ping before hello",
-            Box::new(|| r#"{"op":"ping","t":1}"#.into()),
-        ),
-        (
-            "hello without token",
-            Box::new(|| r#"{"op":"hello"}"#.into()),
-        ),
+        ("ping before hello", r#"{"op":"ping","t":1}"#),
+        ("hello without token", r#"{"op":"hello"}"#),
     ];
     for (what, frame) in cases {
         let mut c = RawClient::connect(server.addr()).await.unwrap();
-        c.send_text(&frame()).await;
+        c.send_text(frame).await;
         let message = expect_protocol_error(&mut c, what).await;
         assert!(!message.is_empty());
     }
