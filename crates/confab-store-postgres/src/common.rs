@@ -85,8 +85,10 @@ pub(crate) async fn append_conversation_event(
     seq: i64,
     message_id: Option<i64>,
     body: &EventBody,
-    now: Millis,
 ) -> StoreResult<LogEvent> {
+    // Stamped with the commit's wall-clock time, not the entity's (an app backend may set
+    // DateCreated to any past date): retention counts from when the event was logged.
+    let now = crate::now_millis();
     let event = conversation_event(conversation_sid, seq, body);
     sqlx::query(
         "INSERT INTO conversation_events (conversation_id, seq, message_id, frame, date_created) \
@@ -241,7 +243,7 @@ pub(crate) async fn prune_conversation_logs(
 ) -> StoreResult<u64> {
     sqlx::query(
         "DELETE FROM conversation_events WHERE (conversation_id, seq) IN \
-         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < $1 LIMIT $2)",
+         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < $1 ORDER BY date_created, seq LIMIT $2)",
     )
     .bind(before)
     .bind(i64::from(limit))

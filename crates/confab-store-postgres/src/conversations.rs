@@ -152,7 +152,6 @@ pub(crate) async fn create(
         1,
         None,
         &EventBody::ConversationAdded(conv.clone()),
-        conv.date_updated,
     )
     .await?;
     Ok(Committed {
@@ -189,7 +188,6 @@ pub(crate) async fn update(
     patch: ConversationPatch,
 ) -> StoreResult<Committed<Conversation>> {
     let row = common::conversation(c, service, sid).await?;
-    let now = patch.date_updated;
     let mut conv = row.conversation;
     patch.apply(&mut conv);
     sqlx::query(
@@ -217,7 +215,6 @@ pub(crate) async fn update(
         seq,
         None,
         &EventBody::ConversationUpdated(conv.clone()),
-        now,
     )
     .await?;
     Ok(Committed {

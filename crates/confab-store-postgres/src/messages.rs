@@ -104,7 +104,6 @@ pub(crate) async fn add(
         seq,
         Some(id),
         &EventBody::MessageAdded(m.clone()),
-        m.date_updated,
     )
     .await?;
     Ok(Committed {
@@ -159,7 +158,6 @@ pub(crate) async fn update(
     patch: MessagePatch,
 ) -> StoreResult<Committed<Message>> {
     let (conv_id, id, mut m) = load(c, service, conversation, sid).await?;
-    let now = patch.date_updated;
     let author_changed = patch.author.is_some();
     patch.apply(&mut m);
     if author_changed {
@@ -187,7 +185,6 @@ pub(crate) async fn update(
         seq,
         Some(id),
         &EventBody::MessageUpdated(m.clone()),
-        now,
     )
     .await?;
     Ok(Committed {
@@ -243,7 +240,6 @@ pub(crate) async fn remove(
         seq,
         None,
         &EventBody::MessageRemoved(m.clone()),
-        now,
     )
     .await?;
     Ok(Committed {

@@ -104,7 +104,6 @@ pub(crate) async fn add(
             seq,
             None,
             &EventBody::ParticipantJoined(p.clone()),
-            now,
         )
         .await?,
     ];
@@ -179,7 +178,6 @@ pub(crate) async fn update(
     patch: ParticipantPatch,
 ) -> StoreResult<Committed<Participant>> {
     let (conv_id, id, mut p) = load(c, service, conversation, sid).await?;
-    let now = patch.date_updated;
     patch.apply(&mut p);
     sqlx::query(
         "UPDATE participants SET attributes = $2, messaging_binding = $3, role_sid = $4, \
@@ -206,7 +204,6 @@ pub(crate) async fn update(
         seq,
         None,
         &EventBody::ParticipantUpdated(p.clone()),
-        now,
     )
     .await?;
     Ok(Committed {
@@ -245,7 +242,6 @@ pub(crate) async fn remove(
             seq,
             None,
             &EventBody::ParticipantLeft(p.clone()),
-            now,
         )
         .await?,
     ];

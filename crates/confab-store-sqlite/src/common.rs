@@ -68,8 +68,10 @@ pub(crate) fn append_conversation_event(
     seq: i64,
     message_id: Option<i64>,
     body: &EventBody,
-    now: Millis,
 ) -> StoreResult<LogEvent> {
+    // Stamped with the commit's wall-clock time, not the entity's (an app backend may set
+    // DateCreated to any past date): retention counts from when the event was logged.
+    let now = crate::now_millis();
     let event = conversation_event(conversation_sid, seq, body);
     conn.prepare_cached(
         "INSERT INTO conversation_events (conversation_id, seq, message_id, frame, date_created) \
@@ -188,7 +190,7 @@ pub(crate) fn prune_conversation_logs(
 ) -> StoreResult<u64> {
     conn.prepare_cached(
         "DELETE FROM conversation_events WHERE (conversation_id, seq) IN \
-         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < ?1 LIMIT ?2)",
+         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < ?1 ORDER BY date_created, seq LIMIT ?2)",
     )
     .and_then(|mut st| st.execute(params![before, limit]))
     .map(|n| n as u64)

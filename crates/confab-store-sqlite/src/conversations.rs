@@ -167,7 +167,6 @@ pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committe
         1,
         None,
         &EventBody::ConversationAdded(c.clone()),
-        c.date_updated,
     )?;
     Ok(Committed {
         value: c,
@@ -182,7 +181,6 @@ pub(crate) fn update(
     patch: ConversationPatch,
 ) -> StoreResult<Committed<Conversation>> {
     let row = common::conversation(conn, service, sid)?;
-    let now = patch.date_updated;
     let mut c = row.conversation;
     patch.apply(&mut c);
     conn.prepare_cached(
@@ -212,7 +210,6 @@ pub(crate) fn update(
         seq,
         None,
         &EventBody::ConversationUpdated(c.clone()),
-        now,
     )?;
     Ok(Committed {
         value: c,

@@ -83,7 +83,6 @@ pub(crate) fn add(
         seq,
         Some(id),
         &EventBody::MessageAdded(m.clone()),
-        m.date_updated,
     )?;
     Ok(Committed {
         value: m,
@@ -142,7 +141,6 @@ pub(crate) fn update(
     patch: MessagePatch,
 ) -> StoreResult<Committed<Message>> {
     let (conv_id, id, mut m) = load(conn, service, conversation, sid)?;
-    let now = patch.date_updated;
     let author_changed = patch.author.is_some();
     patch.apply(&mut m);
     if author_changed {
@@ -172,7 +170,6 @@ pub(crate) fn update(
         seq,
         Some(id),
         &EventBody::MessageUpdated(m.clone()),
-        now,
     )?;
     Ok(Committed {
         value: m,
@@ -212,7 +209,6 @@ pub(crate) fn remove(
         seq,
         None,
         &EventBody::MessageRemoved(m.clone()),
-        now,
     )?;
     Ok(Committed {
         value: m,

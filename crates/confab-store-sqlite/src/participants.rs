@@ -99,7 +99,6 @@ pub(crate) fn add(
         seq,
         None,
         &EventBody::ParticipantJoined(p.clone()),
-        now,
     )?];
     if let Some(identity) = &p.identity {
         let body =
@@ -166,7 +165,6 @@ pub(crate) fn update(
     patch: ParticipantPatch,
 ) -> StoreResult<Committed<Participant>> {
     let (conv_id, id, mut p) = load(conn, service, conversation, sid)?;
-    let now = patch.date_updated;
     patch.apply(&mut p);
     conn.prepare_cached(
         "UPDATE participants SET attributes = ?2, messaging_binding = ?3, role_sid = ?4, \
@@ -195,7 +193,6 @@ pub(crate) fn update(
         seq,
         None,
         &EventBody::ParticipantUpdated(p.clone()),
-        now,
     )?;
     Ok(Committed {
         value: p,
@@ -227,7 +224,6 @@ pub(crate) fn remove(
         seq,
         None,
         &EventBody::ParticipantLeft(p.clone()),
-        now,
     )?];
     if let Some(identity) = &p.identity {
         let service_sid = Sid::from_trusted(service.to_owned());

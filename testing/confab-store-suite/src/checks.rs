@@ -663,3 +663,111 @@ pub async fn updates_merge_what_they_do_not_name(store: Arc<dyn Store>) {
         );
     }
 }
+
+pub async fn memberships_give_the_heads_of_an_identitys_streams(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let nobody = store.memberships(s, "nobody").await.unwrap();
+    assert_eq!(nobody, Memberships::default());
+    let a = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    let b = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    store
+        .add_participant(s, participant(&a, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    store
+        .add_participant(s, participant(&b, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    store
+        .add_participant(s, participant(&b, "bob"), &LIMITS)
+        .await
+        .unwrap();
+    for body in ["one", "two"] {
+        store
+            .add_message(s, message(&a, "alice", body))
+            .await
+            .unwrap();
+    }
+    let m = store.memberships(s, "alice").await.unwrap();
+    assert_eq!(m.user_seq, 2, "two joins on alice's user stream");
+    // conversationAdded, participantJoined, two messages; and in b: added, two joins.
+    assert_eq!(
+        m.conversations,
+        vec![(a.clone(), 4), (b.clone(), 3)],
+        "in join order"
+    );
+    let p = store
+        .participant(s, b.as_str(), "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .remove_participant(s, b.as_str(), p.sid.as_str())
+        .await
+        .unwrap();
+    let m = store.memberships(s, "alice").await.unwrap();
+    assert_eq!((m.user_seq, m.conversations), (3, vec![(a, 4)]));
+    // Another service's alice is someone else.
+    let other = store.create_service(new_service("other")).await.unwrap();
+    assert_eq!(
+        store
+            .memberships(other.sid.as_str(), "alice")
+            .await
+            .unwrap(),
+        Memberships::default()
+    );
+}
+
+pub async fn pruning_drops_old_log_rows_and_keeps_the_counters(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    for body in ["a", "b", "c"] {
+        store
+            .add_message(s, message(&conv, "alice", body))
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        store.prune_conversation_logs(0, 100).await.unwrap(),
+        0,
+        "nothing is that old"
+    );
+    let far = i64::MAX / 2;
+    assert_eq!(
+        store.prune_conversation_logs(far, 2).await.unwrap(),
+        2,
+        "at most the limit"
+    );
+    let left = whole_log(&*store, &conv).await;
+    assert_eq!(
+        left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![3, 4],
+        "oldest go first"
+    );
+    assert_eq!(store.prune_conversation_logs(far, 100).await.unwrap(), 2);
+    assert!(whole_log(&*store, &conv).await.is_empty());
+    // The counters do not move back: the next message takes the next index and seq.
+    let next = store
+        .add_message(s, message(&conv, "alice", "d"))
+        .await
+        .unwrap();
+    assert_eq!((next.value.index, next.events[0].seq), (3, 5));
+    assert_eq!(whole_log(&*store, &conv).await.len(), 1);
+}

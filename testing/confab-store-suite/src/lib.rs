@@ -46,6 +46,8 @@ macro_rules! conformance_tests {
             user_and_participant_conversations_join_the_right_rows,
             a_conversation_with_participants_is_all_or_nothing,
             deleting_a_service_removes_everything_in_it,
+            memberships_give_the_heads_of_an_identitys_streams,
+            pruning_drops_old_log_rows_and_keeps_the_counters,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {

@@ -273,24 +273,26 @@ impl Pump {
                 ))
                 .await?;
             let full = rows.len() == REPLAY_PAGE as usize;
-            match rows.first() {
-                Some(first) if first.seq > after + 1 => {
-                    self.reset(sid, first.seq - 1).await?;
-                }
-                None if after < target => {
-                    self.reset(sid, target).await?;
-                    return Ok(());
-                }
-                _ => {}
+            if rows.is_empty() && after < target {
+                // Everything after the cursor was pruned.
+                return self.reset(sid, target).await;
             }
             for row in rows {
                 if stop_at.is_some_and(|s| row.seq > s) {
                     return Ok(());
                 }
-                if self.conversations.get(sid).is_some_and(|&c| c < row.seq) {
-                    self.send_event(&row.frame).await?;
-                    self.conversations.insert(sid.clone(), row.seq);
+                let Some(&cursor) = self.conversations.get(sid) else {
+                    return Ok(());
+                };
+                if row.seq <= cursor {
+                    continue;
                 }
+                if row.seq > cursor + 1 {
+                    // The log no longer reaches back to the cursor.
+                    self.reset(sid, row.seq - 1).await?;
+                }
+                self.send_event(&row.frame).await?;
+                self.conversations.insert(sid.clone(), row.seq);
             }
             if !full {
                 return Ok(());

@@ -3,6 +3,9 @@
 
 mod basics;
 mod denial;
+mod overload;
 mod protocol_errors;
+mod requests;
 mod resume;
+mod tokens;
 mod tracker;

@@ -1,0 +1,111 @@
+//! Requests: `op_id` de-duplication, membership changes moving the live subscriptions.
+
+use confab_protocol::event::EventBody;
+use confab_testkit::TestServer;
+use serde_json::json;
+
+#[tokio::test]
+async fn a_retried_op_id_gets_the_first_answer_and_does_nothing_twice() {
+    let server = TestServer::start().await;
+    let (mut alice, _) = server.realtime("alice").await;
+    let conv = alice
+        .call_op(
+            "conversation.create",
+            "create-1",
+            json!({"uniqueName": "once"}),
+        )
+        .await
+        .unwrap();
+    let again = alice
+        .call_op(
+            "conversation.create",
+            "create-1",
+            json!({"uniqueName": "once"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(conv, again, "the retry answers with the first conversation");
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    alice
+        .call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    let send = json!({"conversation": sid, "body": "only once"});
+    let first = alice
+        .call_op("message.send", "send-1", send.clone())
+        .await
+        .unwrap();
+    let second = alice.call_op("message.send", "send-1", send).await.unwrap();
+    assert_eq!(first["sid"], second["sid"]);
+    let next = alice
+        .call("message.send", json!({"conversation": sid, "body": "next"}))
+        .await
+        .unwrap();
+    assert_eq!(next["index"], 1, "the retry made no second message");
+    let (msgs, _) = server
+        .api()
+        .collect_pages(&format!("/v1/Conversations/{sid}/Messages"), "messages")
+        .await;
+    assert_eq!(msgs.len(), 2);
+}
+
+#[tokio::test]
+async fn joining_subscribes_live_and_leaving_stops_delivery() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let (mut bob, _) = server.realtime("bob").await;
+    let c = api.post("/v1/Conversations", &[]).await.expect(201);
+    let sid = c["sid"].as_str().unwrap().to_owned();
+    let messages = format!("/v1/Conversations/{sid}/Messages");
+    api.post(&messages, &[("Body", "before bob")])
+        .await
+        .expect(201);
+    // Bob joins by himself: his user stream says so, then the conversation's events follow.
+    bob.call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    let mut joined_at = None;
+    loop {
+        let e = bob.next_event().await;
+        match e.body {
+            EventBody::ConversationJoined(m) => joined_at = Some(m.conversation_seq),
+            EventBody::ParticipantJoined(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        if joined_at.is_some() {
+            break;
+        }
+    }
+    api.post(&messages, &[("Body", "for bob")])
+        .await
+        .expect(201);
+    let e = bob.next_event().await;
+    assert_eq!(e.seq, Some(joined_at.unwrap() + 1));
+    assert!(
+        matches!(e.body, EventBody::MessageAdded(ref m) if m.body.as_deref() == Some("for bob"))
+    );
+    // Removed by the backend: the leave arrives, then nothing more of that conversation.
+    api.delete(&format!("/v1/Conversations/{sid}/Participants/bob"))
+        .await
+        .expect(204);
+    let mut left = false;
+    while !left {
+        let e = bob.next_event().await;
+        left = matches!(e.body, EventBody::ConversationLeft(_));
+    }
+    api.post(&messages, &[("Body", "after bob")])
+        .await
+        .expect(201);
+    // A marker on a stream bob still has: his own new conversation.
+    let mine = bob.call("conversation.create", json!({})).await.unwrap();
+    bob.call("conversation.join", json!({"conversation": mine["sid"]}))
+        .await
+        .unwrap();
+    loop {
+        let e = bob.next_event().await;
+        assert_ne!(e.stream, sid, "an event of a conversation bob left: {e:?}");
+        if matches!(e.body, EventBody::ConversationJoined(_)) {
+            break;
+        }
+    }
+}
