@@ -54,6 +54,16 @@ struct ServeArgs {
     /// REST requests per API key allowed in one burst.
     #[arg(long, default_value_t = 50_000, env = "CONFAB_REST_RATE_BURST")]
     rest_rate_burst: u32,
+    /// Realtime heartbeat interval H in seconds: a link silent for 2H + 5 s is dropped.
+    #[arg(long, default_value_t = 15, env = "CONFAB_HEARTBEAT_SECS")]
+    heartbeat_secs: u64,
+    /// Hours of conversation events kept for resuming clients; 0 keeps them forever. A client
+    /// whose cursor is older gets `conversationReset` and reloads.
+    #[arg(long, default_value_t = 168, env = "CONFAB_LOG_RETENTION_HOURS")]
+    log_retention_hours: u64,
+    /// Clock skew allowed on access tokens' `nbf` and `exp`, in seconds.
+    #[arg(long, default_value_t = 60, env = "CONFAB_TOKEN_SKEW_SECS")]
+    token_skew_secs: u32,
     /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
     #[arg(long, default_value = "info", env = "CONFAB_LOG")]
     log: String,
@@ -131,6 +141,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         per_second: args.rest_rate_limit,
         burst: args.rest_rate_burst,
     };
+    if args.heartbeat_secs == 0 {
+        return Err("--heartbeat-secs must be positive".into());
+    }
+    config.realtime.heartbeat = std::time::Duration::from_secs(args.heartbeat_secs);
+    config.realtime.log_retention = (args.log_retention_hours > 0)
+        .then(|| std::time::Duration::from_secs(args.log_retention_hours.saturating_mul(3600)));
+    config.token_skew_secs = i64::from(args.token_skew_secs);
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,
         SyncArg::Normal => Synchronous::Normal,

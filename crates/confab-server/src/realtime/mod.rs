@@ -47,6 +47,9 @@ pub struct RealtimeConfig {
     pub write_timeout: Duration,
     /// Frames a session's outbound queue holds; one more closes it with `slow_consumer`.
     pub queue_capacity: usize,
+    /// Requests one session may have running at once; past that the session's frames wait
+    /// unread (TCP pushes back on the client) until one finishes.
+    pub max_pending_requests: usize,
     /// How long `op_id` answers are remembered (longer than any client's request timeout).
     pub op_ttl: Duration,
     /// How long conversation log rows are kept for replay; `None` keeps them forever.
@@ -63,6 +66,7 @@ impl Default for RealtimeConfig {
             hello_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
             queue_capacity: 1024,
+            max_pending_requests: 64,
             op_ttl: Duration::from_secs(300),
             log_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             prune_interval: Duration::from_secs(60),

@@ -283,6 +283,9 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         service: service.clone(),
         identity: identity.clone(),
     };
+    let pending = Arc::new(tokio::sync::Semaphore::new(
+        rt.config.max_pending_requests.max(1),
+    ));
     let mut shutdown = rt.shutdown.clone();
     let silence = rt.config.heartbeat * 2 + rt.config.heartbeat_grace;
     let mut silent_until = Instant::now() + silence;
@@ -291,7 +294,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         tokio::select! {
             biased;
             _ = ended.changed() => break,
-            _ = shutdown.wait_for(|s| *s) => {
+            () = stopping(&mut shutdown) => {
                 kill.kill(CloseReason::ShuttingDown, "the server is stopping: reconnect and resume");
                 break;
             }
@@ -339,9 +342,14 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                         queue(&tx, &kill, res(id, answer));
                     }
                     Ok(ClientFrame::Req { id, op_id, method, params }) => {
-                        tokio::spawn(request(
-                            rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params,
-                        ));
+                        let Ok(permit) = pending.clone().acquire_owned().await else {
+                            break;
+                        };
+                        let run = request(rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params);
+                        tokio::spawn(async move {
+                            run.await;
+                            drop(permit);
+                        });
                     }
                 }
             }
@@ -496,4 +504,9 @@ async fn request(
 
 fn internal() -> WireError {
     WireError::new(confab_protocol::ErrorCode::Internal, "internal error")
+}
+
+/// Resolves when the server starts stopping (holding no lock across the wait).
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
 }

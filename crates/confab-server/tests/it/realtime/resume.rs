@@ -16,6 +16,13 @@ fn quick_heartbeat(c: &mut confab_server::ServerConfig) {
     c.realtime.heartbeat_grace = Duration::from_millis(200);
 }
 
+/// The tracker's cursor is the conversation log's head: nothing committed was left out.
+async fn assert_at_head(server: &TestServer, t: &Tracker, conv: &str) {
+    let (_c, w) = server.realtime("alice").await;
+    let cursor = t.resume.as_ref().unwrap().conversations[conv];
+    assert_eq!(cursor, w.resumed.conversations[conv], "delivered up to the log's head");
+}
+
 /// Messages the conversation holds, by index, through REST.
 async fn recorded(server: &TestServer, conv: &str) -> usize {
     let (msgs, _) = server
@@ -50,6 +57,7 @@ async fn resume_after_a_cut_delivers_everything_once_while_a_writer_sends() {
     assert_eq!(written.len(), BEFORE + DURING);
     assert_all_once(&t.indexes[&conv], BEFORE + DURING);
     assert_eq!(recorded(&server, &conv).await, BEFORE + DURING);
+    assert_at_head(&server, &t, &conv).await;
     assert!(t.connects >= 2, "the cut forced a reconnect");
 }
 
@@ -73,6 +81,7 @@ async fn resume_after_a_stall_dropped_by_the_heartbeat_deadline() {
     writer.await.unwrap();
     assert_all_once(&t.indexes[&conv], BEFORE + DURING);
     assert_eq!(t.connects, 2);
+    assert_at_head(&server, &t, &conv).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,6 +102,7 @@ async fn resume_after_a_server_restart_with_writes_during_the_replay() {
     writer.await.unwrap();
     assert_all_once(&t.indexes[&conv], BEFORE + DURING);
     assert_eq!(recorded(&server, &conv).await, BEFORE + DURING);
+    assert_at_head(&server, &t, &conv).await;
 }
 
 #[tokio::test]
