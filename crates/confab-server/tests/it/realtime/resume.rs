@@ -20,7 +20,10 @@ fn quick_heartbeat(c: &mut confab_server::ServerConfig) {
 async fn assert_at_head(server: &TestServer, t: &Tracker, conv: &str) {
     let (_c, w) = server.realtime("alice").await;
     let cursor = t.resume.as_ref().unwrap().conversations[conv];
-    assert_eq!(cursor, w.resumed.conversations[conv], "delivered up to the log's head");
+    assert_eq!(
+        cursor, w.resumed.conversations[conv],
+        "delivered up to the log's head"
+    );
 }
 
 /// Messages the conversation holds, by index, through REST.
