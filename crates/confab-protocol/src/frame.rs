@@ -32,7 +32,8 @@ pub enum ClientFrame {
     Hello {
         /// The access token (never in the URL).
         token: String,
-        /// Cursors of the streams the client already holds, to resume without loss.
+        /// Cursors of the streams the client already holds, to resume without loss. Absent:
+        /// start fresh at every stream's head.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         resume: Option<Resume>,
         /// The SDK's name and version, for logs.
@@ -122,13 +123,14 @@ pub struct Welcome {
     pub heartbeat_ms: u64,
     /// The silence allowed beyond 2H, in milliseconds.
     pub heartbeat_grace_ms: u64,
-    /// The cursors the server resumes from, and the head of each stream at the moment of
-    /// `welcome` (see [`Resumed`]).
+    /// The cursors the server delivers after (see [`Resumed`]).
     pub resumed: Resumed,
 }
 
 /// What `welcome` says about the streams: for each one the server will deliver, the cursor
 /// it delivers after. Replayed events (`seq` above the cursor) follow `welcome`, then live ones.
+/// A `conversationJoined` replayed on the user stream moves its conversation's cursor to the
+/// join's `conversation_seq` (an older cursor belonged to an earlier membership).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resumed {
     /// The user stream's cursor: the client's `user_seq`, or the stream's head when the
@@ -179,7 +181,8 @@ pub enum CloseReason {
 }
 
 impl CloseReason {
-    /// The numeric code that goes with the reason (`denied` carries the token's own code).
+    /// The numeric code that goes with the reason. A `denied` close carries the refused
+    /// token's own code (20101-20157) instead; 20003 stands for it where there is none.
     pub fn code(self) -> ErrorCode {
         match self {
             CloseReason::Denied => ErrorCode::AuthenticationFailed,

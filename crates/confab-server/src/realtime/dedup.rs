@@ -77,6 +77,15 @@ impl OpCache {
         );
         Claim::First(tx)
     }
+
+    /// Forgets `op_id`, so that the next claim runs the operation again.
+    pub fn release(&self, service: &str, identity: &str, op_id: &str) {
+        let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&key);
+    }
 }
 
 #[cfg(test)]
@@ -97,6 +106,14 @@ mod tests {
         tx.send_replace(Some(Ok(serde_json::json!({"index": 3}))));
         let answer = rx.wait_for(Option::is_some).await.unwrap().clone();
         assert_eq!(answer, Some(Ok(serde_json::json!({"index": 3}))));
+    }
+
+    #[test]
+    fn a_released_op_id_runs_again() {
+        let cache = OpCache::new(Duration::from_secs(60));
+        assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
+        cache.release("IS1", "a", "x");
+        assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
     }
 
     #[test]

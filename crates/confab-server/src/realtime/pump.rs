@@ -43,8 +43,21 @@ pub(crate) struct Start {
     pub welcome: String,
     /// The user stream's head when the session subscribed.
     pub user_head: i64,
-    /// Each conversation: SID, cursor, head.
-    pub replays: Vec<(Sid, i64, i64)>,
+    /// The head of each conversation the identity was in when the session subscribed.
+    pub heads: HashMap<Sid, i64>,
+    /// The client's cursors of conversations the identity is no longer in.
+    pub departed: HashMap<Sid, i64>,
+}
+
+/// How a membership event of the user stream is followed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Follow {
+    /// Live: subscriptions change and the conversation's log is read at once.
+    Live,
+    /// During the first replay: cursors change; conversation logs are read after the user
+    /// log, so a conversation joined and left within the replay yields only what the
+    /// identity was there for.
+    Replay,
 }
 
 /// Why the pump stopped pumping.
@@ -61,6 +74,8 @@ pub(crate) struct Pump {
     identity: String,
     user_cursor: i64,
     conversations: HashMap<Sid, i64>,
+    /// During the first replay: the client's cursors of conversations it has left since.
+    departed: HashMap<Sid, i64>,
 }
 
 impl Pump {
@@ -94,6 +109,7 @@ impl Pump {
             identity,
             user_cursor: resumed.user_seq,
             conversations,
+            departed: HashMap::new(),
         }
     }
 
@@ -133,13 +149,23 @@ impl Pump {
 
     async fn serve(&mut self, start: Start) -> Result<(), Stopped> {
         self.feed(Message::Text(start.welcome.into())).await?;
+        self.departed = start.departed;
         if self.user_cursor < start.user_head {
-            self.replay_user(start.user_head, false).await?;
+            self.replay_user(start.user_head, Follow::Replay).await?;
         }
-        for (sid, cursor, head) in start.replays {
-            if cursor < head {
-                self.replay_conversation(&sid, head, None).await?;
-            }
+        self.departed.clear();
+        // Only conversations behind their head need a read (a thousand idle ones need none).
+        let mut due: Vec<(Sid, i64)> = self
+            .conversations
+            .iter()
+            .filter_map(|(sid, &cursor)| {
+                let head = start.heads.get(sid).copied()?;
+                (cursor < head).then(|| (sid.clone(), head))
+            })
+            .collect();
+        due.sort();
+        for (sid, head) in due {
+            self.replay_conversation(&sid, head, None).await?;
         }
         self.flush().await?;
         loop {
@@ -199,43 +225,54 @@ impl Pump {
             return Ok(());
         }
         if seq > self.user_cursor + 1 {
-            self.replay_user(seq - 1, true).await?;
+            self.replay_user(seq - 1, Follow::Live).await?;
         }
         if self.user_cursor < seq {
             self.send_event(frame).await?;
             self.user_cursor = seq;
-            self.membership_changed(frame).await?;
+            self.membership_changed(frame, Follow::Live).await?;
         }
         Ok(())
     }
 
     /// Follows a membership event of the user stream.
-    async fn membership_changed(&mut self, frame: &[u8]) -> Result<(), Stopped> {
+    async fn membership_changed(&mut self, frame: &[u8], follow: Follow) -> Result<(), Stopped> {
         let Ok(event) = decode_event(frame) else {
             return Ok(());
         };
         match event.body {
             EventBody::ConversationJoined(m) => {
                 let sid = m.conversation_sid;
-                if !self.conversations.contains_key(&sid) {
+                self.departed.remove(&sid);
+                if follow == Follow::Replay || !self.conversations.contains_key(&sid) {
+                    // A join after the client's user cursor: any older cursor of this
+                    // conversation belongs to an earlier membership.
                     self.conversations.insert(sid.clone(), m.conversation_seq);
                     self.rt
                         .hub
                         .subscribe(Stream::Conversation(sid.clone()), &self.sub);
-                    // Events committed between the join and the subscription are in the log.
-                    self.replay_conversation(&sid, m.conversation_seq, None)
-                        .await?;
+                    if follow == Follow::Live {
+                        // Events committed between the join and the subscription are in the log.
+                        self.replay_conversation(&sid, m.conversation_seq, None)
+                            .await?;
+                    }
                 }
             }
             EventBody::ConversationLeft(m) => {
                 let sid = m.conversation_sid;
+                if let Some(cursor) = self.departed.remove(&sid) {
+                    self.conversations.entry(sid.clone()).or_insert(cursor);
+                }
                 if self.conversations.contains_key(&sid) {
                     let last = m.conversation_seq;
                     self.replay_conversation(&sid, last, Some(last)).await?;
                     self.forget(&sid);
                 }
             }
-            EventBody::ConversationRemoved(m) => self.forget(&m.conversation_sid),
+            EventBody::ConversationRemoved(m) => {
+                self.departed.remove(&m.conversation_sid);
+                self.forget(&m.conversation_sid);
+            }
             _ => {}
         }
         Ok(())
@@ -313,10 +350,9 @@ impl Pump {
         Ok(())
     }
 
-    /// Delivers the user log after the cursor up to the end; with `follow`, membership
-    /// events move the subscriptions (not during the first replay, whose end state the
-    /// membership listing already gave).
-    async fn replay_user(&mut self, target: i64, follow: bool) -> Result<(), Stopped> {
+    /// Delivers the user log after the cursor up to the end, following its membership
+    /// events as `follow` says.
+    async fn replay_user(&mut self, target: i64, follow: Follow) -> Result<(), Stopped> {
         loop {
             let after = self.user_cursor;
             let rows: Vec<LogEntry> = self
@@ -334,9 +370,7 @@ impl Pump {
                 }
                 self.send_event(&row.frame).await?;
                 self.user_cursor = row.seq;
-                if follow {
-                    self.membership_changed(&row.frame).await?;
-                }
+                self.membership_changed(&row.frame, follow).await?;
             }
             if !full {
                 break;

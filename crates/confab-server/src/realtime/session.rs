@@ -118,24 +118,24 @@ async fn refuse(
     .await;
 }
 
-/// The next data frame's text; `Err` carries why the connection cannot go on.
+/// What the next frame read was.
 enum Read {
     Text(String),
+    /// A WebSocket ping or pong: no data, but proof of life.
+    Control,
     Gone,
     Bad(String),
 }
 
-async fn next_text(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Read {
-    loop {
-        return match stream.next().await {
-            None | Some(Ok(Message::Close(_))) => Read::Gone,
-            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-            Some(Ok(Message::Binary(_))) => {
-                Read::Bad("binary frames are not part of the protocol".into())
-            }
-            Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
-            Some(Err(e)) => Read::Bad(format!("unreadable frame: {e}")),
-        };
+async fn next_frame(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Read {
+    match stream.next().await {
+        None | Some(Ok(Message::Close(_))) => Read::Gone,
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Control,
+        Some(Ok(Message::Binary(_))) => {
+            Read::Bad("binary frames are not part of the protocol".into())
+        }
+        Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
+        Some(Err(e)) => Read::Bad(format!("unreadable frame: {e}")),
     }
 }
 
@@ -157,8 +157,17 @@ fn token_deadline(rt: &Realtime, exp: i64) -> Instant {
 pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     let _active = rt.active();
     let (mut sink, mut stream) = socket.split();
-    let text = match timeout(rt.config.hello_timeout, next_text(&mut stream)).await {
+    let first_text = async {
+        loop {
+            match next_frame(&mut stream).await {
+                Read::Control => continue,
+                other => return other,
+            }
+        }
+    };
+    let text = match timeout(rt.config.hello_timeout, first_text).await {
         Ok(Read::Text(t)) => t,
+        Ok(Read::Control) => return,
         Ok(Read::Gone) => return,
         Ok(Read::Bad(why)) => {
             let code = CloseReason::ProtocolError.code().code();
@@ -171,7 +180,14 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         }
     };
     let (token, resume) = match serde_json::from_str::<ClientFrame>(&text) {
-        Ok(ClientFrame::Hello { token, resume, .. }) => (token, resume.unwrap_or_default()),
+        Ok(ClientFrame::Hello { token, resume, sdk }) => {
+            tracing::debug!(
+                sdk = sdk.as_deref().unwrap_or("unknown"),
+                resuming = resume.is_some(),
+                "realtime hello"
+            );
+            (token, resume)
+        }
         Ok(_) => {
             let code = CloseReason::ProtocolError.code().code();
             let why = "the first frame must be hello".to_owned();
@@ -234,26 +250,37 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
             return refuse(&mut sink, CloseReason::ShuttingDown, code, why).await;
         }
     };
+    // Without `resume` the client starts fresh at every stream's head; with it, from its
+    // cursors (clamped to what exists), even a user cursor of 0.
     let mut resumed = Resumed {
-        user_seq: if resume.user_seq > 0 {
-            resume.user_seq.min(heads.user_seq)
-        } else {
-            heads.user_seq
-        },
+        user_seq: resume
+            .as_ref()
+            .map_or(heads.user_seq, |r| r.user_seq.clamp(0, heads.user_seq)),
         ..Default::default()
     };
-    let mut replays = vec![];
+    let client_cursor = |sid: &str| {
+        resume
+            .as_ref()
+            .and_then(|r| r.conversations.get(sid))
+            .copied()
+    };
+    let mut conversation_heads = std::collections::HashMap::new();
     for (sid, head) in &heads.conversations {
         rt.hub.subscribe(Stream::Conversation(sid.clone()), &sub);
-        let cursor = resume
-            .conversations
-            .get(sid.as_str())
-            .map_or(*head, |c| (*c).clamp(0, *head));
+        let cursor = client_cursor(sid.as_str()).map_or(*head, |c| c.clamp(0, *head));
         resumed
             .conversations
             .insert(sid.as_str().to_owned(), cursor);
-        replays.push((sid.clone(), cursor, *head));
+        conversation_heads.insert(sid.clone(), *head);
     }
+    // Conversations the client watched that the identity is no longer in: if the user log
+    // shows it left one after the client's user cursor, the events up to the leave are due.
+    let departed = resume
+        .iter()
+        .flat_map(|r| r.conversations.iter())
+        .filter_map(|(sid, seq)| Some((Sid::parse(SidKind::Conversation, sid)?, (*seq).max(0))))
+        .filter(|(sid, _)| !conversation_heads.contains_key(sid))
+        .collect();
     let welcome = ServerFrame::Welcome(Welcome {
         identity: identity.clone(),
         service_sid: service.as_str().to_owned(),
@@ -276,7 +303,8 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     let pump = tokio::spawn(pump.run(Start {
         welcome: welcome.encode(),
         user_head: heads.user_seq,
-        replays,
+        heads: conversation_heads,
+        departed,
     }));
 
     let actor = Actor::User {
@@ -306,10 +334,11 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                 kill.kill(CloseReason::TokenExpired, "the access token has expired");
                 break;
             }
-            read = next_text(&mut stream) => {
+            read = next_frame(&mut stream) => {
                 silent_until = Instant::now() + silence;
                 let text = match read {
                     Read::Text(t) => t,
+                    Read::Control => continue,
                     Read::Gone => {
                         kill.end(Ending::Drop("closed by the client"));
                         break;
@@ -342,8 +371,13 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                         queue(&tx, &kill, res(id, answer));
                     }
                     Ok(ClientFrame::Req { id, op_id, method, params }) => {
-                        let Ok(permit) = pending.clone().acquire_owned().await else {
-                            break;
+                        let Ok(permit) = pending.clone().try_acquire_owned() else {
+                            let busy = WireError::new(
+                                confab_protocol::ErrorCode::TooManyRequests,
+                                format!("more than {} requests in flight", rt.config.max_pending_requests),
+                            );
+                            queue(&tx, &kill, res(id, Err(busy)));
+                            continue;
                         };
                         let run = request(rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params);
                         tokio::spawn(async move {
@@ -488,6 +522,10 @@ async fn request(
                 Claim::First(done) => {
                     let answer = run(op_id.clone()).await;
                     done.send_replace(Some(answer.clone()));
+                    if answer.as_ref().is_err_and(|e| e.status >= 500) {
+                        // A passing failure is not the operation's answer: a retry runs again.
+                        rt.ops.release(service.as_str(), identity, op);
+                    }
                     answer
                 }
                 Claim::Retry(mut first) => match first.wait_for(Option::is_some).await {

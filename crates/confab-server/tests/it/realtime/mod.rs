@@ -3,6 +3,7 @@
 
 mod basics;
 mod denial;
+mod membership_resume;
 mod overload;
 mod protocol_errors;
 mod requests;
