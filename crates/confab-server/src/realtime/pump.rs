@@ -216,8 +216,26 @@ impl Pump {
         if self.conversations.get(sid).is_some_and(|&c| c < seq) {
             self.send_event(frame).await?;
             self.conversations.insert(sid.clone(), seq);
+            if self.left_by_me(frame) {
+                // Removed without a user-stream event (the user was deleted with its log).
+                self.forget(sid);
+            }
         }
         Ok(())
+    }
+
+    /// Whether `frame` is a `participantLeft` of this session's identity. Looks at the type
+    /// in the frame's head first, so other events cost no decoding.
+    fn left_by_me(&self, frame: &[u8]) -> bool {
+        const MARK: &[u8] = br#""type":"participantLeft""#;
+        let head = &frame[..frame.len().min(160)];
+        if !head.windows(MARK.len()).any(|w| w == MARK) {
+            return false;
+        }
+        matches!(
+            decode_event(frame).map(|e| e.body),
+            Ok(EventBody::ParticipantLeft(p)) if p.identity.as_deref() == Some(self.identity.as_str())
+        )
     }
 
     async fn on_user_event(&mut self, seq: i64, frame: &Arc<[u8]>) -> Result<(), Stopped> {

@@ -109,3 +109,37 @@ async fn joining_subscribes_live_and_leaving_stops_delivery() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_deleted_user_stops_hearing_its_conversations() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let c = api.post("/v1/Conversations", &[]).await.expect(201);
+    let sid = c["sid"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/v1/Conversations/{sid}/Participants"),
+        &[("Identity", "dora")],
+    )
+    .await
+    .expect(201);
+    let (mut dora, _) = server.realtime("dora").await;
+    api.delete("/v1/Users/dora").await.expect(204);
+    let left = dora.next_event().await;
+    assert!(
+        matches!(left.body, EventBody::ParticipantLeft(_)),
+        "{left:?}"
+    );
+    api.post(
+        &format!("/v1/Conversations/{sid}/Messages"),
+        &[("Body", "not for dora")],
+    )
+    .await
+    .expect(201);
+    // A ping answered proves nothing else was on its way.
+    dora.send(&confab_protocol::frame::ClientFrame::Ping { t: 1 })
+        .await;
+    match dora.next().await {
+        confab_testkit::Received::Frame(confab_protocol::frame::ServerFrame::Pong { t: 1 }) => {}
+        other => panic!("a deleted user heard {other:?}"),
+    }
+}
