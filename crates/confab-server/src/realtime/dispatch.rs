@@ -156,8 +156,8 @@ fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
 fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
     json!({
         "items": page.items.iter().map(item).collect::<Vec<_>>(),
-        "nextPageToken": page.has_next.then_some(page.last_key).flatten().map(|k| Cursor::After(k).to_token()),
-        "previousPageToken": page.has_previous.then_some(page.first_key).flatten().map(|k| Cursor::Before(k).to_token()),
+        "next_page_token": page.has_next.then_some(page.last_key).flatten().map(|k| Cursor::After(k).to_token()),
+        "previous_page_token": page.has_previous.then_some(page.first_key).flatten().map(|k| Cursor::Before(k).to_token()),
     })
 }
 

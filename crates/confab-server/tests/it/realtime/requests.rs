@@ -143,3 +143,49 @@ async fn a_deleted_user_stops_hearing_its_conversations() {
         other => panic!("a deleted user heard {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn message_pages_follow_their_tokens_both_ways() {
+    let server = TestServer::start().await;
+    let (mut alice, _) = server.realtime("alice").await;
+    let conv = alice.call("conversation.create", json!({})).await.unwrap();
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    alice
+        .call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    for i in 0..5 {
+        alice
+            .call(
+                "message.send",
+                json!({"conversation": sid, "body": format!("m{i}")}),
+            )
+            .await
+            .unwrap();
+    }
+    let mut seen = vec![];
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = json!({"conversation": sid, "pageSize": 2, "order": "desc"});
+        if let Some(t) = &token {
+            params["pageToken"] = json!(t);
+        }
+        let page = alice.call("message.list", params).await.unwrap();
+        for m in page["items"].as_array().unwrap() {
+            seen.push(m["index"].as_i64().unwrap());
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec![4, 3, 2, 1, 0]);
+    let err = alice
+        .call(
+            "message.list",
+            json!({"conversation": sid, "pageToken": "junk"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 20001);
+}
