@@ -146,40 +146,35 @@ pub(crate) fn conversation_log(
     .map_err(backend)
 }
 
-/// The heads of an identity's streams. One read transaction (the reader's), so the heads are
-/// consistent with each other.
+/// The heads of an identity's streams, read in one statement so they are consistent with
+/// each other.
 pub(crate) fn memberships(
     conn: &Connection,
     service: &str,
     identity: &str,
 ) -> StoreResult<Memberships> {
-    let user_seq: i64 = conn
+    let rows: Vec<(Option<String>, i64)> = conn
         .prepare_cached(
-            "SELECT u.last_user_seq FROM users u JOIN services s ON s.id = u.service_id \
-             WHERE s.sid = ?1 AND u.identity = ?2",
+            "SELECT NULL, u.last_user_seq FROM users u JOIN services s ON s.id = u.service_id \
+             WHERE s.sid = ?1 AND u.identity = ?2 \
+             UNION ALL \
+             SELECT * FROM (SELECT c.sid, c.last_seq FROM participants p \
+              JOIN conversations c ON c.id = p.conversation_id JOIN services s ON s.id = p.service_id \
+              WHERE s.sid = ?1 AND p.identity = ?2 ORDER BY p.id)",
         )
         .and_then(|mut st| {
-            st.query_row(params![service, identity], |r| r.get(0))
-                .optional()
-        })
-        .map_err(backend)?
-        .unwrap_or(0);
-    let conversations = conn
-        .prepare_cached(
-            "SELECT c.sid, c.last_seq FROM participants p JOIN conversations c ON c.id = p.conversation_id \
-             JOIN services s ON s.id = p.service_id WHERE s.sid = ?1 AND p.identity = ?2 ORDER BY p.id",
-        )
-        .and_then(|mut st| {
-            st.query_map(params![service, identity], |r| {
-                Ok((Sid::from_trusted(r.get::<_, String>(0)?), r.get(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
+            st.query_map(params![service, identity], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
         })
         .map_err(backend)?;
-    Ok(Memberships {
-        user_seq,
-        conversations,
-    })
+    let mut out = Memberships::default();
+    for (sid, seq) in rows {
+        match sid {
+            None => out.user_seq = seq,
+            Some(sid) => out.conversations.push((Sid::from_trusted(sid), seq)),
+        }
+    }
+    Ok(out)
 }
 
 /// Deletes up to `limit` conversation log rows older than `before`.

@@ -6,7 +6,7 @@
 //! `message.send` is also de-duplicated by the store (a unique key on the message row), which
 //! outlives this cache and a server restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -24,10 +24,28 @@ struct Entry {
     answer: watch::Receiver<Option<Answer>>,
 }
 
+/// The longest `op_id`, in characters.
+pub(crate) const MAX_OP_ID_CHARS: usize = 128;
+
+/// Checks an `op_id` before anything is remembered under it.
+pub(crate) fn valid_op_id(op_id: &str) -> bool {
+    !op_id.is_empty()
+        && op_id.chars().count() <= MAX_OP_ID_CHARS
+        && !op_id.chars().any(char::is_control)
+}
+
 /// The cache of recent answers by `op_id`.
 pub(crate) struct OpCache {
     ttl: Duration,
-    entries: Mutex<HashMap<Key, Entry>>,
+    entries: Mutex<Entries>,
+}
+
+/// The answers, and their keys in the order they were claimed: every entry lives as long,
+/// so the oldest are always at the front and expiring them costs only what expires.
+#[derive(Default)]
+struct Entries {
+    by_key: HashMap<Key, Entry>,
+    order: VecDeque<(Instant, Key)>,
 }
 
 /// What [`OpCache::claim`] found.
@@ -38,37 +56,38 @@ pub(crate) enum Claim {
     Retry(watch::Receiver<Option<Answer>>),
 }
 
-/// Entries past which a claim sweeps out the expired ones.
-const SWEEP_AT: usize = 4096;
-
 impl OpCache {
     /// A cache that keeps answers for `ttl`.
     pub fn new(ttl: Duration) -> OpCache {
         OpCache {
             ttl,
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
     /// Claims `op_id` for `(service, identity)`.
     pub fn claim(&self, service: &str, identity: &str, op_id: &str) -> Claim {
         let now = Instant::now();
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if entries.len() >= SWEEP_AT {
-            let ttl = self.ttl;
-            entries.retain(|_, e| now.duration_since(e.at) < ttl);
+        let mut entries = self.lock();
+        while let Some((at, _)) = entries.order.front() {
+            if now.duration_since(*at) < self.ttl {
+                break;
+            }
+            if let Some((at, key)) = entries.order.pop_front()
+                && entries.by_key.get(&key).is_some_and(|e| e.at == at)
+            {
+                entries.by_key.remove(&key);
+            }
         }
         let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
-        if let Some(e) = entries.get(&key)
+        if let Some(e) = entries.by_key.get(&key)
             && now.duration_since(e.at) < self.ttl
         {
             return Claim::Retry(e.answer.clone());
         }
         let (tx, rx) = watch::channel(None);
-        entries.insert(
+        entries.order.push_back((now, key.clone()));
+        entries.by_key.insert(
             key,
             Entry {
                 at: now,
@@ -81,10 +100,13 @@ impl OpCache {
     /// Forgets `op_id`, so that the next claim runs the operation again.
     pub fn release(&self, service: &str, identity: &str, op_id: &str) {
         let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
+        self.lock().by_key.remove(&key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
         self.entries
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&key);
     }
 }
 

@@ -39,15 +39,19 @@ pub const METHODS: &[&str] = &[
 
 /// Whether a method changes something (and so takes part in `op_id` de-duplication).
 pub fn is_mutation(method: &str) -> bool {
-    !matches!(
+    matches!(
         method,
-        "conversation.get"
-            | "conversations.list"
-            | "participant.get"
-            | "participant.list"
-            | "message.get"
-            | "message.list"
-            | "user.get"
+        "conversation.create"
+            | "conversation.update"
+            | "conversation.delete"
+            | "conversation.join"
+            | "conversation.leave"
+            | "participant.add"
+            | "participant.update"
+            | "participant.remove"
+            | "message.send"
+            | "message.update"
+            | "message.remove"
     )
 }
 

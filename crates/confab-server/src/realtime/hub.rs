@@ -11,6 +11,7 @@
 //! `seq` and reads the log for anything it did not get (see `pump`).
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use confab_domain::EventSink;
@@ -29,6 +30,52 @@ pub(crate) struct Subscriber {
     pub tx: mpsc::Sender<Outbound>,
     /// Closes the session.
     pub kill: Kill,
+    /// Whether the session is still replaying, and fell behind meanwhile.
+    pub lag: Arc<Lag>,
+}
+
+/// While a session replays its logs it does not read its queue, so a busy moment can fill
+/// the queue through no fault of the client. Until the replay is done a full queue only marks
+/// the session lagged, and the pump reads the logs again (everything dropped is there).
+#[derive(Debug)]
+pub(crate) struct Lag {
+    replaying: AtomicBool,
+    lagged: AtomicBool,
+}
+
+impl Lag {
+    /// A session that starts by replaying.
+    pub fn replaying() -> Lag {
+        Lag {
+            replaying: AtomicBool::new(true),
+            lagged: AtomicBool::new(false),
+        }
+    }
+
+    /// From now on a full queue closes the session.
+    pub fn replay_done(&self) {
+        self.replaying.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the pump is still replaying.
+    pub fn is_replaying(&self) -> bool {
+        self.replaying.load(Ordering::SeqCst)
+    }
+
+    /// Whether events were dropped since the last call.
+    pub fn take_lagged(&self) -> bool {
+        self.lagged.swap(false, Ordering::SeqCst)
+    }
+
+    /// A full queue: true if that is forgiven (the session is replaying).
+    fn forgive(&self) -> bool {
+        if self.replaying.load(Ordering::SeqCst) {
+            self.lagged.store(true, Ordering::SeqCst);
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Subscriptions by stream.
@@ -70,10 +117,14 @@ impl EventSink for Hub {
             for sub in subs {
                 match sub.tx.try_send(Outbound::Event(event.clone())) {
                     Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => sub.kill.kill(
-                        CloseReason::SlowConsumer,
-                        "the outbound queue is full: read faster, then resume",
-                    ),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        if !sub.lag.forgive() {
+                            sub.kill.kill(
+                                CloseReason::SlowConsumer,
+                                "the outbound queue is full: read faster, then resume",
+                            );
+                        }
+                    }
                     // The session is ending; it unsubscribes on its way out.
                     Err(mpsc::error::TrySendError::Closed(_)) => {}
                 }

@@ -47,8 +47,8 @@ pub struct RealtimeConfig {
     pub write_timeout: Duration,
     /// Frames a session's outbound queue holds; one more closes it with `slow_consumer`.
     pub queue_capacity: usize,
-    /// Requests one session may have running at once; past that the session's frames wait
-    /// unread (TCP pushes back on the client) until one finishes.
+    /// Requests one session may have running at once; one more is answered with 20429 and
+    /// not run.
     pub max_pending_requests: usize,
     /// How long `op_id` answers are remembered (longer than any client's request timeout).
     pub op_ttl: Duration,

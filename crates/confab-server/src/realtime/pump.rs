@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use confab_protocol::event::{EventBody, Reset, decode_event, encode_event};
-use confab_protocol::frame::{Resumed, ServerFrame};
+use confab_protocol::frame::{CloseReason, Resumed, ServerFrame};
 use confab_protocol::sid::Sid;
 use confab_store::{LogEntry, Stream};
 use futures_util::SinkExt;
@@ -45,6 +45,9 @@ pub(crate) struct Start {
     pub user_head: i64,
     /// The head of each conversation the identity was in when the session subscribed.
     pub heads: HashMap<Sid, i64>,
+    /// Conversations to read to their end whatever their cursor (subscribed after their
+    /// head was read).
+    pub unsure: Vec<Sid>,
     /// The client's cursors of conversations the identity is no longer in.
     pub departed: HashMap<Sid, i64>,
 }
@@ -149,24 +152,31 @@ impl Pump {
 
     async fn serve(&mut self, start: Start) -> Result<(), Stopped> {
         self.feed(Message::Text(start.welcome.into())).await?;
+        self.flush().await?;
         self.departed = start.departed;
         if self.user_cursor < start.user_head {
-            self.replay_user(start.user_head, Follow::Replay).await?;
+            self.replay_user(Follow::Replay).await?;
         }
         self.departed.clear();
-        // Only conversations behind their head need a read (a thousand idle ones need none).
+        // Only conversations behind their head need a read (a thousand idle ones need none);
+        // ones joined during the replay, or subscribed late, are read to their end.
         let mut due: Vec<(Sid, i64)> = self
             .conversations
             .iter()
             .filter_map(|(sid, &cursor)| {
-                let head = start.heads.get(sid).copied()?;
-                (cursor < head).then(|| (sid.clone(), head))
+                let unsure = start.unsure.contains(sid);
+                match start.heads.get(sid) {
+                    Some(&head) if cursor < head || unsure => Some((sid.clone(), head)),
+                    Some(_) => None,
+                    None => Some((sid.clone(), cursor)),
+                }
             })
             .collect();
         due.sort();
         for (sid, head) in due {
             self.replay_conversation(&sid, head, None).await?;
         }
+        self.catch_up_after_lag().await?;
         self.flush().await?;
         loop {
             let item = tokio::select! {
@@ -183,6 +193,42 @@ impl Pump {
             }
             self.flush().await?;
         }
+    }
+
+    /// Live events that did not fit in the queue while the replay ran were dropped (see
+    /// [`super::hub::Lag`]); they are all in the logs, so the pump reads every stream it
+    /// follows to its end once more. A client that cannot keep up even then is a slow
+    /// consumer.
+    async fn catch_up_after_lag(&mut self) -> Result<(), Stopped> {
+        for _ in 0..3 {
+            if !self.sub.lag.take_lagged() {
+                self.sub.lag.replay_done();
+                if !self.sub.lag.take_lagged() {
+                    return Ok(());
+                }
+                // Lagged between the check and the end of the replay: read once more, now
+                // with a full queue counting as slow.
+            }
+            self.replay_user(Follow::Live).await?;
+            let mut all: Vec<(Sid, i64)> = self
+                .conversations
+                .iter()
+                .map(|(sid, &c)| (sid.clone(), c))
+                .collect();
+            all.sort();
+            for (sid, cursor) in all {
+                self.replay_conversation(&sid, cursor, None).await?;
+            }
+        }
+        self.sub.lag.replay_done();
+        if self.sub.lag.take_lagged() {
+            self.sub.kill.kill(
+                CloseReason::SlowConsumer,
+                "the session fell behind while catching up: resume later",
+            );
+            return Err(Stopped);
+        }
+        Ok(())
     }
 
     async fn handle(&mut self, item: Outbound) -> Result<(), Stopped> {
@@ -243,55 +289,60 @@ impl Pump {
             return Ok(());
         }
         if seq > self.user_cursor + 1 {
-            self.replay_user(seq - 1, Follow::Live).await?;
+            self.replay_user(Follow::Live).await?;
         }
         if self.user_cursor < seq {
-            self.send_event(frame).await?;
-            self.user_cursor = seq;
-            self.membership_changed(frame, Follow::Live).await?;
+            self.apply_user_event(seq, frame, Follow::Live).await?;
         }
         Ok(())
     }
 
-    /// Follows a membership event of the user stream.
-    async fn membership_changed(&mut self, frame: &[u8], follow: Follow) -> Result<(), Stopped> {
-        let Ok(event) = decode_event(frame) else {
-            return Ok(());
-        };
-        match event.body {
-            EventBody::ConversationJoined(m) => {
-                let sid = m.conversation_sid;
-                self.departed.remove(&sid);
-                if follow == Follow::Replay || !self.conversations.contains_key(&sid) {
-                    // A join after the client's user cursor: any older cursor of this
-                    // conversation belongs to an earlier membership.
-                    self.conversations.insert(sid.clone(), m.conversation_seq);
-                    self.rt
-                        .hub
-                        .subscribe(Stream::Conversation(sid.clone()), &self.sub);
-                    if follow == Follow::Live {
-                        // Events committed between the join and the subscription are in the log.
-                        self.replay_conversation(&sid, m.conversation_seq, None)
-                            .await?;
-                    }
-                }
-            }
-            EventBody::ConversationLeft(m) => {
-                let sid = m.conversation_sid;
-                if let Some(cursor) = self.departed.remove(&sid) {
+    /// Delivers a user-stream event and follows its membership change: a leave delivers the
+    /// conversation's events up to it first (a conversation's events come before the
+    /// `conversationLeft` that ends them); a join starts following the conversation after.
+    async fn apply_user_event(
+        &mut self,
+        seq: i64,
+        frame: &Arc<[u8]>,
+        follow: Follow,
+    ) -> Result<(), Stopped> {
+        let body = decode_event(frame).ok().map(|e| e.body);
+        match &body {
+            Some(EventBody::ConversationLeft(m)) => {
+                let sid = &m.conversation_sid;
+                if let Some(cursor) = self.departed.remove(sid) {
                     self.conversations.entry(sid.clone()).or_insert(cursor);
                 }
-                if self.conversations.contains_key(&sid) {
+                if self.conversations.contains_key(sid) {
                     let last = m.conversation_seq;
-                    self.replay_conversation(&sid, last, Some(last)).await?;
-                    self.forget(&sid);
+                    self.replay_conversation(sid, last, Some(last)).await?;
+                    self.forget(sid);
                 }
             }
-            EventBody::ConversationRemoved(m) => {
+            Some(EventBody::ConversationRemoved(m)) => {
                 self.departed.remove(&m.conversation_sid);
                 self.forget(&m.conversation_sid);
             }
             _ => {}
+        }
+        self.send_event(frame).await?;
+        self.user_cursor = seq;
+        if let Some(EventBody::ConversationJoined(m)) = body {
+            let sid = m.conversation_sid;
+            self.departed.remove(&sid);
+            if follow == Follow::Replay || !self.conversations.contains_key(&sid) {
+                // A join after the client's user cursor: any older cursor of this
+                // conversation belongs to an earlier membership.
+                self.conversations.insert(sid.clone(), m.conversation_seq);
+                self.rt
+                    .hub
+                    .subscribe(Stream::Conversation(sid.clone()), &self.sub);
+                if follow == Follow::Live {
+                    // Events committed between the join and the subscription are in the log.
+                    self.replay_conversation(&sid, m.conversation_seq, None)
+                        .await?;
+                }
+            }
         }
         Ok(())
     }
@@ -348,7 +399,13 @@ impl Pump {
                 }
                 self.send_event(&row.frame).await?;
                 self.conversations.insert(sid.clone(), row.seq);
+                if self.left_by_me(&row.frame) {
+                    // The identity is out from here on (its own `participantLeft`).
+                    self.forget(sid);
+                    return self.flush().await;
+                }
             }
+            self.flush().await?;
             if !full {
                 return Ok(());
             }
@@ -368,9 +425,9 @@ impl Pump {
         Ok(())
     }
 
-    /// Delivers the user log after the cursor up to the end, following its membership
+    /// Delivers the user log after the cursor up to its end, following its membership
     /// events as `follow` says.
-    async fn replay_user(&mut self, target: i64, follow: Follow) -> Result<(), Stopped> {
+    async fn replay_user(&mut self, follow: Follow) -> Result<(), Stopped> {
         loop {
             let after = self.user_cursor;
             let rows: Vec<LogEntry> = self
@@ -386,20 +443,13 @@ impl Pump {
                 if row.seq <= self.user_cursor {
                     continue;
                 }
-                self.send_event(&row.frame).await?;
-                self.user_cursor = row.seq;
-                self.membership_changed(&row.frame, follow).await?;
+                self.apply_user_event(row.seq, &row.frame, follow).await?;
             }
+            self.flush().await?;
             if !full {
-                break;
+                return Ok(());
             }
         }
-        if self.user_cursor < target {
-            // The user log is never pruned; a hole means the user was deleted and made anew.
-            tracing::warn!(identity = %self.identity, cursor = self.user_cursor, target, "user log ends early");
-            self.user_cursor = target;
-        }
-        Ok(())
     }
 
     async fn read<T>(

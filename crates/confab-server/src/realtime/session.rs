@@ -32,9 +32,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::Realtime;
-use super::dedup::{Answer, Claim};
+use super::dedup::{Answer, Claim, MAX_OP_ID_CHARS, OpCache, valid_op_id};
 use super::dispatch;
-use super::hub::Subscriber;
+use super::hub::{Lag, Subscriber};
 use super::pump::{Pump, Start};
 
 /// What goes into a session's outbound queue.
@@ -97,11 +97,13 @@ impl Kill {
 
 /// Sends `close` and closes the socket, for sessions that end before the pump exists.
 async fn refuse(
+    rt: &Realtime,
     sink: &mut SplitSink<WebSocket, Message>,
     reason: CloseReason,
     code: u32,
     message: String,
 ) {
+    rt.record_close(reason.as_str());
     let frame = ServerFrame::Close {
         code,
         reason,
@@ -139,10 +141,6 @@ async fn next_frame(stream: &mut futures_util::stream::SplitStream<WebSocket>) -
     }
 }
 
-fn token_refusal(e: &TokenError) -> (u32, String) {
-    (e.code().code(), e.to_string())
-}
-
 /// The instant a token with `exp` (unix seconds) stops being acceptable on this server.
 fn token_deadline(rt: &Realtime, exp: i64) -> Instant {
     let now_ms = rt.domain.clock().now_millis();
@@ -171,12 +169,12 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         Ok(Read::Gone) => return,
         Ok(Read::Bad(why)) => {
             let code = CloseReason::ProtocolError.code().code();
-            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+            return refuse(&rt, &mut sink, CloseReason::ProtocolError, code, why).await;
         }
         Err(_) => {
             let code = CloseReason::ProtocolError.code().code();
             let why = "no hello within the hello timeout".to_owned();
-            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+            return refuse(&rt, &mut sink, CloseReason::ProtocolError, code, why).await;
         }
     };
     let (token, resume) = match serde_json::from_str::<ClientFrame>(&text) {
@@ -191,65 +189,104 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         Ok(_) => {
             let code = CloseReason::ProtocolError.code().code();
             let why = "the first frame must be hello".to_owned();
-            return refuse(&mut sink, CloseReason::ProtocolError, code, why).await;
+            return refuse(&rt, &mut sink, CloseReason::ProtocolError, code, why).await;
         }
         Err(e) => {
             let code = CloseReason::ProtocolError.code().code();
-            return refuse(&mut sink, CloseReason::ProtocolError, code, malformed(&e)).await;
+            return refuse(
+                &rt,
+                &mut sink,
+                CloseReason::ProtocolError,
+                code,
+                malformed(&e),
+            )
+            .await;
         }
     };
     let (verified, service) = match authenticate(&rt, &token).await {
         Ok(v) => v,
-        Err((code, message)) => {
-            tracing::debug!(code, %message, "realtime hello denied");
-            return refuse(&mut sink, CloseReason::Denied, code, message).await;
+        Err((reason, code, message)) => {
+            tracing::debug!(code, %message, "realtime hello refused");
+            return refuse(&rt, &mut sink, reason, code, message).await;
         }
     };
     let identity = verified.identity.clone();
     if let Err(e) = rt.domain.sign_in(&service, &identity).await {
         // The token verified, but its identity cannot be a user here (a SID-shaped identity,
         // say), or the store failed.
-        let (reason, code) = if e.code == confab_protocol::ErrorCode::Internal {
+        let (reason, code) = if e.code == confab_protocol::ErrorCode::InvalidParameter {
+            (CloseReason::Denied, TokenError::BadService.code().code())
+        } else {
             (
                 CloseReason::ShuttingDown,
                 CloseReason::ShuttingDown.code().code(),
             )
-        } else {
-            (CloseReason::Denied, TokenError::BadService.code().code())
         };
-        return refuse(&mut sink, reason, code, e.message).await;
+        return refuse(&rt, &mut sink, reason, code, e.message).await;
     }
 
     // Subscribe first, then read where the streams stand: nothing committed in between is
-    // missed, and anything delivered twice is dropped by its seq.
+    // missed, and anything delivered twice is dropped by its seq. Conversations can only be
+    // subscribed once known, so their heads are read again after subscribing: a head that
+    // moved in between is behind a cursor and gets read from the log.
     let (tx, rx) = mpsc::channel(rt.config.queue_capacity);
     let (kill, mut ended) = Kill::new();
     let sub = Subscriber {
         id: rt.next_session_id(),
         tx: tx.clone(),
         kill: kill.clone(),
+        lag: Arc::new(Lag::replaying()),
     };
     let user_stream = Stream::User {
         service: service.clone(),
         identity: identity.clone(),
     };
-    rt.hub.subscribe(user_stream, &sub);
-    let heads = match rt
-        .domain
-        .store_handle()
-        .memberships(service.as_str(), &identity)
-        .await
-    {
-        Ok(h) => h,
-        Err(e) => {
-            tracing::error!(error = %e, "realtime: reading memberships failed");
-            rt.hub
-                .unsubscribe(&user_stream_of(&service, &identity), sub.id);
-            let code = CloseReason::ShuttingDown.code().code();
-            let why = "the server could not load the session; retry".to_owned();
-            return refuse(&mut sink, CloseReason::ShuttingDown, code, why).await;
+    rt.hub.subscribe(user_stream.clone(), &sub);
+    let store = rt.domain.store_handle();
+    let mut first = None;
+    let mut heads = None;
+    for _ in 0..2 {
+        match store.memberships(service.as_str(), &identity).await {
+            Ok(h) => {
+                for (sid, _) in &h.conversations {
+                    rt.hub.subscribe(Stream::Conversation(sid.clone()), &sub);
+                }
+                if first.is_none() {
+                    first = Some(h);
+                } else {
+                    heads = Some(h);
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "realtime: reading memberships failed");
+                rt.hub.unsubscribe(&user_stream, sub.id);
+                for (sid, _) in first.iter().flat_map(|h| &h.conversations) {
+                    rt.hub
+                        .unsubscribe(&Stream::Conversation(sid.clone()), sub.id);
+                }
+                let code = CloseReason::ShuttingDown.code().code();
+                let why = "the server could not load the session; retry".to_owned();
+                return refuse(&rt, &mut sink, CloseReason::ShuttingDown, code, why).await;
+            }
         }
+    }
+    let (Some(first), Some(heads)) = (first, heads) else {
+        return;
     };
+    // Joined between the two reads: subscribed after its head was read, so read to its end.
+    let unsure: Vec<Sid> = heads
+        .conversations
+        .iter()
+        .filter(|(sid, _)| !first.conversations.iter().any(|(f, _)| f == sid))
+        .map(|(sid, _)| sid.clone())
+        .collect();
+    // Left between the two reads: not followed.
+    for (sid, _) in &first.conversations {
+        if !heads.conversations.iter().any(|(h, _)| h == sid) {
+            rt.hub
+                .unsubscribe(&Stream::Conversation(sid.clone()), sub.id);
+        }
+    }
     // Without `resume` the client starts fresh at every stream's head; with it, from its
     // cursors (clamped to what exists), even a user cursor of 0.
     let mut resumed = Resumed {
@@ -266,7 +303,6 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     };
     let mut conversation_heads = std::collections::HashMap::new();
     for (sid, head) in &heads.conversations {
-        rt.hub.subscribe(Stream::Conversation(sid.clone()), &sub);
         let cursor = client_cursor(sid.as_str()).map_or(*head, |c| c.clamp(0, *head));
         resumed
             .conversations
@@ -291,6 +327,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         resumed: resumed.clone(),
     });
     let _open = rt.session_opened();
+    let me = sub.clone();
     let pump = Pump::new(
         sink,
         rx,
@@ -304,6 +341,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         welcome: welcome.encode(),
         user_head: heads.user_seq,
         heads: conversation_heads,
+        unsure,
         departed,
     }));
 
@@ -358,7 +396,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                         break;
                     }
                     Ok(ClientFrame::Ping { t }) => {
-                        queue(&tx, &kill, ServerFrame::Pong { t }.encode());
+                        queue(&tx, &me, ServerFrame::Pong { t }.encode());
                     }
                     Ok(ClientFrame::Req { id, method, params, .. }) if method == "token.update" => {
                         let answer = match renew(&rt, &identity, &service, params) {
@@ -368,7 +406,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                             }
                             Err(e) => Err(e),
                         };
-                        queue(&tx, &kill, res(id, answer));
+                        queue(&tx, &me, res(id, answer));
                     }
                     Ok(ClientFrame::Req { id, op_id, method, params }) => {
                         let Ok(permit) = pending.clone().try_acquire_owned() else {
@@ -376,7 +414,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
                                 confab_protocol::ErrorCode::TooManyRequests,
                                 format!("more than {} requests in flight", rt.config.max_pending_requests),
                             );
-                            queue(&tx, &kill, res(id, Err(busy)));
+                            queue(&tx, &me, res(id, Err(busy)));
                             continue;
                         };
                         let run = request(rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params);
@@ -394,13 +432,6 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     let _ = pump.await;
 }
 
-fn user_stream_of(service: &Sid, identity: &str) -> Stream {
-    Stream::User {
-        service: service.clone(),
-        identity: identity.to_owned(),
-    }
-}
-
 fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -410,24 +441,32 @@ fn malformed(e: &serde_json::Error) -> String {
 }
 
 /// Verifies a `hello` token and resolves its service.
-async fn authenticate(rt: &Realtime, token: &str) -> Result<(VerifiedToken, Sid), (u32, String)> {
+async fn authenticate(
+    rt: &Realtime,
+    token: &str,
+) -> Result<(VerifiedToken, Sid), (CloseReason, u32, String)> {
+    let denied = |e: TokenError| (CloseReason::Denied, e.code().code(), e.to_string());
     let now = rt.domain.clock().now_millis() / 1000;
-    let v = rt
-        .verifier
-        .verify(token, now)
-        .map_err(|e| token_refusal(&e))?;
+    let v = rt.verifier.verify(token, now).map_err(denied)?;
     let service = match &v.service_sid {
         None => rt.domain.default_service(),
         Some(s) => {
-            let known = match Sid::parse(SidKind::Service, s) {
-                Some(sid) => matches!(
-                    rt.domain.store_handle().service(sid.as_str()).await,
-                    Ok(Some(_))
-                )
-                .then_some(sid),
-                None => None,
-            };
-            known.ok_or_else(|| token_refusal(&TokenError::BadService))?
+            let sid =
+                Sid::parse(SidKind::Service, s).ok_or_else(|| denied(TokenError::BadService))?;
+            match rt.domain.store_handle().service(sid.as_str()).await {
+                Ok(Some(_)) => sid,
+                Ok(None) => return Err(denied(TokenError::BadService)),
+                Err(e) => {
+                    // A passing store failure is no reason to refuse the token for good.
+                    tracing::error!(error = %e, "realtime: reading the token's service failed");
+                    let r = CloseReason::ShuttingDown;
+                    return Err((
+                        r,
+                        r.code().code(),
+                        "the server could not check the token; retry".into(),
+                    ));
+                }
+            }
         }
     };
     Ok((v, service))
@@ -482,13 +521,22 @@ fn res(id: u64, answer: Answer) -> String {
     .encode()
 }
 
-/// Queues a frame the session itself answers with; a full queue means a slow consumer.
-fn queue(tx: &mpsc::Sender<Outbound>, kill: &Kill, text: String) {
-    if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(Outbound::Text(text)) {
-        kill.kill(
-            CloseReason::SlowConsumer,
-            "the outbound queue is full: read faster, then resume",
-        );
+/// Queues a frame the session itself answers with (`pong`, `token.update`, a refused
+/// request). A full queue means a slow consumer, unless the pump is still replaying (it does
+/// not read the queue then): the frame waits for room instead.
+fn queue(tx: &mpsc::Sender<Outbound>, sub: &Subscriber, text: String) {
+    if let Err(mpsc::error::TrySendError::Full(Outbound::Text(text))) =
+        tx.try_send(Outbound::Text(text))
+    {
+        if sub.lag.is_replaying() {
+            let tx = tx.clone();
+            tokio::spawn(async move { tx.send(Outbound::Text(text)).await });
+        } else {
+            sub.kill.kill(
+                CloseReason::SlowConsumer,
+                "the outbound queue is full: read faster, then resume",
+            );
+        }
     }
 }
 
@@ -517,15 +565,21 @@ async fn request(
         }
     };
     let answer = match (&op_id, &actor) {
+        (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
+            confab_protocol::ErrorCode::InvalidParameter,
+            format!("op_id must be 1 to {MAX_OP_ID_CHARS} characters without control characters"),
+        )),
         (Some(op), Actor::User { service, identity }) if dispatch::is_mutation(&method) => {
             match rt.ops.claim(service.as_str(), identity, op) {
                 Claim::First(done) => {
+                    // Forgets the op_id if this task is dropped or panics before answering,
+                    // so that a retry runs instead of waiting on an answer that never comes.
+                    let mut guard = Release(&rt.ops, service.as_str(), identity, op, true);
                     let answer = run(op_id.clone()).await;
                     done.send_replace(Some(answer.clone()));
-                    if answer.as_ref().is_err_and(|e| e.status >= 500) {
-                        // A passing failure is not the operation's answer: a retry runs again.
-                        rt.ops.release(service.as_str(), identity, op);
-                    }
+                    // A passing failure is not the operation's answer: a retry runs again.
+                    guard.4 = answer.as_ref().is_err_and(|e| e.status >= 500);
+                    drop(guard);
                     answer
                 }
                 Claim::Retry(mut first) => match first.wait_for(Option::is_some).await {
@@ -538,6 +592,17 @@ async fn request(
     };
     // The session may be gone; its client will retry with the same op_id.
     let _ = tx.send(Outbound::Text(res(id, answer))).await;
+}
+
+/// Releases an `op_id` when dropped, if its flag says so.
+struct Release<'a>(&'a OpCache, &'a str, &'a str, &'a str, bool);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        if self.4 {
+            self.0.release(self.1, self.2, self.3);
+        }
+    }
 }
 
 fn internal() -> WireError {

@@ -107,15 +107,15 @@ async fn a_leave_while_away_delivers_up_to_the_leave_and_no_further() {
     };
     let (mut c, w2) = RawClient::join(server.addr(), &server.token("alice"), Some(resume)).await;
     assert!(!w2.resumed.conversations.contains_key(&conv));
-    // The leave on the user stream; the conversation up to and including her leaving.
+    // The conversation up to and including her leaving, then the leave on the user stream.
     let got = events(&mut c, 3).await;
-    assert!(
-        matches!(got[0].body, EventBody::ConversationLeft(_)),
-        "{got:?}"
-    );
     assert_eq!(bodies(&got), ["before the leave"]);
     assert!(
-        matches!(got[2].body, EventBody::ParticipantLeft(_)),
+        matches!(got[1].body, EventBody::ParticipantLeft(_)),
+        "{got:?}"
+    );
+    assert!(
+        matches!(got[2].body, EventBody::ConversationLeft(_)),
         "{got:?}"
     );
     nothing_more(&mut c).await;
