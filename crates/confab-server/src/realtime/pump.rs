@@ -137,8 +137,21 @@ impl Pump {
                 reason,
                 message,
             };
+            // A stopping server still delivers the answers already queued: their writes are
+            // committed, and the client should not have to resend them.
+            let mut answers = vec![];
+            if reason == CloseReason::ShuttingDown {
+                while let Ok(item) = self.rx.try_recv() {
+                    if let Outbound::Text(t) = item {
+                        answers.push(t);
+                    }
+                }
+            }
             let sink = &mut self.sink;
             let _ = timeout(Duration::from_secs(1), async {
+                for t in answers {
+                    sink.feed(Message::Text(t.into())).await?;
+                }
                 sink.send(Message::Text(frame.encode().into())).await?;
                 sink.send(Message::Close(Some(CloseFrame {
                     code: reason.ws_code(),
