@@ -39,29 +39,64 @@ async fn recorded(server: &TestServer, conv: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn resume_after_a_cut_delivers_everything_once_while_a_writer_sends() {
+async fn resume_after_a_cut_delivers_everything_once_while_others_send() {
     let server = TestServer::start().await;
     let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    // A slow network all along: every chunk is held 2 ms each way.
+    proxy.set_delay(Duration::from_millis(2));
     let conv = conversation_with(&server.api(), "alice").await;
+    server
+        .api()
+        .post(
+            &format!("/v1/Conversations/{conv}/Participants"),
+            &[("Identity", "bob")],
+        )
+        .await
+        .expect(201);
     let mut t = Tracker::new(proxy.local_addr(), server.token("alice"));
     t.connect().await;
-    let writer = tokio::spawn(post_messages(
+    // Bob sends over his own realtime session, an app backend over REST, both at once.
+    let (bob, _) = server.realtime("bob").await;
+    let bob_sends = tokio::spawn(send_as(bob, conv.clone(), DURING / 2));
+    let backend = tokio::spawn(post_messages(
         server.api(),
         conv.clone(),
         0,
-        BEFORE + DURING,
+        BEFORE + DURING / 2,
     ));
     assert!(t.read_until(|t| t.delivered(&conv) >= BEFORE / 2).await);
     proxy.cut_all();
-    // The writer goes on while the client is away and while it replays.
+    // Reconnecting is refused for a moment; the writers go on while alice is away and
+    // while she replays.
+    proxy.refuse_new(true);
+    assert!(
+        confab_testkit::RawClient::connect(proxy.local_addr())
+            .await
+            .is_err(),
+        "a refused connection does not open"
+    );
+    proxy.refuse_new(false);
     t.read_through(|t| t.delivered(&conv) == BEFORE + DURING)
         .await;
-    let written = writer.await.unwrap();
-    assert_eq!(written.len(), BEFORE + DURING);
+    bob_sends.await.unwrap();
+    backend.await.unwrap();
     assert_all_once(&t.indexes[&conv], BEFORE + DURING);
     assert_eq!(recorded(&server, &conv).await, BEFORE + DURING);
     assert_at_head(&server, &t, &conv).await;
     assert!(t.connects >= 2, "the cut forced a reconnect");
+}
+
+/// Sends `n` messages through a realtime session, each with its own `op_id`.
+async fn send_as(mut c: confab_testkit::RawClient, conv: String, n: usize) {
+    for i in 0..n {
+        c.call_op(
+            "message.send",
+            &format!("bob-{i}"),
+            serde_json::json!({"conversation": conv, "body": format!("b{i}")}),
+        )
+        .await
+        .expect("sent");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
