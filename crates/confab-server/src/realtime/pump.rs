@@ -17,10 +17,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use bytes::Bytes;
 use confab_protocol::event::{EventBody, Reset, decode_event, encode_event};
-use confab_protocol::frame::{CloseReason, Resumed, ServerFrame};
+use confab_protocol::frame::{CloseReason, Resumed};
 use confab_protocol::sid::Sid;
 use confab_store::{LogEntry, Stream};
 use futures_util::SinkExt;
@@ -30,7 +30,7 @@ use tokio::time::timeout;
 
 use super::Realtime;
 use super::hub::Subscriber;
-use super::session::{Ending, Outbound};
+use super::session::{Ending, Outbound, send_close};
 
 /// Log rows read per store call during a replay.
 const REPLAY_PAGE: u32 = 256;
@@ -132,11 +132,6 @@ impl Pump {
             message,
         }) = ending
         {
-            let frame = ServerFrame::Close {
-                code,
-                reason,
-                message,
-            };
             // A stopping server still delivers the answers already queued: their writes are
             // committed, and the client should not have to resend them.
             let mut answers = vec![];
@@ -147,19 +142,7 @@ impl Pump {
                     }
                 }
             }
-            let sink = &mut self.sink;
-            let _ = timeout(Duration::from_secs(1), async {
-                for t in answers {
-                    sink.feed(Message::Text(t.into())).await?;
-                }
-                sink.send(Message::Text(frame.encode().into())).await?;
-                sink.send(Message::Close(Some(CloseFrame {
-                    code: reason.ws_code(),
-                    reason: reason.as_str().into(),
-                })))
-                .await
-            })
-            .await;
+            send_close(&mut self.sink, answers, reason, code, message).await;
         }
     }
 

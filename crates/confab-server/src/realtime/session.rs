@@ -104,12 +104,27 @@ async fn refuse(
     message: String,
 ) {
     rt.record_close(reason.as_str());
+    send_close(sink, vec![], reason, code, message).await;
+}
+
+/// Sends what is left to say (`answers`, then the `close` frame) and the WebSocket close,
+/// giving up after a second: a peer that does not read by then will not.
+pub(crate) async fn send_close(
+    sink: &mut SplitSink<WebSocket, Message>,
+    answers: Vec<String>,
+    reason: CloseReason,
+    code: u32,
+    message: String,
+) {
     let frame = ServerFrame::Close {
         code,
         reason,
         message,
     };
-    let _ = timeout(Duration::from_secs(2), async {
+    let _ = timeout(Duration::from_secs(1), async {
+        for t in answers {
+            sink.feed(Message::Text(t.into())).await?;
+        }
         sink.send(Message::Text(frame.encode().into())).await?;
         sink.send(Message::Close(Some(CloseFrame {
             code: reason.ws_code(),

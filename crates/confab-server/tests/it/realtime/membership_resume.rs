@@ -25,6 +25,24 @@ fn bodies(events: &[EventFrame]) -> Vec<String> {
         .collect()
 }
 
+/// A new conversation's SID.
+async fn new_conversation(api: &Api) -> String {
+    api.post("/v1/Conversations", &[]).await.expect(201)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Connects `identity`, disconnects, and returns the cursors its `welcome` gave.
+async fn cursors_then_away(server: &TestServer, identity: &str) -> Resume {
+    let (c, w) = server.realtime(identity).await;
+    c.close().await;
+    Resume {
+        user_seq: w.resumed.user_seq,
+        conversations: w.resumed.conversations,
+    }
+}
+
 async fn post(api: &Api, conv: &str, body: &str) {
     api.post(
         &format!("/v1/Conversations/{conv}/Messages"),
@@ -66,10 +84,7 @@ async fn a_join_while_away_is_replayed_from_a_user_cursor_of_zero() {
     let (c, w) = server.realtime("alice").await;
     assert_eq!(w.resumed.user_seq, 0);
     c.close().await;
-    let conv = api.post("/v1/Conversations", &[]).await.expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = new_conversation(&api).await;
     add(&api, &conv, "alice").await;
     post(&api, &conv, "while away").await;
     let resume = Resume {
@@ -91,20 +106,12 @@ async fn a_join_while_away_is_replayed_from_a_user_cursor_of_zero() {
 async fn a_leave_while_away_delivers_up_to_the_leave_and_no_further() {
     let server = TestServer::start().await;
     let api = server.api();
-    let conv = api.post("/v1/Conversations", &[]).await.expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = new_conversation(&api).await;
     add(&api, &conv, "alice").await;
-    let (c, w) = server.realtime("alice").await;
-    c.close().await;
+    let resume = cursors_then_away(&server, "alice").await;
     post(&api, &conv, "before the leave").await;
     remove(&api, &conv, "alice").await;
     post(&api, &conv, "after the leave").await;
-    let resume = Resume {
-        user_seq: w.resumed.user_seq,
-        conversations: w.resumed.conversations.clone(),
-    };
     let (mut c, w2) = RawClient::join(server.addr(), &server.token("alice"), Some(resume)).await;
     assert!(!w2.resumed.conversations.contains_key(&conv));
     // The conversation up to and including her leaving, then the leave on the user stream.
@@ -125,22 +132,14 @@ async fn a_leave_while_away_delivers_up_to_the_leave_and_no_further() {
 async fn leaving_and_rejoining_while_away_skips_what_happened_in_between() {
     let server = TestServer::start().await;
     let api = server.api();
-    let conv = api.post("/v1/Conversations", &[]).await.expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = new_conversation(&api).await;
     add(&api, &conv, "alice").await;
-    let (c, w) = server.realtime("alice").await;
-    c.close().await;
+    let resume = cursors_then_away(&server, "alice").await;
     post(&api, &conv, "one").await;
     remove(&api, &conv, "alice").await;
     post(&api, &conv, "secret").await;
     add(&api, &conv, "alice").await;
     post(&api, &conv, "two").await;
-    let resume = Resume {
-        user_seq: w.resumed.user_seq,
-        conversations: w.resumed.conversations.clone(),
-    };
     let (mut c, _) = RawClient::join(server.addr(), &server.token("alice"), Some(resume)).await;
     // left, joined (user stream); one, participantLeft (first membership); two (second).
     let got = events(&mut c, 5).await;
@@ -158,10 +157,7 @@ async fn leaving_and_rejoining_while_away_skips_what_happened_in_between() {
 async fn cursors_for_conversations_never_joined_are_ignored() {
     let server = TestServer::start().await;
     let api = server.api();
-    let conv = api.post("/v1/Conversations", &[]).await.expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = new_conversation(&api).await;
     post(&api, &conv, "not for alice").await;
     let (c, w) = server.realtime("alice").await;
     c.close().await;
