@@ -1,0 +1,896 @@
+//! The session state machine. See the crate docs for how a driver pumps it.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use confab_protocol::ErrorCode;
+use confab_protocol::entity::Conversation;
+use confab_protocol::event::EventFrame;
+use confab_protocol::frame::{
+    ClientFrame, CloseReason, Incoming, ServerFrame, WireError, decode_incoming,
+};
+use confab_protocol::token::decode_unverified;
+use serde_json::Value;
+
+use crate::backoff::{Backoff, Rng};
+use crate::streams::{Streams, Verdict};
+
+/// Whether the client got going (DESIGN.md section 3), reported by `stateChanged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ClientState {
+    /// Entered when the first connection is made and the first page of the user's
+    /// conversations is loaded (after their `ConversationAdded` outputs). Not left.
+    Initialized,
+    /// Entered when the first connection could not be made: the token was refused, or no
+    /// server answered within the reconnection window. Left for `Initialized` when a new
+    /// token ([`Session::update_token`]) or [`Session::reconnect`] gets the client there.
+    Failed,
+}
+
+impl ClientState {
+    /// The wire name (`initialized`, `failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientState::Initialized => "initialized",
+            ClientState::Failed => "failed",
+        }
+    }
+}
+
+/// The link to the server, reported by `connectionStateChanged`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    /// Offline with an attempt in progress or scheduled (backoff). Entered at start, on a
+    /// lost link, on [`Session::reconnect`] or a new token; left for `Connected` on
+    /// `welcome`, `Disconnected` when the window runs out, `Denied` on a refused token.
+    Connecting,
+    /// Online and ready. Entered on `welcome`; left on any loss (`Connecting`), a
+    /// `token_expired` close (`Disconnected`), or [`Session::shutdown`] (`Disconnecting`).
+    Connected,
+    /// Going offline on purpose ([`Session::shutdown`]); left for `Disconnected` once the
+    /// socket is closed.
+    Disconnecting,
+    /// Offline, no attempt in progress: the window ran out, the token expired, or the client
+    /// shut down. Left for `Connecting` on [`Session::reconnect`] or a new token.
+    Disconnected,
+    /// The token was refused; nothing happens until [`Session::update_token`].
+    Denied,
+}
+
+impl ConnectionState {
+    /// The wire name (`connecting`, `connected`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionState::Connecting => "connecting",
+            ConnectionState::Connected => "connected",
+            ConnectionState::Disconnecting => "disconnecting",
+            ConnectionState::Disconnected => "disconnected",
+            ConnectionState::Denied => "denied",
+        }
+    }
+}
+
+/// Settings of a session. All times in milliseconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// How long the client keeps trying after a loss before `Disconnected`; `None`: forever.
+    pub window_ms: Option<u64>,
+    /// How long before `exp` `TokenAboutToExpire` comes (at once for shorter tokens).
+    pub token_lead_ms: u64,
+    /// How long a request may take, from the call, before it fails with 20408.
+    pub request_timeout_ms: u64,
+    /// How long opening a socket and getting `welcome` may take before the attempt counts
+    /// as failed.
+    pub connect_timeout_ms: u64,
+    /// Conversations whose cursors are kept for resume.
+    pub watch_cap: usize,
+    /// Retry timing.
+    pub backoff: Backoff,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            window_ms: Some(120_000),
+            token_lead_ms: 180_000,
+            request_timeout_ms: 30_000,
+            connect_timeout_ms: 15_000,
+            watch_cap: 500,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// What the driver must do with the socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Transmit {
+    /// Open a WebSocket to the server (then call `handle_connected` or `handle_closed`).
+    Connect,
+    /// Send this text frame.
+    Send(String),
+    /// Close the socket and forget it (do not report its end).
+    Close,
+}
+
+/// What the app hears.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// `stateChanged`.
+    StateChanged(ClientState),
+    /// `connectionStateChanged`.
+    ConnectionStateChanged(ConnectionState),
+    /// `connectionError`: a refused token or close reason (`terminal`: no retry without a
+    /// new token), or a failed attempt.
+    ConnectionError {
+        /// Whether the client stopped trying.
+        terminal: bool,
+        /// The numeric code.
+        code: u32,
+        /// What happened.
+        message: String,
+    },
+    /// `tokenAboutToExpire`: once per token, the configured lead before `exp`.
+    TokenAboutToExpire {
+        /// Time left, on the server's clock.
+        remaining_ms: u64,
+    },
+    /// `tokenExpired`: the token's `exp` passed (server's clock).
+    TokenExpired,
+    /// `conversationAdded` for each conversation of the first page, before `Initialized`.
+    ConversationAdded(Box<Conversation>),
+    /// A server event, exactly once and in order per stream.
+    Event(Box<EventFrame>),
+    /// The answer to a request made with [`Session::request`] or [`Session::update_token`].
+    Response {
+        /// The request.
+        id: u64,
+        /// Its result.
+        result: Result<Value, WireError>,
+    },
+}
+
+/// A call the session refuses at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CoreError {
+    /// The numeric code.
+    pub code: ErrorCode,
+    /// Why.
+    pub message: String,
+}
+
+/// Whether a method changes something, so that it carries an `op_id`.
+pub fn is_mutation(method: &str) -> bool {
+    !(method.ends_with(".get") || method.ends_with(".list"))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// No socket.
+    Idle,
+    /// `Connect` asked for; waiting for the socket.
+    Opening { since: u64 },
+    /// `hello` sent; waiting for `welcome`.
+    Hello { since: u64 },
+    /// In session.
+    Up {
+        last_rx: u64,
+        last_tx: u64,
+        heartbeat_ms: u64,
+        grace_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    method: String,
+    params: Value,
+    op_id: Option<String>,
+    deadline: u64,
+}
+
+/// What an internal request is for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Internal {
+    /// The first page of conversations, for `Initialized`.
+    FirstPage,
+    /// `token.update` with this token.
+    Renew(String),
+}
+
+/// The client session. See the crate docs.
+#[derive(Debug)]
+pub struct Session {
+    config: Config,
+    rng: Rng,
+    token: String,
+    identity: Option<String>,
+    /// The token's `exp` in unix ms (server clock).
+    expires_at: Option<i64>,
+    /// Server clock minus local clock, from `welcome` (0 before the first).
+    offset_ms: i64,
+    warned: bool,
+    expired: bool,
+    conn: ConnectionState,
+    client: Option<ClientState>,
+    link: Link,
+    /// Attempts since the loss.
+    retry: u32,
+    next_attempt_at: Option<u64>,
+    window_end: Option<u64>,
+    shut: bool,
+    streams: Streams,
+    next_id: u64,
+    pending: BTreeMap<u64, Pending>,
+    internal: BTreeMap<u64, Internal>,
+    transmits: VecDeque<Transmit>,
+    outputs: VecDeque<Output>,
+}
+
+fn token_facts(token: &str) -> (Option<String>, Option<i64>) {
+    match decode_unverified(token) {
+        Ok(t) => (
+            t.claims.grants.identity.clone(),
+            Some(t.claims.exp.saturating_mul(1000)),
+        ),
+        Err(_) => (None, None),
+    }
+}
+
+impl Session {
+    /// A session that starts connecting at `now` with `token`; `seed` feeds the jitter and
+    /// the `op_id`s.
+    pub fn new(token: String, config: Config, seed: u64, now: u64) -> Session {
+        let (identity, expires_at) = token_facts(&token);
+        let mut s = Session {
+            streams: Streams::new(config.watch_cap),
+            config,
+            rng: Rng::new(seed),
+            token,
+            identity,
+            expires_at,
+            offset_ms: 0,
+            warned: false,
+            expired: false,
+            conn: ConnectionState::Connecting,
+            client: None,
+            link: Link::Idle,
+            retry: 0,
+            next_attempt_at: Some(now),
+            window_end: None,
+            shut: false,
+            next_id: 1,
+            pending: BTreeMap::new(),
+            internal: BTreeMap::new(),
+            transmits: VecDeque::new(),
+            outputs: VecDeque::new(),
+        };
+        s.outputs
+            .push_back(Output::ConnectionStateChanged(ConnectionState::Connecting));
+        s.window_end = s.config.window_ms.map(|w| now.saturating_add(w));
+        s.retry = 1;
+        s
+    }
+
+    // ---- getters ----
+
+    /// The connection state.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.conn
+    }
+
+    /// The client state, once there is one.
+    pub fn client_state(&self) -> Option<ClientState> {
+        self.client
+    }
+
+    /// The identity the token carries, if it could be read.
+    pub fn identity(&self) -> Option<&str> {
+        self.identity.as_deref()
+    }
+
+    /// The current token.
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The resume cursors.
+    pub fn streams(&self) -> &Streams {
+        &self.streams
+    }
+
+    /// Server clock minus local clock, in ms.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+
+    // ---- outputs ----
+
+    /// The next thing to do with the socket.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The next thing the app should hear.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// When [`Session::handle_timeout`] should run next (local ms), if ever.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        let mut t: Option<u64> = None;
+        let mut at = |x: Option<u64>| {
+            if let Some(x) = x {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        };
+        if self.conn == ConnectionState::Connecting {
+            if self.link == Link::Idle {
+                at(self.next_attempt_at);
+            }
+            at(self.window_end);
+        }
+        match self.link {
+            Link::Opening { since } | Link::Hello { since } => {
+                at(Some(since.saturating_add(self.config.connect_timeout_ms)))
+            }
+            Link::Up {
+                last_rx,
+                last_tx,
+                heartbeat_ms,
+                grace_ms,
+            } => {
+                at(Some(last_tx.saturating_add(heartbeat_ms)));
+                at(Some(self.dead_at(last_rx, heartbeat_ms, grace_ms)));
+            }
+            Link::Idle => {}
+        }
+        if !self.shut {
+            if !self.warned {
+                at(self.warn_at());
+            }
+            if !self.expired {
+                at(self.expire_at());
+            }
+        }
+        at(self.pending.values().map(|p| p.deadline).min());
+        t
+    }
+
+    // ---- inputs ----
+
+    /// Time has come: runs every timer due at `now`.
+    pub fn handle_timeout(&mut self, now: u64) {
+        if !self.shut {
+            if !self.warned && self.warn_at().is_some_and(|t| t <= now) {
+                self.warned = true;
+                let remaining = self
+                    .expires_at
+                    .map_or(0, |e| e.saturating_sub(self.server_now(now)).max(0) as u64);
+                self.outputs.push_back(Output::TokenAboutToExpire {
+                    remaining_ms: remaining,
+                });
+            }
+            if !self.expired && self.expire_at().is_some_and(|t| t <= now) {
+                self.expired = true;
+                self.warned = true;
+                self.outputs.push_back(Output::TokenExpired);
+                if self.conn == ConnectionState::Connecting {
+                    // An expired token cannot connect: stop until the app gives a new one.
+                    self.stop(
+                        now,
+                        ConnectionState::Disconnected,
+                        ErrorCode::TokenExpired,
+                        "the access token expired",
+                    );
+                }
+            }
+        }
+        match self.link {
+            Link::Opening { since } | Link::Hello { since }
+                if now >= since.saturating_add(self.config.connect_timeout_ms) =>
+            {
+                self.transmits.push_back(Transmit::Close);
+                self.error(
+                    false,
+                    ErrorCode::Unavailable,
+                    "no welcome within the connect timeout",
+                );
+                self.lost(now, false);
+            }
+            Link::Up {
+                last_rx,
+                last_tx,
+                heartbeat_ms,
+                grace_ms,
+            } => {
+                if now >= self.dead_at(last_rx, heartbeat_ms, grace_ms) {
+                    self.transmits.push_back(Transmit::Close);
+                    self.error(false, ErrorCode::Unavailable, "the server went silent");
+                    self.lost(now, false);
+                } else if now >= last_tx.saturating_add(heartbeat_ms) {
+                    self.send(ClientFrame::Ping { t: now as i64 }, now);
+                }
+            }
+            _ => {}
+        }
+        if self.conn == ConnectionState::Connecting {
+            if self.window_end.is_some_and(|w| w <= now) {
+                if self.link != Link::Idle {
+                    self.transmits.push_back(Transmit::Close);
+                    self.link = Link::Idle;
+                }
+                self.stop(
+                    now,
+                    ConnectionState::Disconnected,
+                    ErrorCode::Unavailable,
+                    "no server within the reconnection window",
+                );
+            } else if self.link == Link::Idle && self.next_attempt_at.is_some_and(|t| t <= now) {
+                self.next_attempt_at = None;
+                self.link = Link::Opening { since: now };
+                self.transmits.push_back(Transmit::Connect);
+            }
+        }
+        let due: Vec<u64> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            self.complete(
+                id,
+                Err(WireError::new(
+                    ErrorCode::RequestTimeout,
+                    "the request timed out",
+                )),
+            );
+        }
+    }
+
+    /// The socket asked for with [`Transmit::Connect`] is open: say `hello`.
+    pub fn handle_connected(&mut self, now: u64) {
+        if !matches!(self.link, Link::Opening { .. }) {
+            return;
+        }
+        self.link = Link::Hello { since: now };
+        let hello = ClientFrame::Hello {
+            token: self.token.clone(),
+            resume: self.streams.resume(),
+            sdk: Some(concat!("confab-client-core/", env!("CARGO_PKG_VERSION")).into()),
+        };
+        self.transmits.push_back(Transmit::Send(hello.encode()));
+    }
+
+    /// A text frame arrived.
+    pub fn handle_frame(&mut self, text: &str, now: u64) {
+        match &mut self.link {
+            Link::Up { last_rx, .. } => *last_rx = now,
+            Link::Hello { .. } => {}
+            _ => return,
+        }
+        let Ok(incoming) = decode_incoming(text) else {
+            // A frame this version does not know: ignore it rather than drop the link.
+            return;
+        };
+        match incoming {
+            Incoming::Event(e) => {
+                if self.streams.accept(&e) == Verdict::Deliver {
+                    self.outputs.push_back(Output::Event(e));
+                }
+            }
+            Incoming::Frame(ServerFrame::Welcome(w)) => {
+                self.offset_ms = w.server_time - now as i64;
+                self.expires_at = Some(w.token_expires_at);
+                self.link = Link::Up {
+                    last_rx: now,
+                    last_tx: now,
+                    heartbeat_ms: w.heartbeat_ms.max(1),
+                    grace_ms: w.heartbeat_grace_ms,
+                };
+                self.streams.welcome(&w.resumed);
+                self.retry = 0;
+                self.window_end = None;
+                self.set_conn(ConnectionState::Connected);
+                // Requests made offline, or whose answer the lost link swallowed, go now
+                // with their op_id: the server answers a repeat with the first answer.
+                let ids: Vec<u64> = self.pending.keys().copied().collect();
+                for id in ids {
+                    self.send_request(id, now);
+                }
+                if self.client != Some(ClientState::Initialized)
+                    && !self.internal.values().any(|i| *i == Internal::FirstPage)
+                {
+                    self.internal_request(
+                        Internal::FirstPage,
+                        "conversations.list",
+                        serde_json::json!({"pageSize": 50}),
+                        now,
+                    );
+                }
+            }
+            Incoming::Frame(ServerFrame::Res { id, result, error }) => {
+                let result = match error {
+                    Some(e) => Err(e),
+                    None => Ok(result.unwrap_or(Value::Null)),
+                };
+                self.on_response(id, result, now);
+            }
+            Incoming::Frame(ServerFrame::Pong { .. }) => {}
+            Incoming::Frame(ServerFrame::Close {
+                code,
+                reason,
+                message,
+            }) => self.on_close(reason, code, message, now),
+        }
+    }
+
+    /// The socket closed by itself or could not be opened. (A socket the session asked to
+    /// close with [`Transmit::Close`] is forgotten; its end is not reported.)
+    pub fn handle_closed(&mut self, now: u64) {
+        if self.link == Link::Idle {
+            return;
+        }
+        self.link = Link::Idle;
+        self.error(false, ErrorCode::Unavailable, "the connection was lost");
+        self.lost(now, false);
+    }
+
+    /// Calls `method` with `params`; the answer comes as [`Output::Response`] with the id
+    /// returned. Mutations carry an `op_id`, so a resend after a lost link never acts twice.
+    pub fn request(&mut self, method: &str, params: Value, now: u64) -> u64 {
+        let id = self.take_id();
+        if matches!(
+            self.conn,
+            ConnectionState::Disconnected
+                | ConnectionState::Denied
+                | ConnectionState::Disconnecting
+        ) {
+            self.outputs.push_back(Output::Response {
+                id,
+                result: Err(WireError::new(
+                    ErrorCode::Unavailable,
+                    format!("the client is {}", self.conn.as_str()),
+                )),
+            });
+            return id;
+        }
+        let op_id = is_mutation(method).then(|| self.new_op_id());
+        self.pending.insert(
+            id,
+            Pending {
+                method: method.to_owned(),
+                params,
+                op_id,
+                deadline: now.saturating_add(self.config.request_timeout_ms),
+            },
+        );
+        if matches!(self.link, Link::Up { .. }) {
+            self.send_request(id, now);
+        }
+        id
+    }
+
+    /// Takes a new token. On a live session it is renewed in place (`token.update`; the
+    /// answer comes as [`Output::Response`] with the returned id); otherwise it is kept for
+    /// the next `hello` and, if the client had stopped, a new connection starts.
+    pub fn update_token(&mut self, token: String, now: u64) -> Result<Option<u64>, CoreError> {
+        if self.shut {
+            return Err(CoreError {
+                code: ErrorCode::Unavailable,
+                message: "the client was shut down".into(),
+            });
+        }
+        let (identity, expires_at) = token_facts(&token);
+        if let (Some(old), Some(new)) = (&self.identity, &identity)
+            && old != new
+        {
+            return Err(CoreError {
+                code: ErrorCode::TokenBadGrant,
+                message: format!("the new token is for {new:?}, not {old:?}"),
+            });
+        }
+        if matches!(self.link, Link::Up { .. }) && self.conn == ConnectionState::Connected {
+            let params = serde_json::json!({ "token": token });
+            let id = self.internal_request(Internal::Renew(token), "token.update", params, now);
+            return Ok(Some(id));
+        }
+        self.adopt(token, identity, expires_at);
+        match self.conn {
+            ConnectionState::Disconnected | ConnectionState::Denied => self.restart(now),
+            ConnectionState::Connecting => {
+                self.window_end = self.config.window_ms.map(|w| now.saturating_add(w))
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Starts a new reconnection window at once (after `Disconnected`, or to cut a backoff
+    /// short). Does nothing when connected, denied or shut down.
+    pub fn reconnect(&mut self, now: u64) {
+        if self.shut {
+            return;
+        }
+        match self.conn {
+            ConnectionState::Disconnected => self.restart(now),
+            ConnectionState::Connecting => {
+                self.window_end = self.config.window_ms.map(|w| now.saturating_add(w));
+                if self.link == Link::Idle {
+                    self.next_attempt_at = Some(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The device is back online (the browser's `online` event): retry now.
+    pub fn network_online(&mut self, now: u64) {
+        self.reconnect(now);
+    }
+
+    /// Goes offline for good: `Disconnecting`, the socket closed, `Disconnected`. Pending
+    /// requests fail.
+    pub fn shutdown(&mut self) {
+        if self.shut {
+            return;
+        }
+        self.shut = true;
+        self.next_attempt_at = None;
+        self.window_end = None;
+        self.fail_pending("the client shut down");
+        self.set_conn(ConnectionState::Disconnecting);
+        if self.link != Link::Idle {
+            self.link = Link::Idle;
+            self.transmits.push_back(Transmit::Close);
+        }
+        self.set_conn(ConnectionState::Disconnected);
+    }
+
+    // ---- internals ----
+
+    fn server_now(&self, now: u64) -> i64 {
+        (now as i64).saturating_add(self.offset_ms)
+    }
+
+    /// Local ms of a server-clock instant.
+    fn local(&self, server_ms: i64) -> u64 {
+        server_ms.saturating_sub(self.offset_ms).max(0) as u64
+    }
+
+    fn warn_at(&self) -> Option<u64> {
+        self.expires_at
+            .map(|e| self.local(e.saturating_sub(self.config.token_lead_ms as i64)))
+    }
+
+    fn expire_at(&self) -> Option<u64> {
+        self.expires_at.map(|e| self.local(e))
+    }
+
+    fn dead_at(&self, last_rx: u64, heartbeat_ms: u64, grace_ms: u64) -> u64 {
+        last_rx
+            .saturating_add(heartbeat_ms.saturating_mul(2))
+            .saturating_add(grace_ms)
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn new_op_id(&mut self) -> String {
+        format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())
+    }
+
+    fn set_conn(&mut self, state: ConnectionState) {
+        if self.conn != state {
+            self.conn = state;
+            self.outputs
+                .push_back(Output::ConnectionStateChanged(state));
+        }
+    }
+
+    fn set_client(&mut self, state: ClientState) {
+        if self.client != Some(state) {
+            self.client = Some(state);
+            self.outputs.push_back(Output::StateChanged(state));
+        }
+    }
+
+    fn error(&mut self, terminal: bool, code: ErrorCode, message: &str) {
+        self.outputs.push_back(Output::ConnectionError {
+            terminal,
+            code: code.code(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn send(&mut self, frame: ClientFrame, now: u64) {
+        if let Link::Up { last_tx, .. } = &mut self.link {
+            *last_tx = now;
+        }
+        self.transmits.push_back(Transmit::Send(frame.encode()));
+    }
+
+    fn send_request(&mut self, id: u64, now: u64) {
+        let Some(p) = self.pending.get(&id) else {
+            return;
+        };
+        let frame = ClientFrame::Req {
+            id,
+            op_id: p.op_id.clone(),
+            method: p.method.clone(),
+            params: p.params.clone(),
+        };
+        self.send(frame, now);
+    }
+
+    fn internal_request(&mut self, what: Internal, method: &str, params: Value, now: u64) -> u64 {
+        let id = self.request(method, params, now);
+        self.internal.insert(id, what);
+        id
+    }
+
+    fn complete(&mut self, id: u64, result: Result<Value, WireError>) {
+        if self.pending.remove(&id).is_none() {
+            return;
+        }
+        match self.internal.remove(&id) {
+            Some(Internal::FirstPage) => {
+                // A failed first page is tried again on the next welcome.
+            }
+            Some(Internal::Renew(_)) | None => {
+                self.outputs.push_back(Output::Response { id, result });
+            }
+        }
+    }
+
+    fn on_response(&mut self, id: u64, result: Result<Value, WireError>, _now: u64) {
+        match self.internal.get(&id).cloned() {
+            Some(Internal::FirstPage) => {
+                if let Ok(page) = &result {
+                    for item in page["items"].as_array().into_iter().flatten() {
+                        if let Ok(c) =
+                            serde_json::from_value::<Conversation>(item["conversation"].clone())
+                        {
+                            self.outputs
+                                .push_back(Output::ConversationAdded(Box::new(c)));
+                        }
+                    }
+                    self.set_client(ClientState::Initialized);
+                }
+            }
+            Some(Internal::Renew(token)) if result.is_ok() => {
+                let (identity, _) = token_facts(&token);
+                let expires_at = result
+                    .as_ref()
+                    .ok()
+                    .and_then(|v| v["token_expires_at"].as_i64());
+                self.adopt(token, identity, expires_at);
+            }
+            Some(Internal::Renew(_)) | None => {}
+        }
+        self.complete(id, result);
+    }
+
+    /// Makes `token` the session's token and re-arms its timers.
+    fn adopt(&mut self, token: String, identity: Option<String>, expires_at: Option<i64>) {
+        self.token = token;
+        if identity.is_some() {
+            self.identity = identity;
+        }
+        self.expires_at = expires_at;
+        self.warned = false;
+        self.expired = false;
+    }
+
+    fn on_close(&mut self, reason: CloseReason, code: u32, message: String, now: u64) {
+        self.link = Link::Idle;
+        // The socket closes after this frame; the driver's `handle_closed` then finds the
+        // link already idle.
+        self.transmits.push_back(Transmit::Close);
+        match reason {
+            CloseReason::Denied => {
+                self.outputs.push_back(Output::ConnectionError {
+                    terminal: true,
+                    code,
+                    message,
+                });
+                self.fail_pending("the token was refused");
+                self.next_attempt_at = None;
+                self.window_end = None;
+                self.set_conn(ConnectionState::Denied);
+                if self.client.is_none() {
+                    self.set_client(ClientState::Failed);
+                }
+            }
+            CloseReason::TokenExpired => {
+                if !self.expired {
+                    self.expired = true;
+                    self.warned = true;
+                    self.outputs.push_back(Output::TokenExpired);
+                }
+                self.outputs.push_back(Output::ConnectionError {
+                    terminal: true,
+                    code,
+                    message,
+                });
+                self.stop(
+                    now,
+                    ConnectionState::Disconnected,
+                    ErrorCode::TokenExpired,
+                    "",
+                );
+            }
+            CloseReason::SlowConsumer | CloseReason::ShuttingDown | CloseReason::ProtocolError => {
+                self.outputs.push_back(Output::ConnectionError {
+                    terminal: false,
+                    code,
+                    message,
+                });
+                self.lost(now, reason == CloseReason::SlowConsumer);
+            }
+        }
+    }
+
+    /// The link is gone: try again inside the window.
+    fn lost(&mut self, now: u64, slow: bool) {
+        self.link = Link::Idle;
+        if self.shut {
+            self.set_conn(ConnectionState::Disconnected);
+            return;
+        }
+        if !matches!(
+            self.conn,
+            ConnectionState::Connected | ConnectionState::Connecting
+        ) {
+            return;
+        }
+        if self.conn == ConnectionState::Connected || self.window_end.is_none() && self.retry == 0 {
+            self.window_end = self.config.window_ms.map(|w| now.saturating_add(w));
+        }
+        self.set_conn(ConnectionState::Connecting);
+        let delay = if slow && self.retry == 0 {
+            self.config.backoff.after_slow_consumer_ms(&mut self.rng)
+        } else {
+            self.config.backoff.delay_ms(self.retry, &mut self.rng)
+        };
+        self.retry = self.retry.saturating_add(1);
+        self.next_attempt_at = Some(now.saturating_add(delay));
+    }
+
+    /// Stops trying: `state` is `Disconnected` or `Denied`.
+    fn stop(&mut self, _now: u64, state: ConnectionState, code: ErrorCode, why: &str) {
+        self.link = Link::Idle;
+        self.next_attempt_at = None;
+        self.window_end = None;
+        self.fail_pending(if why.is_empty() {
+            "the client stopped"
+        } else {
+            why
+        });
+        if !why.is_empty() {
+            self.error(true, code, why);
+        }
+        self.set_conn(state);
+        if self.client.is_none() {
+            self.set_client(ClientState::Failed);
+        }
+    }
+
+    /// A new start after `Disconnected` or `Denied`: a fresh window, an attempt now.
+    fn restart(&mut self, now: u64) {
+        self.retry = 1;
+        self.window_end = self.config.window_ms.map(|w| now.saturating_add(w));
+        self.next_attempt_at = Some(now);
+        self.link = Link::Idle;
+        self.set_conn(ConnectionState::Connecting);
+    }
+
+    fn fail_pending(&mut self, why: &str) {
+        let ids: Vec<u64> = self.pending.keys().copied().collect();
+        for id in ids {
+            self.complete(id, Err(WireError::new(ErrorCode::Unavailable, why)));
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! States and their transitions.
+
+use confab_client_core::{ClientState, Config, ConnectionState as C, Output};
+use confab_protocol::frame::{ClientFrame, CloseReason};
+use serde_json::json;
+
+use crate::harness::*;
+
+#[test]
+fn a_first_connection_initializes_after_the_first_page() {
+    let mut sim = Sim::start(Config::default(), 1_000, HOUR);
+    assert_eq!(sim.connects, 1, "the first attempt is immediate");
+    assert_eq!(sim.states(), [C::Connecting]);
+    sim.connected();
+    let ClientFrame::Hello { resume, .. } = sim.sent.last().unwrap() else {
+        panic!()
+    };
+    assert!(resume.is_none(), "nothing to resume the first time");
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(0, &[(&conv_sid(1), 4)]), 0, exp);
+    assert_eq!(sim.s.connection_state(), C::Connected);
+    assert_eq!(sim.s.client_state(), None, "not before the first page");
+    let conv = json!({"conversation": {
+        "sid": conv_sid(1), "chat_service_sid": format!("IS{:032x}", 0), "messaging_service_sid": null,
+        "friendly_name": "room", "unique_name": null, "attributes": "{}", "state": "active",
+        "timers": {}, "bindings": null, "created_by": "system", "date_created": 1, "date_updated": 1,
+    }});
+    sim.answer_first_page(json!([conv]));
+    let outs = sim.take_outputs();
+    let added = outs
+        .iter()
+        .position(|o| matches!(o, Output::ConversationAdded(_)));
+    let init = outs
+        .iter()
+        .position(|o| *o == Output::StateChanged(ClientState::Initialized));
+    assert!(
+        added.unwrap() < init.unwrap(),
+        "conversationAdded before initialized: {outs:?}"
+    );
+    assert_eq!(sim.s.client_state(), Some(ClientState::Initialized));
+}
+
+#[test]
+fn a_refused_token_is_denied_and_the_client_fails_without_retrying() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.connected();
+    sim.close_with(CloseReason::Denied, 20107);
+    let outs = sim.take_outputs();
+    assert!(outs.contains(&Output::ConnectionError {
+        terminal: true,
+        code: 20107,
+        message: "test".into()
+    }));
+    assert!(outs.contains(&Output::StateChanged(ClientState::Failed)));
+    assert_eq!(sim.s.connection_state(), C::Denied);
+    sim.run_until(10 * HOUR);
+    assert_eq!(sim.connects, 1, "no retry after denied");
+    // A new token revives it, and it initializes.
+    sim.s
+        .update_token(token("alice", 99_999_999), sim.now)
+        .unwrap();
+    sim.s.handle_timeout(sim.now);
+    sim.drain();
+    assert_eq!(sim.connects, 2);
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    sim.go_online(resumed(0, &[]));
+    assert_eq!(sim.s.client_state(), Some(ClientState::Initialized));
+    assert!(
+        sim.outputs
+            .contains(&Output::StateChanged(ClientState::Initialized))
+    );
+}
+
+#[test]
+fn no_server_within_the_window_ends_disconnected_and_failed_with_backoff_between() {
+    let start = 5_000;
+    let mut sim = Sim::start(Config::default(), start, 24 * HOUR);
+    let mut attempts = vec![sim.now];
+    loop {
+        // Every attempt fails at once.
+        sim.closed();
+        if !sim.step(start + 10 * 60_000) {
+            break;
+        }
+        if sim.connects > attempts.len() {
+            attempts.push(sim.now);
+        }
+        if sim.s.connection_state() != C::Connecting {
+            break;
+        }
+    }
+    assert_eq!(sim.s.connection_state(), C::Disconnected);
+    assert_eq!(sim.s.client_state(), Some(ClientState::Failed));
+    assert_eq!(
+        sim.now,
+        start + 120_000,
+        "the window is 2 minutes from the start"
+    );
+    let gaps: Vec<u64> = attempts.windows(2).map(|w| w[1] - w[0]).collect();
+    for (i, gap) in gaps.iter().enumerate() {
+        let base = (1_000u64 << i).min(30_000) as f64;
+        assert!(
+            (*gap as f64) >= base * 0.8 && (*gap as f64) <= base * 1.2,
+            "gap {i}: {gap} ms, expected {base} ± 20 %: {gaps:?}"
+        );
+    }
+    assert!(gaps.len() >= 6, "{gaps:?}");
+    sim.run_until(start + HOUR);
+    assert_eq!(sim.connects, attempts.len(), "nothing after disconnected");
+    // reconnect() starts a new window.
+    sim.s.reconnect(sim.now);
+    sim.s.handle_timeout(sim.now);
+    sim.drain();
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    assert_eq!(sim.connects, attempts.len() + 1);
+}
+
+#[test]
+fn a_lost_link_retries_at_once_then_backs_off_and_resumes_with_its_cursors() {
+    let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+    let c = conv_sid(1);
+    sim.go_online(resumed(2, &[(&c, 5)]));
+    sim.raw(&message_event(&c, 6, 0));
+    sim.closed();
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    let lost_at = sim.now;
+    sim.step(lost_at + 1_000);
+    assert!(
+        sim.now - lost_at <= 100,
+        "first retry within jitter: {}",
+        sim.now - lost_at
+    );
+    assert_eq!(sim.connects, 2);
+    sim.closed();
+    let second = sim.now;
+    sim.step(second + 2_000);
+    let gap = sim.now - second;
+    assert!((800..=1_200).contains(&gap), "then 1 s ± 20 %: {gap}");
+    sim.connected();
+    let resume = sim.last_hello_resume().expect("resumes");
+    assert_eq!(resume.user_seq, 2);
+    assert_eq!(
+        resume.conversations[&c], 6,
+        "the cursor moved with the event"
+    );
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(2, &[(&c, 6)]), 0, exp);
+    assert_eq!(
+        sim.states(),
+        [C::Connecting, C::Connected, C::Connecting, C::Connected]
+    );
+    // A replay that overlaps is de-duplicated; new events pass.
+    sim.take_outputs();
+    sim.raw(&message_event(&c, 6, 0));
+    sim.raw(&message_event(&c, 7, 1));
+    let events: Vec<_> = sim
+        .take_outputs()
+        .into_iter()
+        .filter(|o| matches!(o, Output::Event(_)))
+        .collect();
+    assert_eq!(events.len(), 1);
+}
+
+#[test]
+fn a_slow_consumer_close_backs_off_before_the_first_retry() {
+    let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+    sim.go_online(resumed(0, &[]));
+    sim.close_with(CloseReason::SlowConsumer, 20012);
+    let at = sim.now;
+    assert!(sim.outputs.contains(&Output::ConnectionError {
+        terminal: false,
+        code: 20012,
+        message: "test".into()
+    }));
+    sim.step(at + 5_000);
+    assert!(sim.now - at >= 800, "backs off: {}", sim.now - at);
+    assert_eq!(sim.connects, 2);
+}
+
+#[test]
+fn shutting_down_and_protocol_errors_reconnect_at_once() {
+    for reason in [CloseReason::ShuttingDown, CloseReason::ProtocolError] {
+        let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+        sim.go_online(resumed(0, &[]));
+        sim.close_with(reason, reason.code().code());
+        let at = sim.now;
+        sim.step(at + 5_000);
+        assert!(sim.now - at <= 100, "{reason:?}");
+        assert_eq!(sim.connects, 2);
+    }
+}
+
+#[test]
+fn shutdown_goes_disconnecting_then_disconnected_and_closes_the_socket() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    let id = sim.s.request("message.send", json!({}), sim.now);
+    sim.s.shutdown();
+    sim.drain();
+    let states = sim.states();
+    assert_eq!(
+        &states[states.len() - 2..],
+        [C::Disconnecting, C::Disconnected]
+    );
+    assert_eq!(sim.closes, 1);
+    assert!(
+        sim.outputs
+            .iter()
+            .any(|o| matches!(o, Output::Response { id: i, result: Err(_) } if *i == id))
+    );
+    sim.run_until(10 * HOUR);
+    assert_eq!(sim.connects, 1, "never again");
+    assert!(
+        !sim.outputs
+            .iter()
+            .any(|o| matches!(o, Output::TokenExpired)),
+        "no timers after shutdown"
+    );
+}
+
+#[test]
+fn the_heartbeat_pings_after_h_and_declares_the_link_dead_after_2h_plus_grace() {
+    let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+    sim.go_online(resumed(0, &[]));
+    let up = sim.now;
+    let before = sim.sent.len();
+    sim.step(up + 15_000);
+    assert_eq!(sim.now, up + 15_000);
+    assert!(
+        matches!(sim.sent[before..], [ClientFrame::Ping { .. }]),
+        "{:?}",
+        &sim.sent[before..]
+    );
+    // A pong keeps it alive past the first deadline.
+    sim.now = up + 20_000;
+    sim.raw(r#"{"op":"pong","t":1}"#);
+    sim.run_until(up + 39_000);
+    assert_eq!(sim.s.connection_state(), C::Connected);
+    // Silence for 2H + grace after the last frame: dead, reconnecting.
+    sim.run_until(up + 20_000 + 35_000);
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    assert_eq!(sim.closes, 1);
+}
+
+#[test]
+fn a_token_expired_close_stops_in_disconnected_after_token_expired() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    sim.close_with(CloseReason::TokenExpired, 20104);
+    let outs = sim.take_outputs();
+    let expired = outs
+        .iter()
+        .position(|o| *o == Output::TokenExpired)
+        .unwrap();
+    let disc = outs
+        .iter()
+        .position(|o| *o == Output::ConnectionStateChanged(C::Disconnected))
+        .unwrap();
+    assert!(expired < disc);
+    sim.run_until(10 * HOUR);
+    assert_eq!(sim.connects, 1);
+    // A new token starts over.
+    assert_eq!(
+        sim.s.update_token(token("alice", 999_999_999), sim.now),
+        Ok(None)
+    );
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+}
+
+#[test]
+fn a_conversation_reset_moves_the_cursor() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    let c = conv_sid(3);
+    sim.go_online(resumed(0, &[(&c, 2)]));
+    sim.raw(&format!(
+        r#"{{"op":"event","stream":"{c}","type":"conversationReset","data":{{"seq":40}}}}"#
+    ));
+    assert_eq!(sim.s.streams().conversation(&c), Some(40));
+    sim.raw(&message_event(&c, 41, 9));
+    assert_eq!(sim.s.streams().conversation(&c), Some(41));
+}
