@@ -207,6 +207,8 @@ pub struct Session {
     expires_at: Option<i64>,
     /// Server clock minus local clock, from `welcome` (0 before the first).
     offset_ms: i64,
+    /// Whether a `welcome` ever gave the server's clock.
+    synced: bool,
     warned: bool,
     expired: bool,
     conn: ConnectionState,
@@ -248,6 +250,7 @@ impl Session {
             identity,
             expires_at,
             offset_ms: 0,
+            synced: false,
             warned: false,
             expired: false,
             conn: ConnectionState::Connecting,
@@ -373,8 +376,10 @@ impl Session {
                 self.expired = true;
                 self.warned = true;
                 self.outputs.push_back(Output::TokenExpired);
-                if self.conn == ConnectionState::Connecting {
+                if self.conn == ConnectionState::Connecting && self.synced {
                     // An expired token cannot connect: stop until the app gives a new one.
+                    // (Before the server's clock is known the device's may be wrong: the
+                    // server decides then.)
                     self.stop(
                         now,
                         ConnectionState::Disconnected,
@@ -480,6 +485,7 @@ impl Session {
             }
             Incoming::Frame(ServerFrame::Welcome(w)) => {
                 self.offset_ms = w.server_time - now as i64;
+                self.synced = true;
                 self.expires_at = Some(w.token_expires_at);
                 self.link = Link::Up {
                     last_rx: now,
@@ -779,9 +785,17 @@ impl Session {
         if identity.is_some() {
             self.identity = identity;
         }
+        // A token that does not live longer than the one it replaces warns not again: a
+        // provider handing out the same token again must not be asked in a loop.
+        let later = match (self.expires_at, expires_at) {
+            (Some(old), Some(new)) => new > old,
+            _ => true,
+        };
         self.expires_at = expires_at;
-        self.warned = false;
-        self.expired = false;
+        if later {
+            self.warned = false;
+            self.expired = false;
+        }
     }
 
     fn on_close(&mut self, reason: CloseReason, code: u32, message: String, now: u64) {

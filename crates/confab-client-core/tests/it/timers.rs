@@ -149,6 +149,8 @@ fn an_expired_token_while_offline_stops_trying() {
         0,
         60_000,
     );
+    // Online once, so the server's clock is known; then the link goes and stays gone.
+    sim.go_online(resumed(0, &[]));
     loop {
         sim.closed();
         if !sim.step(HOUR) || sim.s.connection_state() != C::Connecting {
@@ -158,4 +160,13 @@ fn an_expired_token_while_offline_stops_trying() {
     assert!(sim.outputs.contains(&Output::TokenExpired));
     assert_eq!(sim.s.connection_state(), C::Disconnected);
     assert_eq!(sim.now, 60_000, "at exp");
+}
+
+#[test]
+fn before_the_servers_clock_is_known_an_expired_looking_token_still_asks_the_server() {
+    // The device may be the one that is wrong: only the server can refuse the token.
+    let sim = Sim::start(Config::default(), HOUR, 0);
+    assert!(sim.outputs.contains(&Output::TokenExpired));
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    assert_eq!(sim.connects, 1);
 }

@@ -1,0 +1,207 @@
+//! The handle an app holds: requests and token renewal go to the driver task as commands,
+//! states come back through watch channels, events through [`Events`].
+
+use confab_client_core::{ClientState, ConnectionState};
+use confab_protocol::entity::{Conversation, Message, Participant};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::driver::Driver;
+use crate::events::ClientEvent;
+use crate::options::ClientOptions;
+
+/// A failed call: the server's error code and message, or the client's own (20408 for a
+/// timeout, 20503 when the client is offline for good or shut down, 20106 for a token with
+/// another identity).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ClientError {
+    /// The numeric code (`docs/PROTOCOL.md`).
+    pub code: u32,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ClientError {
+    pub(crate) fn gone() -> ClientError {
+        ClientError {
+            code: confab_protocol::ErrorCode::Unavailable.code(),
+            message: "the client has shut down".into(),
+        }
+    }
+}
+
+pub(crate) enum Command {
+    Request {
+        method: String,
+        params: Value,
+        reply: oneshot::Sender<Result<Value, ClientError>>,
+    },
+    UpdateToken {
+        token: String,
+        reply: oneshot::Sender<Result<(), ClientError>>,
+    },
+    Reconnect,
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// The events of one client, in order. Ends when the client has shut down.
+#[derive(Debug)]
+pub struct Events {
+    pub(crate) rx: mpsc::UnboundedReceiver<ClientEvent>,
+}
+
+impl Events {
+    /// The next event; `None` once the client is gone.
+    pub async fn next(&mut self) -> Option<ClientEvent> {
+        self.rx.recv().await
+    }
+}
+
+/// A Confab client. Cheap to clone; the connection lives until [`Client::shutdown`] or until
+/// every clone is dropped.
+#[derive(Clone, Debug)]
+pub struct Client {
+    cmd: mpsc::UnboundedSender<Command>,
+    conn: watch::Receiver<ConnectionState>,
+    state: watch::Receiver<Option<ClientState>>,
+}
+
+impl Client {
+    /// Creates a client and starts connecting in the background (it must be called inside a
+    /// tokio runtime). The outcome arrives on the returned [`Events`]: `StateChanged`
+    /// (`Initialized` or `Failed`) and `ConnectionStateChanged`.
+    pub fn new(token: impl Into<String>, options: ClientOptions) -> (Client, Events) {
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (conn_tx, conn_rx) = watch::channel(ConnectionState::Connecting);
+        let (state_tx, state_rx) = watch::channel(None);
+        let driver = Driver::new(token.into(), options, cmd_rx, events_tx, conn_tx, state_tx);
+        tokio::spawn(driver.run());
+        (
+            Client {
+                cmd: cmd_tx,
+                conn: conn_rx,
+                state: state_rx,
+            },
+            Events { rx: events_rx },
+        )
+    }
+
+    /// The connection state now.
+    pub fn connection_state(&self) -> ConnectionState {
+        *self.conn.borrow()
+    }
+
+    /// The client state now (`None` until the first connection succeeds or fails).
+    pub fn client_state(&self) -> Option<ClientState> {
+        *self.state.borrow()
+    }
+
+    /// Watches the connection state.
+    pub fn watch_connection_state(&self) -> watch::Receiver<ConnectionState> {
+        self.conn.clone()
+    }
+
+    /// Watches the client state.
+    pub fn watch_client_state(&self) -> watch::Receiver<Option<ClientState>> {
+        self.state.clone()
+    }
+
+    /// Calls a realtime method (`docs/PROTOCOL.md`) and returns its result. Made while
+    /// offline, it waits for the connection (within the request timeout); a mutation carries
+    /// an `op_id`, so a resend after a lost link never acts twice.
+    pub async fn request(&self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.cmd
+            .send(Command::Request {
+                method: method.to_owned(),
+                params,
+                reply,
+            })
+            .map_err(|_| ClientError::gone())?;
+        answer.await.map_err(|_| ClientError::gone())?
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        params: Value,
+    ) -> Result<T, ClientError> {
+        let v = self.request(method, params).await?;
+        serde_json::from_value(v).map_err(|e| ClientError {
+            code: confab_protocol::ErrorCode::Internal.code(),
+            message: format!("unexpected answer to {method}: {e}"),
+        })
+    }
+
+    /// Creates a conversation (join it to take part).
+    pub async fn create_conversation(
+        &self,
+        friendly_name: Option<&str>,
+    ) -> Result<Conversation, ClientError> {
+        self.call(
+            "conversation.create",
+            json!({ "friendlyName": friendly_name }),
+        )
+        .await
+    }
+
+    /// Fetches a conversation by SID or unique name.
+    pub async fn conversation(&self, sid_or_name: &str) -> Result<Conversation, ClientError> {
+        self.call("conversation.get", json!({ "conversation": sid_or_name }))
+            .await
+    }
+
+    /// Joins a conversation as the client's identity.
+    pub async fn join(&self, conversation: &str) -> Result<Participant, ClientError> {
+        self.call("conversation.join", json!({ "conversation": conversation }))
+            .await
+    }
+
+    /// Sends a text message; resolves with the stored message (its `index`) once committed.
+    /// The sender also gets its `MessageAdded`, once.
+    pub async fn send_message(
+        &self,
+        conversation: &str,
+        body: &str,
+    ) -> Result<Message, ClientError> {
+        self.call(
+            "message.send",
+            json!({ "conversation": conversation, "body": body }),
+        )
+        .await
+    }
+
+    /// Takes a new token: renewed in place on a live connection (no reconnect, no lost
+    /// event); on a disconnected, denied or failed client it starts a new connection. The new
+    /// token must carry the same identity (else 20106).
+    pub async fn update_token(&self, token: impl Into<String>) -> Result<(), ClientError> {
+        let (reply, answer) = oneshot::channel();
+        self.cmd
+            .send(Command::UpdateToken {
+                token: token.into(),
+                reply,
+            })
+            .map_err(|_| ClientError::gone())?;
+        answer.await.map_err(|_| ClientError::gone())?
+    }
+
+    /// Tries again now with a fresh reconnection window (after `Disconnected`, or to cut a
+    /// backoff short).
+    pub fn reconnect(&self) {
+        let _ = self.cmd.send(Command::Reconnect);
+    }
+
+    /// Disconnects for good (`Disconnecting`, then `Disconnected`); pending requests fail.
+    /// Returns once the client has stopped.
+    pub async fn shutdown(&self) {
+        let (reply, done) = oneshot::channel();
+        if self.cmd.send(Command::Shutdown { reply }).is_ok() {
+            let _ = done.await;
+        }
+    }
+}

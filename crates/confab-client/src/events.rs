@@ -1,0 +1,117 @@
+//! The one enum of everything an app hears from its client.
+
+use std::time::Duration;
+
+use confab_client_core::{ClientState, ConnectionState, Output};
+use confab_protocol::entity::{Conversation, Message, Participant};
+use confab_protocol::event::{EventBody, Membership};
+use confab_protocol::sid::Sid;
+
+/// What happened. Conversation events arrive exactly once and in order per conversation,
+/// across any number of reconnects.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// `stateChanged`: `Initialized` once connected with the first page loaded, or `Failed`.
+    StateChanged(ClientState),
+    /// `connectionStateChanged`.
+    ConnectionStateChanged(ConnectionState),
+    /// `connectionError`.
+    ConnectionError {
+        /// Whether the client stopped trying (a refused or expired token).
+        terminal: bool,
+        /// The numeric code.
+        code: u32,
+        /// What happened.
+        message: String,
+    },
+    /// `tokenAboutToExpire`: renew with [`crate::Client::update_token`] now.
+    TokenAboutToExpire {
+        /// Time left.
+        remaining: Duration,
+    },
+    /// `tokenExpired`.
+    TokenExpired,
+    /// `conversationAdded`: one of the user's conversations, from the first page or created.
+    ConversationAdded(Box<Conversation>),
+    /// `conversationUpdated`.
+    ConversationUpdated(Box<Conversation>),
+    /// `conversationJoined`: the user became a participant.
+    ConversationJoined(Box<Membership>),
+    /// `conversationLeft`: the user stopped being a participant.
+    ConversationLeft(Box<Membership>),
+    /// `conversationRemoved`: a conversation of the user's was deleted.
+    ConversationRemoved(Box<Membership>),
+    /// `conversationReset`: the client was away longer than the server keeps events; reload
+    /// the conversation (its later events follow).
+    ConversationReset {
+        /// The conversation.
+        conversation: Sid,
+        /// Events after this `seq` follow.
+        seq: i64,
+    },
+    /// `messageAdded`.
+    MessageAdded(Box<Message>),
+    /// `messageUpdated`.
+    MessageUpdated(Box<Message>),
+    /// `messageRemoved`.
+    MessageRemoved(Box<Message>),
+    /// `participantJoined`.
+    ParticipantJoined(Box<Participant>),
+    /// `participantUpdated`.
+    ParticipantUpdated(Box<Participant>),
+    /// `participantLeft`.
+    ParticipantLeft(Box<Participant>),
+}
+
+impl ClientEvent {
+    /// The app-facing event for a core output; `None` for outputs the driver handles itself.
+    pub(crate) fn from_output(o: Output) -> Option<ClientEvent> {
+        Some(match o {
+            Output::StateChanged(s) => ClientEvent::StateChanged(s),
+            Output::ConnectionStateChanged(s) => ClientEvent::ConnectionStateChanged(s),
+            Output::ConnectionError {
+                terminal,
+                code,
+                message,
+            } => ClientEvent::ConnectionError {
+                terminal,
+                code,
+                message,
+            },
+            Output::TokenAboutToExpire { remaining_ms } => ClientEvent::TokenAboutToExpire {
+                remaining: Duration::from_millis(remaining_ms),
+            },
+            Output::TokenExpired => ClientEvent::TokenExpired,
+            Output::ConversationAdded(c) => ClientEvent::ConversationAdded(c),
+            Output::Event(e) => {
+                let stream = e.stream;
+                match e.body {
+                    EventBody::ConversationAdded(c) => ClientEvent::ConversationAdded(Box::new(c)),
+                    EventBody::ConversationUpdated(c) => {
+                        ClientEvent::ConversationUpdated(Box::new(c))
+                    }
+                    EventBody::ParticipantJoined(p) => ClientEvent::ParticipantJoined(Box::new(p)),
+                    EventBody::ParticipantUpdated(p) => {
+                        ClientEvent::ParticipantUpdated(Box::new(p))
+                    }
+                    EventBody::ParticipantLeft(p) => ClientEvent::ParticipantLeft(Box::new(p)),
+                    EventBody::MessageAdded(m) => ClientEvent::MessageAdded(Box::new(m)),
+                    EventBody::MessageUpdated(m) => ClientEvent::MessageUpdated(Box::new(m)),
+                    EventBody::MessageRemoved(m) => ClientEvent::MessageRemoved(Box::new(m)),
+                    EventBody::ConversationJoined(m) => {
+                        ClientEvent::ConversationJoined(Box::new(m))
+                    }
+                    EventBody::ConversationLeft(m) => ClientEvent::ConversationLeft(Box::new(m)),
+                    EventBody::ConversationRemoved(m) => {
+                        ClientEvent::ConversationRemoved(Box::new(m))
+                    }
+                    EventBody::ConversationReset(r) => ClientEvent::ConversationReset {
+                        conversation: Sid::from_trusted(stream),
+                        seq: r.seq,
+                    },
+                }
+            }
+            Output::Response { .. } => return None,
+        })
+    }
+}

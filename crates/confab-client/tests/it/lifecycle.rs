@@ -1,0 +1,197 @@
+//! Initialization, states, denial, revival, the window, shutdown, requests.
+
+use std::time::Duration;
+
+use confab_client::{Client, ClientEvent, ClientState, ConnectionState as C};
+use confab_testkit::{FaultProxy, TestServer};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_client_connects_and_initializes_after_loading_its_conversations() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let conv = api
+        .post("/v1/Conversations", &[("FriendlyName", "room")])
+        .await
+        .expect(201);
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/v1/Conversations/{sid}/Participants"),
+        &[("Identity", "alice")],
+    )
+    .await
+    .expect(201);
+    let (client, mut events) = Client::new(server.token("alice"), options(server.addr()));
+    let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+    assert_eq!(seen[0], ClientEvent::ConnectionStateChanged(C::Connecting));
+    assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Connected)));
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, ClientEvent::ConversationAdded(c) if c.sid.as_str() == sid)),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.last(),
+        Some(&ClientEvent::StateChanged(ClientState::Initialized))
+    );
+    assert_eq!(client.client_state(), Some(ClientState::Initialized));
+    assert_eq!(client.connection_state(), C::Connected);
+}
+
+#[tokio::test]
+async fn a_message_reaches_sender_and_member_once() {
+    let server = TestServer::start().await;
+    let (alice, mut a_events) = Client::new(server.token("alice"), options(server.addr()));
+    let (bob, mut b_events) = Client::new(server.token("bob"), options(server.addr()));
+    for events in [&mut a_events, &mut b_events] {
+        until(events, |e| {
+            matches!(e, ClientEvent::StateChanged(ClientState::Initialized))
+        })
+        .await;
+    }
+    let conv = alice.create_conversation(Some("pair")).await.unwrap();
+    alice.join(conv.sid.as_str()).await.unwrap();
+    bob.join(conv.sid.as_str()).await.unwrap();
+    let sent = alice
+        .send_message(conv.sid.as_str(), "hello bob")
+        .await
+        .unwrap();
+    assert_eq!(sent.index, 0);
+    for events in [&mut a_events, &mut b_events] {
+        let seen = until(events, |e| matches!(e, ClientEvent::MessageAdded(_))).await;
+        let ClientEvent::MessageAdded(m) = seen.last().unwrap() else {
+            unreachable!()
+        };
+        assert_eq!(m.body.as_deref(), Some("hello bob"));
+    }
+}
+
+#[tokio::test]
+async fn a_bad_token_is_denied_with_its_code_and_a_new_token_revives_the_failed_client() {
+    let server = TestServer::start().await;
+    for (token, code) in [
+        ("not.a.jwt".to_owned(), 20101),
+        (
+            server.token_at("alice", None, now_secs() - 7200, 3600),
+            20104,
+        ),
+        (format!("{}x", server.token("alice")), 20107),
+    ] {
+        let (client, mut events) = Client::new(token, options(server.addr()));
+        let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+        let error = seen.iter().find_map(|e| match e {
+            ClientEvent::ConnectionError { terminal, code, .. } => Some((*terminal, *code)),
+            _ => None,
+        });
+        assert_eq!(error, Some((true, code)), "{seen:?}");
+        assert!(
+            seen.contains(&ClientEvent::ConnectionStateChanged(C::Denied)),
+            "{code}: {seen:?}"
+        );
+        assert_eq!(
+            seen.last(),
+            Some(&ClientEvent::StateChanged(ClientState::Failed))
+        );
+        assert_eq!(client.connection_state(), C::Denied);
+        if code == 20104 {
+            client.update_token(server.token("alice")).await.unwrap();
+            let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+            assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Connecting)));
+            assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Connected)));
+            assert_eq!(
+                seen.last(),
+                Some(&ClientEvent::StateChanged(ClientState::Initialized))
+            );
+        }
+        client.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn no_server_within_the_window_ends_disconnected_and_failed() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    proxy.refuse_new(true);
+    let mut opts = options(proxy.local_addr());
+    opts.reconnection_window = Some(Duration::from_millis(1_500));
+    let (client, mut events) = Client::new(server.token("alice"), opts);
+    let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+    assert_eq!(
+        seen.last(),
+        Some(&ClientEvent::StateChanged(ClientState::Failed))
+    );
+    assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Disconnected)));
+    assert!(
+        proxy.accepted_connections() >= 2,
+        "it retried inside the window"
+    );
+    // Back online: reconnect() starts a new window and the client gets there.
+    proxy.refuse_new(false);
+    client.reconnect();
+    let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+    assert_eq!(
+        seen.last(),
+        Some(&ClientEvent::StateChanged(ClientState::Initialized))
+    );
+}
+
+#[tokio::test]
+async fn a_request_made_offline_is_delivered_once_after_reconnecting() {
+    let server = TestServer::start().await;
+    let proxy = FaultProxy::start(server.addr()).await.unwrap();
+    let (alice, mut events) = Client::new(server.token("alice"), options(proxy.local_addr()));
+    until(&mut events, |e| {
+        matches!(e, ClientEvent::StateChanged(ClientState::Initialized))
+    })
+    .await;
+    let conv = alice.create_conversation(None).await.unwrap();
+    alice.join(conv.sid.as_str()).await.unwrap();
+    proxy.refuse_new(true);
+    proxy.cut_all();
+    until(&mut events, |e| {
+        *e == ClientEvent::ConnectionStateChanged(C::Connecting)
+    })
+    .await;
+    let sid = conv.sid.to_string();
+    let send = {
+        let alice = alice.clone();
+        tokio::spawn(async move { alice.send_message(&sid, "written offline").await })
+    };
+    // Back online: the message goes once; the sender hears it once.
+    proxy.refuse_new(false);
+    let m = send.await.unwrap().unwrap();
+    let seen = until(&mut events, |e| matches!(e, ClientEvent::MessageAdded(_))).await;
+    assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Connected)));
+    let (msgs, _) = server
+        .api()
+        .collect_pages(
+            &format!("/v1/Conversations/{}/Messages", conv.sid),
+            "messages",
+        )
+        .await;
+    assert_eq!(msgs.len(), 1);
+    assert_eq!(msgs[0]["index"], m.index);
+}
+
+#[tokio::test]
+async fn shutdown_goes_disconnecting_then_disconnected_and_ends_the_events() {
+    let server = TestServer::start().await;
+    let (client, mut events) = Client::new(server.token("alice"), options(server.addr()));
+    until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+    client.shutdown().await;
+    let mut rest = vec![];
+    while let Some(e) = tokio::time::timeout(WAIT, events.next()).await.unwrap() {
+        rest.push(e);
+    }
+    assert_eq!(
+        rest,
+        [
+            ClientEvent::ConnectionStateChanged(C::Disconnecting),
+            ClientEvent::ConnectionStateChanged(C::Disconnected)
+        ]
+    );
+    assert_eq!(client.connection_state(), C::Disconnected);
+    let err = client.send_message("CH00", "x").await.unwrap_err();
+    assert_eq!(err.code, 20503);
+}

@@ -1,0 +1,8 @@
+//! The Rust SDK end to end: a real server on 127.0.0.1:0, real WebSockets, the fault proxy
+//! for bad networks.
+#![allow(clippy::unwrap_used)]
+
+mod lifecycle;
+mod resume;
+mod support;
+mod tokens;

@@ -1,0 +1,39 @@
+//! Helpers: client options for a test server, and waiting on events with a timeout.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use confab_client::{ClientEvent, ClientOptions, Events};
+
+/// How long any wait lasts before the test fails.
+pub const WAIT: Duration = Duration::from_secs(20);
+
+pub fn options(addr: SocketAddr) -> ClientOptions {
+    ClientOptions::new(format!("ws://{addr}"))
+}
+
+/// Reads events until `want` matches one; returns everything read, the match last.
+pub async fn until(events: &mut Events, want: impl Fn(&ClientEvent) -> bool) -> Vec<ClientEvent> {
+    let mut seen = vec![];
+    loop {
+        match tokio::time::timeout(WAIT, events.next()).await {
+            Ok(Some(e)) => {
+                let done = want(&e);
+                seen.push(e);
+                if done {
+                    return seen;
+                }
+            }
+            Ok(None) => panic!("the event stream ended; seen: {seen:?}"),
+            Err(_) => panic!("timed out; seen: {seen:?}"),
+        }
+    }
+}
+
+/// Unix seconds now.
+pub fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
