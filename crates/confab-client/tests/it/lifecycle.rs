@@ -195,3 +195,58 @@ async fn shutdown_goes_disconnecting_then_disconnected_and_ends_the_events() {
     let err = client.send_message("CH00", "x").await.unwrap_err();
     assert_eq!(err.code, 20503);
 }
+
+#[tokio::test]
+async fn every_refused_token_class_of_the_shared_vectors_is_denied_with_its_code() {
+    let v: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/access_tokens.json"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let credentials = confab_server::Credentials {
+        account_sid: v["account_sid"].as_str().unwrap().into(),
+        auth_token: "auth-token-for-vectors".into(),
+        api_key_sid: v["api_key_sid"].as_str().unwrap().into(),
+        api_key_secret: v["api_key_secret"].as_str().unwrap().into(),
+    };
+    let at = v["now"].as_i64().unwrap() * 1000;
+    let server = TestServer::start_as(credentials, |c| {
+        c.clock = confab_server::ServerClock(std::sync::Arc::new(Fixed(at)));
+    })
+    .await;
+    let mut codes = std::collections::BTreeSet::new();
+    for case in v["cases"].as_array().unwrap() {
+        let Some(code) = case["code"].as_u64() else {
+            continue;
+        };
+        let (client, mut events) =
+            Client::new(case["token"].as_str().unwrap(), options(server.addr()));
+        let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+        let name = case["name"].as_str().unwrap();
+        let error = seen.iter().find_map(|e| match e {
+            ClientEvent::ConnectionError { terminal, code, .. } => Some((*terminal, *code)),
+            _ => None,
+        });
+        assert_eq!(error, Some((true, code as u32)), "{name}: {seen:?}");
+        assert_eq!(client.connection_state(), C::Denied, "{name}");
+        assert_eq!(
+            seen.last(),
+            Some(&ClientEvent::StateChanged(ClientState::Failed)),
+            "{name}"
+        );
+        codes.insert(code);
+        client.shutdown().await;
+    }
+    assert_eq!(codes.len(), 8, "every class: {codes:?}");
+}
+
+struct Fixed(i64);
+
+impl confab_domain::Clock for Fixed {
+    fn now_millis(&self) -> i64 {
+        self.0
+    }
+}
