@@ -151,27 +151,36 @@ impl Client {
     }
 
     /// Fetches a conversation by SID or unique name.
-    pub async fn conversation(&self, sid_or_name: &str) -> Result<Conversation, ClientError> {
-        self.call("conversation.get", json!({ "conversation": sid_or_name }))
-            .await
+    pub async fn conversation(
+        &self,
+        sid_or_name: impl AsRef<str>,
+    ) -> Result<Conversation, ClientError> {
+        self.call(
+            "conversation.get",
+            json!({ "conversation": sid_or_name.as_ref() }),
+        )
+        .await
     }
 
     /// Joins a conversation as the client's identity.
-    pub async fn join(&self, conversation: &str) -> Result<Participant, ClientError> {
-        self.call("conversation.join", json!({ "conversation": conversation }))
-            .await
+    pub async fn join(&self, conversation: impl AsRef<str>) -> Result<Participant, ClientError> {
+        self.call(
+            "conversation.join",
+            json!({ "conversation": conversation.as_ref() }),
+        )
+        .await
     }
 
     /// Sends a text message; resolves with the stored message (its `index`) once committed.
     /// The sender also gets its `MessageAdded`, once.
     pub async fn send_message(
         &self,
-        conversation: &str,
+        conversation: impl AsRef<str>,
         body: &str,
     ) -> Result<Message, ClientError> {
         self.call(
             "message.send",
-            json!({ "conversation": conversation, "body": body }),
+            json!({ "conversation": conversation.as_ref(), "body": body }),
         )
         .await
     }
