@@ -21,7 +21,7 @@
 pub mod backoff;
 mod session;
 pub mod streams;
+mod types;
 
-pub use session::{
-    ClientState, Config, ConnectionState, CoreError, Output, Session, Transmit, is_mutation,
-};
+pub use session::Session;
+pub use types::{ClientState, Config, ConnectionState, CoreError, Output, Transmit, is_mutation};
