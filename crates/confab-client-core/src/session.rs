@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 use confab_protocol::ErrorCode;
 use confab_protocol::entity::Conversation;
 use confab_protocol::frame::{
-    ClientFrame, CloseReason, Incoming, ServerFrame, WireError, decode_incoming,
+    ClientFrame, CloseReason, Incoming, MAX_FRAME_BYTES, ServerFrame, WireError, decode_incoming,
 };
 use confab_protocol::token::decode_unverified;
 use serde_json::Value;
@@ -37,7 +37,15 @@ struct Pending {
     params: Value,
     op_id: Option<String>,
     deadline: u64,
+    /// Sent on the current link (and not answered yet).
+    sent: bool,
 }
+
+/// Requests in flight at once: the server runs 64 per session and answers more with 20429.
+const MAX_IN_FLIGHT: usize = 64;
+
+/// How long after a failed first page it is asked for again.
+const FIRST_PAGE_RETRY_MS: u64 = 2_000;
 
 /// What an internal request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +69,8 @@ pub struct Session {
     offset_ms: i64,
     /// Whether a `welcome` ever gave the server's clock.
     synced: bool,
+    /// When the first page is asked for again after it failed.
+    first_page_retry_at: Option<u64>,
     warned: bool,
     expired: bool,
     conn: ConnectionState,
@@ -103,6 +113,7 @@ impl Session {
             expires_at,
             offset_ms: 0,
             synced: false,
+            first_page_retry_at: None,
             warned: false,
             expired: false,
             conn: ConnectionState::Connecting,
@@ -207,6 +218,9 @@ impl Session {
             }
         }
         at(self.pending.values().map(|p| p.deadline).min());
+        if matches!(self.link, Link::Up { .. }) {
+            at(self.first_page_retry_at);
+        }
         t
     }
 
@@ -300,7 +314,14 @@ impl Session {
                     ErrorCode::RequestTimeout,
                     "the request timed out",
                 )),
+                now,
             );
+        }
+        if matches!(self.link, Link::Up { .. })
+            && self.first_page_retry_at.is_some_and(|t| t <= now)
+        {
+            self.first_page_retry_at = None;
+            self.ask_first_page(now);
         }
     }
 
@@ -336,9 +357,20 @@ impl Session {
                 }
             }
             Incoming::Frame(ServerFrame::Welcome(w)) => {
-                self.offset_ms = w.server_time - now as i64;
+                self.offset_ms = w.server_time.saturating_sub(now as i64);
+                let first_sync = !self.synced;
                 self.synced = true;
                 self.expires_at = Some(w.token_expires_at);
+                if first_sync {
+                    // Warnings raised on the device's clock before the server's was known
+                    // come again at their true time.
+                    if self.expire_at().is_some_and(|t| t > now) {
+                        self.expired = false;
+                    }
+                    if self.warn_at().is_some_and(|t| t > now) {
+                        self.warned = false;
+                    }
+                }
                 self.link = Link::Up {
                     last_rx: now,
                     last_tx: now,
@@ -351,20 +383,9 @@ impl Session {
                 self.set_conn(ConnectionState::Connected);
                 // Requests made offline, or whose answer the lost link swallowed, go now
                 // with their op_id: the server answers a repeat with the first answer.
-                let ids: Vec<u64> = self.pending.keys().copied().collect();
-                for id in ids {
-                    self.send_request(id, now);
-                }
-                if self.client != Some(ClientState::Initialized)
-                    && !self.internal.values().any(|i| *i == Internal::FirstPage)
-                {
-                    self.internal_request(
-                        Internal::FirstPage,
-                        "conversations.list",
-                        serde_json::json!({"pageSize": 50}),
-                        now,
-                    );
-                }
+                self.pump_requests(now);
+                self.first_page_retry_at = None;
+                self.ask_first_page(now);
             }
             Incoming::Frame(ServerFrame::Res { id, result, error }) => {
                 let result = match error {
@@ -384,13 +405,24 @@ impl Session {
 
     /// The socket closed by itself or could not be opened. (A socket the session asked to
     /// close with [`Transmit::Close`] is forgotten; its end is not reported.)
-    pub fn handle_closed(&mut self, now: u64) {
+    ///
+    /// `ws_code` is the WebSocket close code if one came: a refusal or an expiry (4401, 4402)
+    /// whose `close` frame was missed still counts as one.
+    pub fn handle_closed(&mut self, now: u64, ws_code: Option<u16>) {
         if self.link == Link::Idle {
             return;
         }
-        self.link = Link::Idle;
-        self.error(false, ErrorCode::Unavailable, "the connection was lost");
-        self.lost(now, false);
+        match ws_code.and_then(CloseReason::from_ws_code) {
+            Some(reason @ (CloseReason::Denied | CloseReason::TokenExpired)) => {
+                let code = reason.code().code();
+                self.on_close(reason, code, format!("closed: {}", reason.as_str()), now);
+            }
+            _ => {
+                self.link = Link::Idle;
+                self.error(false, ErrorCode::Unavailable, "the connection was lost");
+                self.lost(now, false);
+            }
+        }
     }
 
     /// Calls `method` with `params`; the answer comes as [`Output::Response`] with the id
@@ -403,28 +435,33 @@ impl Session {
                 | ConnectionState::Denied
                 | ConnectionState::Disconnecting
         ) {
+            let why = format!("the client is {}", self.conn.as_str());
             self.outputs.push_back(Output::Response {
                 id,
-                result: Err(WireError::new(
-                    ErrorCode::Unavailable,
-                    format!("the client is {}", self.conn.as_str()),
-                )),
+                result: Err(WireError::new(ErrorCode::Unavailable, why)),
             });
             return id;
         }
         let op_id = is_mutation(method).then(|| self.new_op_id());
-        self.pending.insert(
-            id,
-            Pending {
-                method: method.to_owned(),
-                params,
-                op_id,
-                deadline: now.saturating_add(self.config.request_timeout_ms),
-            },
-        );
-        if matches!(self.link, Link::Up { .. }) {
-            self.send_request(id, now);
+        let pending = Pending {
+            method: method.to_owned(),
+            params,
+            op_id,
+            deadline: now.saturating_add(self.config.request_timeout_ms),
+            sent: false,
+        };
+        // A frame the server would refuse closes the whole session; refuse it here instead,
+        // or it would be resent after every reconnect.
+        if frame_of(id, &pending).len() > MAX_FRAME_BYTES {
+            let why = format!("the request is larger than {MAX_FRAME_BYTES} bytes");
+            self.outputs.push_back(Output::Response {
+                id,
+                result: Err(WireError::new(ErrorCode::InvalidParameter, why)),
+            });
+            return id;
         }
+        self.pending.insert(id, pending);
+        self.pump_requests(now);
         id
     }
 
@@ -455,9 +492,7 @@ impl Session {
         self.adopt(token, identity, expires_at);
         match self.conn {
             ConnectionState::Disconnected | ConnectionState::Denied => self.restart(now),
-            ConnectionState::Connecting => {
-                self.window_end = self.config.window_ms.map(|w| now.saturating_add(w))
-            }
+            ConnectionState::Connecting => self.new_window(now),
             _ => {}
         }
         Ok(None)
@@ -471,12 +506,7 @@ impl Session {
         }
         match self.conn {
             ConnectionState::Disconnected => self.restart(now),
-            ConnectionState::Connecting => {
-                self.window_end = self.config.window_ms.map(|w| now.saturating_add(w));
-                if self.link == Link::Idle {
-                    self.next_attempt_at = Some(now);
-                }
-            }
+            ConnectionState::Connecting => self.new_window(now),
             _ => {}
         }
     }
@@ -570,17 +600,53 @@ impl Session {
         self.transmits.push_back(Transmit::Send(frame.encode()));
     }
 
-    fn send_request(&mut self, id: u64, now: u64) {
-        let Some(p) = self.pending.get(&id) else {
+    /// Sends the oldest unsent requests while the link is up and fewer than
+    /// [`MAX_IN_FLIGHT`] await their answer.
+    fn pump_requests(&mut self, now: u64) {
+        if !matches!(self.link, Link::Up { .. }) {
             return;
-        };
-        let frame = ClientFrame::Req {
-            id,
-            op_id: p.op_id.clone(),
-            method: p.method.clone(),
-            params: p.params.clone(),
-        };
-        self.send(frame, now);
+        }
+        let mut in_flight = self.pending.values().filter(|p| p.sent).count();
+        let mut frames = vec![];
+        for (id, p) in self.pending.iter_mut() {
+            if in_flight >= MAX_IN_FLIGHT {
+                break;
+            }
+            if !p.sent {
+                p.sent = true;
+                in_flight += 1;
+                frames.push(frame_of(*id, p));
+            }
+        }
+        for f in frames {
+            if let Link::Up { last_tx, .. } = &mut self.link {
+                *last_tx = now;
+            }
+            self.transmits.push_back(Transmit::Send(f));
+        }
+    }
+
+    /// Asks for the first page of conversations, once, until the client is initialized.
+    fn ask_first_page(&mut self, now: u64) {
+        if self.client != Some(ClientState::Initialized)
+            && !self.internal.values().any(|i| *i == Internal::FirstPage)
+        {
+            self.internal_request(
+                Internal::FirstPage,
+                "conversations.list",
+                serde_json::json!({"pageSize": 50}),
+                now,
+            );
+        }
+    }
+
+    /// A new reconnection window from `now`, with an attempt at once.
+    fn new_window(&mut self, now: u64) {
+        self.window_end = self.config.window_ms.map(|w| now.saturating_add(w));
+        self.retry = 1;
+        if self.link == Link::Idle {
+            self.next_attempt_at = Some(now);
+        }
     }
 
     fn internal_request(&mut self, what: Internal, method: &str, params: Value, now: u64) -> u64 {
@@ -589,13 +655,16 @@ impl Session {
         id
     }
 
-    fn complete(&mut self, id: u64, result: Result<Value, WireError>) {
+    fn complete(&mut self, id: u64, result: Result<Value, WireError>, now: u64) {
         if self.pending.remove(&id).is_none() {
             return;
         }
         match self.internal.remove(&id) {
             Some(Internal::FirstPage) => {
-                // A failed first page is tried again on the next welcome.
+                if result.is_err() {
+                    // Asked again shortly on this link (or on the next welcome).
+                    self.first_page_retry_at = Some(now.saturating_add(FIRST_PAGE_RETRY_MS));
+                }
             }
             Some(Internal::Renew(_)) | None => {
                 self.outputs.push_back(Output::Response { id, result });
@@ -603,7 +672,7 @@ impl Session {
         }
     }
 
-    fn on_response(&mut self, id: u64, result: Result<Value, WireError>, _now: u64) {
+    fn on_response(&mut self, id: u64, result: Result<Value, WireError>, now: u64) {
         match self.internal.get(&id).cloned() {
             Some(Internal::FirstPage) => {
                 if let Ok(page) = &result {
@@ -628,7 +697,8 @@ impl Session {
             }
             Some(Internal::Renew(_)) | None => {}
         }
-        self.complete(id, result);
+        self.complete(id, result, now);
+        self.pump_requests(now);
     }
 
     /// Makes `token` the session's token and re-arms its timers.
@@ -694,6 +764,23 @@ impl Session {
                     code,
                     message,
                 });
+                if reason == CloseReason::ProtocolError {
+                    // One of the requests on this link broke the protocol: resending them
+                    // would only close the next session too.
+                    let sent: Vec<u64> = self
+                        .pending
+                        .iter()
+                        .filter(|(_, p)| p.sent)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    for id in sent {
+                        let e = WireError::new(
+                            ErrorCode::ProtocolError,
+                            "the server refused this request's frame",
+                        );
+                        self.complete(id, Err(e), now);
+                    }
+                }
                 self.lost(now, reason == CloseReason::SlowConsumer);
             }
         }
@@ -702,6 +789,20 @@ impl Session {
     /// The link is gone: try again inside the window.
     fn lost(&mut self, now: u64, slow: bool) {
         self.link = Link::Idle;
+        // Unanswered requests go again after the next welcome, with their op_id.
+        for p in self.pending.values_mut() {
+            p.sent = false;
+        }
+        // A renewal the server had no time to answer: the next hello carries the new token
+        // (its token.update then goes again and is answered there).
+        let renewing = self.internal.values().find_map(|i| match i {
+            Internal::Renew(t) => Some(t.clone()),
+            Internal::FirstPage => None,
+        });
+        if let Some(token) = renewing {
+            let (identity, expires_at) = token_facts(&token);
+            self.adopt(token, identity, expires_at);
+        }
         if self.shut {
             self.set_conn(ConnectionState::Disconnected);
             return;
@@ -727,6 +828,9 @@ impl Session {
 
     /// Stops trying: `state` is `Disconnected` or `Denied`.
     fn stop(&mut self, _now: u64, state: ConnectionState, code: ErrorCode, why: &str) {
+        if self.link != Link::Idle {
+            self.transmits.push_back(Transmit::Close);
+        }
         self.link = Link::Idle;
         self.next_attempt_at = None;
         self.window_end = None;
@@ -756,7 +860,18 @@ impl Session {
     fn fail_pending(&mut self, why: &str) {
         let ids: Vec<u64> = self.pending.keys().copied().collect();
         for id in ids {
-            self.complete(id, Err(WireError::new(ErrorCode::Unavailable, why)));
+            self.complete(id, Err(WireError::new(ErrorCode::Unavailable, why)), 0);
         }
     }
+}
+
+/// The `req` frame of a pending request.
+fn frame_of(id: u64, p: &Pending) -> String {
+    ClientFrame::Req {
+        id,
+        op_id: p.op_id.clone(),
+        method: p.method.clone(),
+        params: p.params.clone(),
+    }
+    .encode()
 }

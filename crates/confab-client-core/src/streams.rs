@@ -23,6 +23,10 @@ pub struct Streams {
     /// Whether a `welcome` was ever applied (only then is there anything to resume).
     started: bool,
     cap: usize,
+    /// Cursors the client resumed with that `welcome` did not list: conversations left while
+    /// away, whose events up to the leave the server replays. Kept (and sent on resume)
+    /// until their `conversationLeft` or `conversationRemoved` is applied.
+    departed: BTreeMap<String, i64>,
 }
 
 impl Streams {
@@ -36,24 +40,48 @@ impl Streams {
 
     /// What `hello` says: nothing on a first connection, the cursors afterwards.
     pub fn resume(&self) -> Option<Resume> {
-        self.started.then(|| Resume {
-            user_seq: self.user_seq,
-            conversations: self.conversations.clone(),
+        self.started.then(|| {
+            let mut conversations = self.departed.clone();
+            conversations.extend(self.conversations.iter().map(|(k, v)| (k.clone(), *v)));
+            Resume {
+                user_seq: self.user_seq,
+                conversations,
+            }
         })
     }
 
     /// Takes the server's cursors from `welcome`: conversations it does not list are no
     /// longer the user's; ones it lists that the client did not watch are watched from now.
+    ///
+    /// Under the watch cap, the conversations the client was watching keep their place; new
+    /// ones fill what room is left.
     pub fn welcome(&mut self, resumed: &Resumed) {
+        let sent = self.resume();
         self.started = true;
         self.user_seq = resumed.user_seq;
         let mut next = BTreeMap::new();
-        for (sid, seq) in &resumed.conversations {
-            if next.len() < self.cap {
-                next.insert(sid.clone(), *seq);
+        let mut departed = BTreeMap::new();
+        if let Some(sent) = &sent {
+            for (sid, cursor) in &sent.conversations {
+                match resumed.conversations.get(sid) {
+                    Some(seq) if next.len() < self.cap => {
+                        next.insert(sid.clone(), *seq);
+                    }
+                    Some(_) => {}
+                    None => {
+                        departed.insert(sid.clone(), *cursor);
+                    }
+                }
             }
         }
+        for (sid, seq) in &resumed.conversations {
+            if next.len() >= self.cap {
+                break;
+            }
+            next.entry(sid.clone()).or_insert(*seq);
+        }
         self.conversations = next;
+        self.departed = departed;
     }
 
     /// Checks an event against its stream's cursor and moves the cursor.
@@ -82,9 +110,18 @@ impl Streams {
                 }
                 EventBody::ConversationLeft(m) | EventBody::ConversationRemoved(m) => {
                     self.conversations.remove(m.conversation_sid.as_str());
+                    self.departed.remove(m.conversation_sid.as_str());
                 }
                 _ => {}
             }
+            return Verdict::Deliver;
+        }
+        if let Some(c) = self.departed.get_mut(&e.stream) {
+            // Replayed up to the leave that follows on the user stream.
+            if seq <= *c {
+                return Verdict::Duplicate;
+            }
+            *c = seq;
             return Verdict::Deliver;
         }
         match self.conversations.get_mut(&e.stream) {

@@ -28,8 +28,9 @@ use crate::options::{ClientOptions, LogLevel};
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Frames waiting for the writer task; past this the link counts as lost.
-const WRITE_QUEUE: usize = 256;
+/// Frames waiting for the writer task; past this the link counts as lost. (The core sends
+/// at most 64 requests at a time, plus pings.)
+const WRITE_QUEUE: usize = 1024;
 
 enum Reply {
     Request(oneshot::Sender<Result<Value, ClientError>>),
@@ -44,7 +45,18 @@ struct Socket {
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.task.abort();
+        // The writer sends what it has and a close frame once its queue is dropped; a
+        // writer stuck on a dead network is stopped a moment later.
+        let task = std::mem::replace(&mut self.task, tokio::spawn(async {}));
+        tokio::spawn(async move {
+            let abort = task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), task)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        });
     }
 }
 
@@ -63,13 +75,23 @@ pub(crate) struct Driver {
     tokens_tx: mpsc::UnboundedSender<Result<String, String>>,
     tokens_rx: mpsc::UnboundedReceiver<Result<String, String>>,
     fetching_token: bool,
+    /// The `exp` of the token a provider fetch was last started for: one fetch per token.
+    fetched_for: Option<i64>,
+    /// No provider fetch before this (after one that failed).
+    fetch_not_before: Option<tokio::time::Instant>,
+    /// A fetch is due once `fetch_not_before` passes.
+    fetch_wanted: bool,
     replies: HashMap<u64, Reply>,
     shutdown: Vec<oneshot::Sender<()>>,
+    /// Every `Client` handle is gone.
+    orphaned: bool,
+    /// The core's clock: unix ms at start plus monotonic time since, so a stepped system
+    /// clock cannot stall the heartbeat or fire every timeout at once.
+    epoch: (u64, std::time::Instant),
 }
 
-/// Unix time in ms: the core keeps the token's deadlines on this clock (corrected by the
-/// server's offset once connected).
-fn now() -> u64 {
+/// Unix time in ms.
+fn unix_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
@@ -100,8 +122,9 @@ impl Driver {
     ) -> Driver {
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();
         let (tokens_tx, tokens_rx) = mpsc::unbounded_channel();
+        let epoch = (unix_ms(), std::time::Instant::now());
         Driver {
-            session: Session::new(token, options.core_config(), rand::random(), now()),
+            session: Session::new(token, options.core_config(), rand::random(), epoch.0),
             options,
             cmd,
             events,
@@ -114,32 +137,61 @@ impl Driver {
             tokens_tx,
             tokens_rx,
             fetching_token: false,
+            fetched_for: None,
+            fetch_not_before: None,
+            fetch_wanted: false,
             replies: HashMap::new(),
             shutdown: vec![],
+            orphaned: false,
+            epoch,
         }
+    }
+
+    /// The core's "now": unix ms at start plus monotonic time since.
+    fn now(&self) -> u64 {
+        let elapsed = u64::try_from(self.epoch.1.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.epoch.0.saturating_add(elapsed)
     }
 
     pub(crate) async fn run(mut self) {
         loop {
             self.flush();
-            if !self.shutdown.is_empty()
+            if (self.orphaned || !self.shutdown.is_empty())
                 && self.session.connection_state() == ConnectionState::Disconnected
             {
                 break;
             }
-            let wake = self.session.poll_timeout().map(|t| {
-                tokio::time::Instant::now() + Duration::from_millis(t.saturating_sub(now()))
+            let now = self.now();
+            let mut wake = self.session.poll_timeout().map(|t| {
+                tokio::time::Instant::now() + Duration::from_millis(t.saturating_sub(now))
             });
+            if self.fetch_wanted
+                && let Some(at) = self.fetch_not_before
+            {
+                wake = Some(wake.map_or(at, |w| w.min(at)));
+            }
             tokio::select! {
-                cmd = self.cmd.recv() => match cmd {
+                cmd = self.cmd.recv(), if !self.orphaned => match cmd {
                     Some(c) => self.command(c),
-                    // Every handle is gone: nobody can hear this client any more.
-                    None => self.session.shutdown(),
+                    None => {
+                        // Every handle is gone: nobody can hear this client any more.
+                        self.orphaned = true;
+                        self.session.shutdown();
+                    }
                 },
                 frame = read(&mut self.socket) => self.frame(frame),
                 Some((generation, result)) = self.opened_rx.recv() => self.opened(generation, result),
                 Some(token) = self.tokens_rx.recv() => self.provided(token),
-                () = sleep_until(wake) => self.session.handle_timeout(now()),
+                () = sleep_until(wake) => {
+                    let now = self.now();
+                    self.session.handle_timeout(now);
+                    let due = self
+                        .fetch_not_before
+                        .is_none_or(|t| t <= tokio::time::Instant::now());
+                    if self.fetch_wanted && due {
+                        self.fetch_token();
+                    }
+                }
             }
         }
         self.socket = None;
@@ -156,11 +208,11 @@ impl Driver {
                 reply,
             } => {
                 log!(self, Debug, %method, "request");
-                let id = self.session.request(&method, params, now());
+                let id = self.session.request(&method, params, self.now());
                 self.replies.insert(id, Reply::Request(reply));
             }
             Command::UpdateToken { token, reply } => {
-                match self.session.update_token(token, now()) {
+                match self.session.update_token(token, self.now()) {
                     Ok(Some(id)) => {
                         self.replies.insert(id, Reply::Token(reply));
                     }
@@ -175,7 +227,7 @@ impl Driver {
                     }
                 }
             }
-            Command::Reconnect => self.session.reconnect(now()),
+            Command::Reconnect => self.session.reconnect(self.now()),
             Command::Shutdown { reply } => {
                 self.shutdown.push(reply);
                 self.session.shutdown();
@@ -187,12 +239,21 @@ impl Driver {
         match frame {
             Some(Ok(Message::Text(t))) => {
                 log!(self, Trace, frame = %t.as_str(), "received");
-                self.session.handle_frame(t.as_str(), now());
+                let now = self.now();
+                self.session.handle_frame(t.as_str(), now);
             }
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => {
+            Some(Ok(Message::Close(frame))) => {
+                log!(self, Info, "connection closed by the server");
+                self.socket = None;
+                let code = frame.map(|f| u16::from(f.code));
+                let now = self.now();
+                self.session.handle_closed(now, code);
+            }
+            Some(Err(_)) | None => {
                 log!(self, Info, "connection lost");
                 self.socket = None;
-                self.session.handle_closed(now());
+                let now = self.now();
+                self.session.handle_closed(now, None);
             }
             Some(Ok(_)) => {}
         }
@@ -213,39 +274,75 @@ impl Driver {
                     writer,
                     task,
                 });
-                self.session.handle_connected(now());
+                self.session.handle_connected(self.now());
             }
             Err(e) => {
                 log!(self, Warn, error = %e, "connection attempt failed");
-                self.session.handle_closed(now());
+                {
+                    let now = self.now();
+                    self.session.handle_closed(now, None);
+                }
             }
         }
     }
 
     fn provided(&mut self, token: Result<String, String>) {
         self.fetching_token = false;
-        match token {
-            Ok(t) => match self.session.update_token(t, now()) {
-                Ok(_) => log!(self, Debug, "token renewed from the provider"),
+        let now = self.now();
+        let ok = match token {
+            Ok(t) => match self.session.update_token(t, now) {
+                Ok(_) => {
+                    log!(self, Debug, "token renewed from the provider");
+                    true
+                }
                 Err(e) => {
-                    log!(self, Warn, code = e.code.code(), message = %e.message, "the provider's token was refused")
+                    log!(self, Warn, code = e.code.code(), message = %e.message, "the provider's token was refused");
+                    false
                 }
             },
-            Err(e) => log!(self, Warn, error = %e, "the token provider failed"),
+            Err(e) => {
+                log!(self, Warn, error = %e, "the token provider failed");
+                false
+            }
+        };
+        if !ok {
+            // Try again, but not in a loop.
+            self.fetched_for = None;
+            self.fetch_wanted = true;
+            self.fetch_not_before = Some(tokio::time::Instant::now() + Duration::from_secs(1));
         }
     }
 
+    /// Asks the provider for a new token: once per token, never twice at once, and (after a
+    /// failure) not before a pause.
     fn fetch_token(&mut self) {
         let Some(provider) = self.options.token_provider.clone() else {
             return;
         };
-        if self.fetching_token {
+        let exp = confab_protocol::token::decode_unverified(self.session.token())
+            .ok()
+            .map(|t| t.claims.exp);
+        if self.fetching_token || (exp.is_some() && self.fetched_for == exp) {
             return;
         }
+        if self
+            .fetch_not_before
+            .is_some_and(|t| t > tokio::time::Instant::now())
+        {
+            self.fetch_wanted = true;
+            return;
+        }
+        self.fetch_wanted = false;
+        self.fetch_not_before = None;
         self.fetching_token = true;
+        self.fetched_for = exp;
         let tx = self.tokens_tx.clone();
         tokio::spawn(async move {
-            let _ = tx.send(provider().await);
+            // A provider that panics counts as one that failed.
+            let token = tokio::spawn(provider())
+                .await
+                .unwrap_or_else(|_| Err("the token provider panicked".into()));
+            let _ = tx.send(token);
         });
     }
 
@@ -290,7 +387,10 @@ impl Driver {
                 if sent == Some(false) {
                     // The writer is stuck or gone: the link is as good as lost.
                     self.socket = None;
-                    self.session.handle_closed(now());
+                    {
+                        let now = self.now();
+                        self.session.handle_closed(now, None);
+                    }
                 }
             }
             Transmit::Close => {

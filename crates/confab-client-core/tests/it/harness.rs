@@ -103,7 +103,7 @@ impl Sim {
     }
 
     pub fn closed(&mut self) {
-        self.s.handle_closed(self.now);
+        self.s.handle_closed(self.now, None);
         self.drain();
     }
 

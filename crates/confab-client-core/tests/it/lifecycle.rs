@@ -279,3 +279,57 @@ fn a_conversation_reset_moves_the_cursor() {
     sim.raw(&message_event(&c, 41, 9));
     assert_eq!(sim.s.streams().conversation(&c), Some(41));
 }
+
+#[test]
+fn welcome_keeps_watched_conversations_under_the_cap_and_left_ones_until_their_leave() {
+    let config = Config {
+        watch_cap: 2,
+        ..Config::default()
+    };
+    let mut sim = Sim::start(config, 0, HOUR);
+    let (a, b, c) = (conv_sid(9), conv_sid(8), conv_sid(1));
+    sim.go_online(resumed(0, &[(&a, 3), (&b, 4)]));
+    sim.closed();
+    sim.run_until(sim.now + 500);
+    sim.connected();
+    // Now a member of c too (lowest SID), and no longer of b.
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(1, &[(&a, 3), (&c, 7)]), 0, exp);
+    assert_eq!(
+        sim.s.streams().conversation(&a),
+        Some(3),
+        "a watched one keeps its place"
+    );
+    assert_eq!(sim.s.streams().conversation(&c), Some(7));
+    // b's events up to the leave are replayed: its cursor is still sent until the leave.
+    sim.closed();
+    sim.run_until(sim.now + 500);
+    sim.connected();
+    let resume = sim.last_hello_resume().unwrap();
+    assert_eq!(resume.conversations.get(&b), Some(&4));
+}
+
+#[test]
+fn warnings_raised_on_a_wrong_device_clock_come_again_on_the_servers() {
+    // The device is an hour ahead: the token looks expired before the first welcome.
+    let start = 5 * HOUR;
+    let mut sim = Sim::start(Config::default(), start, 0);
+    assert!(sim.outputs.contains(&Output::TokenExpired));
+    sim.connected();
+    // The server says it is an hour earlier, and the token has an hour left.
+    let server_now = (start - HOUR) as i64;
+    sim.welcome_with(resumed(0, &[]), -(HOUR as i64), server_now + HOUR as i64);
+    sim.take_outputs();
+    while sim.step(start + 2 * HOUR) {
+        sim.raw(r#"{"op":"pong","t":0}"#);
+        if sim.outputs.contains(&Output::TokenExpired) {
+            break;
+        }
+    }
+    assert!(
+        sim.outputs
+            .iter()
+            .any(|o| matches!(o, Output::TokenAboutToExpire { .. }))
+    );
+    assert_eq!(sim.now, start + HOUR, "expired again, at the server's exp");
+}

@@ -162,7 +162,7 @@ impl World {
             Input::Fail if self.socket != Socket::None => {
                 self.socket = Socket::None;
                 self.welcomed = false;
-                self.s.handle_closed(self.now);
+                self.s.handle_closed(self.now, None);
             }
             Input::Welcome if self.socket == Socket::Open && self.last_hello.is_some() => {
                 // The server resumes from the client's cursors, capped at its heads.

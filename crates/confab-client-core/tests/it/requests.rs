@@ -125,3 +125,105 @@ fn pending_requests_fail_when_the_window_ends() {
             .any(|o| matches!(o, Output::Response { id: i, result: Err(_) } if *i == id))
     );
 }
+
+#[test]
+fn a_request_over_the_frame_limit_is_refused_at_once_and_never_sent() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    let body = "x".repeat(300 * 1024);
+    let id = sim
+        .s
+        .request("message.send", json!({ "body": body }), sim.now);
+    sim.drain();
+    assert!(reqs(&sim, "message.send").is_empty());
+    assert!(sim.outputs.iter().any(
+        |o| matches!(o, Output::Response { id: i, result: Err(e) } if *i == id && e.code == 20001)
+    ));
+}
+
+#[test]
+fn a_protocol_error_fails_the_requests_on_that_link_instead_of_resending_them() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    let bad = sim.s.request("message.send", json!({}), sim.now);
+    sim.drain();
+    sim.close_with(confab_protocol::frame::CloseReason::ProtocolError, 20010);
+    assert!(sim.outputs.iter().any(
+        |o| matches!(o, Output::Response { id: i, result: Err(e) } if *i == bad && e.code == 20010)
+    ));
+    sim.run_until(sim.now + 500);
+    sim.go_online(resumed(0, &[]));
+    assert_eq!(reqs(&sim, "message.send").len(), 1, "not sent again");
+}
+
+#[test]
+fn at_most_64_requests_are_in_flight_and_the_rest_follow_as_answers_come() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    let ids: Vec<u64> = (0..100)
+        .map(|_| sim.s.request("message.send", json!({}), 0))
+        .collect();
+    sim.go_online(resumed(0, &[]));
+    assert_eq!(reqs(&sim, "message.send").len(), 64);
+    for id in &ids[..10] {
+        sim.frame(&ServerFrame::Res {
+            id: *id,
+            result: Some(json!({})),
+            error: None,
+        });
+    }
+    assert_eq!(reqs(&sim, "message.send").len(), 74);
+}
+
+#[test]
+fn a_failed_first_page_is_asked_for_again_on_the_same_link() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.connected();
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(0, &[]), 0, exp);
+    let first = reqs(&sim, "conversations.list");
+    assert_eq!(first.len(), 1);
+    sim.frame(&ServerFrame::Res {
+        id: first[0].0,
+        result: None,
+        error: Some(confab_protocol::frame::WireError::new(
+            confab_protocol::ErrorCode::Internal,
+            "x",
+        )),
+    });
+    assert_eq!(sim.s.client_state(), None);
+    sim.step(sim.now + 5_000);
+    assert_eq!(reqs(&sim, "conversations.list").len(), 2);
+    sim.answer_first_page(json!([]));
+    assert_eq!(
+        sim.s.client_state(),
+        Some(confab_client_core::ClientState::Initialized)
+    );
+}
+
+#[test]
+fn a_renewal_cut_short_by_a_lost_link_goes_with_the_next_hello() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    let fresh = token("alice", 99_999);
+    let id = sim.s.update_token(fresh.clone(), sim.now).unwrap().unwrap();
+    sim.drain();
+    sim.closed();
+    sim.run_until(sim.now + 500);
+    sim.connected();
+    let ClientFrame::Hello { token: sent, .. } = sim.sent.last().unwrap() else {
+        panic!()
+    };
+    assert_eq!(*sent, fresh);
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(0, &[]), 0, exp);
+    sim.frame(&ServerFrame::Res {
+        id,
+        result: Some(json!({"token_expires_at": 99_999_000})),
+        error: None,
+    });
+    assert!(
+        sim.outputs
+            .iter()
+            .any(|o| matches!(o, Output::Response { id: i, result: Ok(_) } if *i == id))
+    );
+}
