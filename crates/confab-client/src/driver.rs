@@ -379,7 +379,7 @@ impl Driver {
                 });
             }
             Transmit::Send(text) => {
-                log!(self, Trace, frame = %text, "sending");
+                log!(self, Trace, frame = %redacted(&text), "sending");
                 let sent = self
                     .socket
                     .as_ref()
@@ -448,6 +448,16 @@ impl Driver {
     }
 }
 
+/// A frame fit for the log: access tokens (in `hello` and `token.update`) never reach it.
+fn redacted(frame: &str) -> std::borrow::Cow<'_, str> {
+    const KEY: &str = "\"token\":\"";
+    let Some(start) = frame.find(KEY).map(|i| i + KEY.len()) else {
+        return frame.into();
+    };
+    let end = frame[start..].find('"').map_or(frame.len(), |e| start + e);
+    format!("{}<redacted>{}", &frame[..start], &frame[end..]).into()
+}
+
 async fn open(url: &str) -> Result<Ws, String> {
     let mut req = url.into_client_request().map_err(|e| e.to_string())?;
     req.headers_mut().insert(
@@ -488,5 +498,21 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_are_redacted_from_logged_frames() {
+        let f = r#"{"op":"hello","token":"eyJ.abc.def","sdk":"x"}"#;
+        assert_eq!(
+            super::redacted(f),
+            r#"{"op":"hello","token":"<redacted>","sdk":"x"}"#
+        );
+        assert_eq!(
+            super::redacted(r#"{"op":"ping","t":1}"#),
+            r#"{"op":"ping","t":1}"#
+        );
     }
 }

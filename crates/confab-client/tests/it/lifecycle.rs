@@ -250,3 +250,58 @@ impl confab_domain::Clock for Fixed {
         self.0
     }
 }
+
+/// Collects what `tracing` writes, for checking the SDK's verbosity.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+// One thread: the driver task logs under this test's subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn the_log_level_option_sets_the_sdks_verbosity() {
+    let server = TestServer::start().await;
+    for (level, expect_frames) in [
+        (confab_client::LogLevel::Silent, false),
+        (confab_client::LogLevel::Trace, true),
+    ] {
+        let out = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(out.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let mut opts = options(server.addr());
+        opts.log_level = level;
+        let (client, mut events) = Client::new(server.token("alice"), opts);
+        until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+        client.shutdown().await;
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let sdk_lines = text.lines().filter(|l| l.contains("confab_client")).count();
+        if expect_frames {
+            assert!(text.contains("\"op\":\"hello\""), "{text}");
+            assert!(
+                !text.contains(&server.token("alice")[..40]),
+                "no token in the log"
+            );
+        } else {
+            assert_eq!(sdk_lines, 0, "{text}");
+        }
+    }
+}
