@@ -170,6 +170,9 @@ impl Domain {
         input: ConversationInput,
     ) -> DomainResult<Conversation> {
         let service = self.existing_service(actor, service).await?;
+        self.service_access(actor, &service)
+            .await?
+            .require("createConversation")?;
         let now = self.now();
         let checked = self.check_conversation(&input, now)?;
         let created_by = match actor {
@@ -199,9 +202,7 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<Conversation> {
-        let c = self.find_conversation(actor, service, sid_or_name).await?;
-        self.require_member(actor, &c).await?;
-        Ok(c)
+        Ok(self.access(actor, service, sid_or_name).await?.0)
     }
 
     /// Finds a conversation of the actor's service without asking for membership (joining
@@ -228,7 +229,22 @@ impl Domain {
         sid_or_name: &str,
         input: UpdateConversation,
     ) -> DomainResult<Committed<Conversation>> {
-        let c = self.conversation(actor, service, sid_or_name).await?;
+        let (c, access) = self.access(actor, service, sid_or_name).await?;
+        if input.friendly_name.is_some() || input.unique_name.is_some() {
+            access.require("editConversationName")?;
+        }
+        let other = input.attributes.is_some()
+            || input.state.is_some()
+            || input.timers_inactive.is_some()
+            || input.timers_closed.is_some()
+            || input.messaging_service_sid.is_some()
+            || input.bindings_email_address.is_some()
+            || input.bindings_email_name.is_some()
+            || input.date_created.is_some()
+            || input.date_updated.is_some();
+        if other {
+            access.require("editConversationAttributes")?;
+        }
         let now = self.now();
         let checked = self.check_conversation(&input, now)?;
         let patch = ConversationPatch {
@@ -256,7 +272,8 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<Committed<Conversation>> {
-        let c = self.conversation(actor, service, sid_or_name).await?;
+        let (c, access) = self.access(actor, service, sid_or_name).await?;
+        access.require("deleteConversation")?;
         Ok(self.published(
             self.store()
                 .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
@@ -287,30 +304,5 @@ impl Domain {
             .store()
             .list_conversations(service.as_str(), &filter, &page)
             .await?)
-    }
-
-    /// A user may touch a conversation only as one of its participants; app backends always.
-    pub(crate) async fn require_member(&self, actor: &Actor, c: &Conversation) -> DomainResult<()> {
-        let Actor::User { identity, .. } = actor else {
-            return Ok(());
-        };
-        // Participants are found by SID or identity; a SID-shaped identity is never a
-        // participant's (refused on creation), so it must not match another's SID here.
-        if confab_protocol::sid::is_sid(SidKind::Participant, identity) {
-            return Err(DomainError::forbidden(
-                "not a participant of this conversation",
-            ));
-        }
-        let member = self
-            .store()
-            .participant(c.chat_service_sid.as_str(), c.sid.as_str(), identity)
-            .await?;
-        if member.is_some() {
-            Ok(())
-        } else {
-            Err(DomainError::forbidden(
-                "not a participant of this conversation",
-            ))
-        }
     }
 }

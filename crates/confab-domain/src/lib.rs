@@ -11,6 +11,7 @@
 //! sink is a hint for live delivery: sessions check every stream's `seq` and read the log for
 //! anything missing, so the log stays the truth.
 
+mod authz;
 mod conversations;
 mod error;
 mod messages;
@@ -112,6 +113,7 @@ struct Inner {
     limits: Limits,
     clock: Arc<dyn Clock>,
     sink: Arc<dyn EventSink>,
+    roles: authz::RoleCache,
     /// The default service, cached: unscoped REST paths and tokens without a service use it on
     /// every call, and it changes only through [`Domain::update_configuration`].
     default_service: RwLock<Sid>,
@@ -158,6 +160,7 @@ impl Domain {
                 limits,
                 clock,
                 sink,
+                roles: authz::RoleCache::default(),
                 default_service: RwLock::new(cfg.default_chat_service_sid),
             }),
         })
@@ -178,6 +181,10 @@ impl Domain {
             self.inner.sink.publish(&committed.events);
         }
         committed
+    }
+
+    pub(crate) fn roles_cache(&self) -> &authz::RoleCache {
+        &self.inner.roles
     }
 
     /// The store, for the realtime sessions' log reads.

@@ -4,6 +4,7 @@ use confab_protocol::entity::{Message, Millis};
 use confab_protocol::sid::SidKind;
 use confab_store::{Committed, MessagePatch, NewMessage, Page};
 
+use crate::authz::Access;
 use crate::error::{DomainError, DomainResult};
 use crate::validate;
 use crate::{Actor, Domain, PageParams, new_sid};
@@ -80,11 +81,14 @@ impl Domain {
         input: CreateMessage,
     ) -> DomainResult<Committed<Message>> {
         let service = self.service_for(actor, service)?;
-        // A user must be a participant; an app backend may write anywhere, so for it the write
-        // transaction alone resolves the conversation (one store round trip per message).
+        // A user must be a participant allowed to send; an app backend may write anywhere, so
+        // for it the write transaction alone resolves the conversation (one store round trip
+        // per message).
         if let Actor::User { .. } = actor {
-            self.conversation(actor, Some(service.as_str()), conversation)
-                .await?;
+            self.access(actor, Some(service.as_str()), conversation)
+                .await?
+                .1
+                .require("sendMessage")?;
         }
         let author = match actor {
             Actor::User { identity, .. } => identity.clone(),
@@ -123,16 +127,33 @@ impl Domain {
         conversation: &str,
         sid: &str,
     ) -> DomainResult<Message> {
-        let c = self.conversation(actor, service, conversation).await?;
-        validate::sid_param("Sid", SidKind::Message, sid)
-            .map_err(|_| DomainError::not_found(format!("Message {sid}")))?;
-        self.store()
-            .message(c.chat_service_sid.as_str(), c.sid.as_str(), sid)
+        Ok(self
+            .message_with_access(actor, service, conversation, sid)
             .await?
-            .ok_or_else(|| DomainError::not_found(format!("Message {sid}")))
+            .0)
     }
 
-    /// Updates a message. A user may change only its own messages.
+    /// A message, and the caller's access to its conversation.
+    async fn message_with_access(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid: &str,
+    ) -> DomainResult<(Message, Access)> {
+        let (c, access) = self.access(actor, service, conversation).await?;
+        validate::sid_param("Sid", SidKind::Message, sid)
+            .map_err(|_| DomainError::not_found(format!("Message {sid}")))?;
+        let m = self
+            .store()
+            .message(c.chat_service_sid.as_str(), c.sid.as_str(), sid)
+            .await?
+            .ok_or_else(|| DomainError::not_found(format!("Message {sid}")))?;
+        Ok((m, access))
+    }
+
+    /// Updates a message: its author with `editOwnMessage` / `editOwnMessageAttributes`,
+    /// anyone with `editAnyMessage` / `editAnyMessageAttributes`.
     pub async fn update_message(
         &self,
         actor: &Actor,
@@ -141,12 +162,28 @@ impl Domain {
         sid: &str,
         input: UpdateMessage,
     ) -> DomainResult<Committed<Message>> {
-        let m = self.message(actor, service, conversation, sid).await?;
-        require_author(actor, &m)?;
+        let (m, access) = self
+            .message_with_access(actor, service, conversation, sid)
+            .await?;
         if matches!(actor, Actor::User { .. }) && input.author.is_some() {
             return Err(DomainError::forbidden(
                 "a user cannot change a message's author",
             ));
+        }
+        let own = is_author(actor, &m);
+        if input.body.is_some() || input.date_created.is_some() || input.date_updated.is_some() {
+            access.require(if own {
+                "editOwnMessage"
+            } else {
+                "editAnyMessage"
+            })?;
+        }
+        if input.attributes.is_some() {
+            access.require(if own {
+                "editOwnMessageAttributes"
+            } else {
+                "editAnyMessageAttributes"
+            })?;
         }
         self.check_message_fields(
             input.author.as_deref(),
@@ -179,8 +216,14 @@ impl Domain {
         conversation: &str,
         sid: &str,
     ) -> DomainResult<Committed<Message>> {
-        let m = self.message(actor, service, conversation, sid).await?;
-        require_author(actor, &m)?;
+        let (m, access) = self
+            .message_with_access(actor, service, conversation, sid)
+            .await?;
+        access.require(if is_author(actor, &m) {
+            "deleteOwnMessage"
+        } else {
+            "deleteAnyMessage"
+        })?;
         let service = self.service_for(actor, service)?;
         Ok(self.published(
             self.store()
@@ -206,11 +249,10 @@ impl Domain {
     }
 }
 
-fn require_author(actor: &Actor, m: &Message) -> DomainResult<()> {
+/// Whether the caller wrote `m` (an app backend counts as every author).
+fn is_author(actor: &Actor, m: &Message) -> bool {
     match actor {
-        Actor::User { identity, .. } if *identity != m.author => Err(DomainError::forbidden(
-            "only the author may change or remove this message",
-        )),
-        _ => Ok(()),
+        Actor::User { identity, .. } => *identity == m.author,
+        Actor::Backend { .. } => true,
     }
 }

@@ -4,6 +4,7 @@ use confab_protocol::entity::{Millis, NotificationLevel, Participant, RoleType};
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{Committed, CountLimits, NewParticipant, Page, ParticipantPatch};
 
+use crate::authz::Access;
 use crate::error::{DomainError, DomainResult};
 use crate::validate;
 use crate::{Actor, Domain, PageParams, new_sid};
@@ -79,13 +80,28 @@ impl Domain {
         conversation: &str,
         input: CreateParticipant,
     ) -> DomainResult<Committed<Participant>> {
-        // A user may join any conversation of its service (the default service user role's
-        // `joinConversation`); adding someone else takes membership. Roles refine this later.
+        if matches!(actor, Actor::User { .. }) && input.role_sid.is_some() {
+            return Err(DomainError::forbidden(
+                "only an app backend may choose a role",
+            ));
+        }
+        // Joining takes the service role's `joinConversation`; adding someone else takes
+        // membership and the `addParticipant` (or `addNonChatParticipant`) permission.
         let joining = matches!(actor, Actor::User { identity, .. } if input.identity.as_ref() == Some(identity));
         let c = if joining {
-            self.find_conversation(actor, service, conversation).await?
+            let c = self.find_conversation(actor, service, conversation).await?;
+            self.service_access(actor, &c.chat_service_sid)
+                .await?
+                .require("joinConversation")?;
+            c
         } else {
-            self.conversation(actor, service, conversation).await?
+            let (c, access) = self.access(actor, service, conversation).await?;
+            access.require(if input.identity.is_some() {
+                "addParticipant"
+            } else {
+                "addNonChatParticipant"
+            })?;
+            c
         };
         let new = self
             .new_participant(&c.chat_service_sid, &c.sid, input)
@@ -201,12 +217,28 @@ impl Domain {
         conversation: &str,
         sid_or_identity: &str,
     ) -> DomainResult<Participant> {
+        Ok(self
+            .participant_with_access(actor, service, conversation, sid_or_identity)
+            .await?
+            .0)
+    }
+
+    /// A participant, and the caller's access to its conversation.
+    async fn participant_with_access(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        sid_or_identity: &str,
+    ) -> DomainResult<(Participant, Access)> {
         validate::lookup_key(sid_or_identity, "Participant")?;
-        let c = self.conversation(actor, service, conversation).await?;
-        self.store()
+        let (c, access) = self.access(actor, service, conversation).await?;
+        let p = self
+            .store()
             .participant(c.chat_service_sid.as_str(), c.sid.as_str(), sid_or_identity)
             .await?
-            .ok_or_else(|| DomainError::not_found(format!("Participant {sid_or_identity}")))
+            .ok_or_else(|| DomainError::not_found(format!("Participant {sid_or_identity}")))?;
+        Ok((p, access))
     }
 
     /// Updates a participant.
@@ -218,9 +250,36 @@ impl Domain {
         sid_or_identity: &str,
         input: UpdateParticipant,
     ) -> DomainResult<Committed<Participant>> {
-        let p = self
-            .participant(actor, service, conversation, sid_or_identity)
+        let (p, access) = self
+            .participant_with_access(actor, service, conversation, sid_or_identity)
             .await?;
+        if matches!(actor, Actor::User { .. }) {
+            if input.role_sid.is_some() || input.identity.is_some() {
+                return Err(DomainError::forbidden(
+                    "only an app backend may change a participant's role or identity",
+                ));
+            }
+            let own = access.is(&p);
+            let touches_others = input.attributes.is_some()
+                || input.proxy_address.is_some()
+                || input.projected_address.is_some()
+                || input.date_created.is_some()
+                || input.date_updated.is_some();
+            if touches_others {
+                access.require(if own {
+                    "editOwnParticipantAttributes"
+                } else {
+                    "editAnyParticipantAttributes"
+                })?;
+            }
+            if !own
+                && (input.last_read_message_index.is_some() || input.last_read_timestamp.is_some())
+            {
+                return Err(DomainError::forbidden(
+                    "a read horizon is its participant's own",
+                ));
+            }
+        }
         let l = self.limits();
         if let Some(a) = &input.attributes {
             validate::attributes("Attributes", a, l.attributes_bytes)?;
@@ -294,9 +353,14 @@ impl Domain {
         conversation: &str,
         sid_or_identity: &str,
     ) -> DomainResult<Committed<Participant>> {
-        let p = self
-            .participant(actor, service, conversation, sid_or_identity)
+        let (p, access) = self
+            .participant_with_access(actor, service, conversation, sid_or_identity)
             .await?;
+        access.require(if access.is(&p) {
+            "leaveConversation"
+        } else {
+            "removeParticipant"
+        })?;
         let service = self.service_for(actor, service)?;
         Ok(self.published(
             self.store()

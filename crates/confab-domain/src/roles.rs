@@ -2,8 +2,8 @@
 //! service starts with, and the role operations.
 //!
 //! The default lists follow the reference product's defaults (service admin, service user,
-//! conversation admin, conversation user). Permissions are stored and reported here; they are
-//! enforced on the realtime door, where users act (app backends are always allowed).
+//! conversation admin, conversation user). `authz.rs` enforces them on every operation a user
+//! makes (app backends are always allowed).
 
 use confab_protocol::entity::{Millis, Role, RoleType};
 use confab_protocol::sid::{Sid, SidKind};
@@ -252,10 +252,12 @@ impl Domain {
         require_backend(actor)?;
         let role = self.role(actor, service, sid).await?;
         let permissions = check_permissions(role.role_type, &permissions)?;
-        Ok(self
+        let updated = self
             .store()
             .update_role(role.chat_service_sid.as_str(), sid, permissions, self.now())
-            .await?)
+            .await?;
+        self.roles_cache().forget(role.sid.as_str());
+        Ok(updated)
     }
 
     /// Deletes a role that nothing uses.
@@ -267,10 +269,11 @@ impl Domain {
     ) -> DomainResult<()> {
         require_backend(actor)?;
         let role = self.role(actor, service, sid).await?;
-        Ok(self
-            .store()
+        self.store()
             .delete_role(role.chat_service_sid.as_str(), sid)
-            .await?)
+            .await?;
+        self.roles_cache().forget(role.sid.as_str());
+        Ok(())
     }
 
     /// Lists a service's roles.

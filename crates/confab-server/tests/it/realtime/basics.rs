@@ -34,11 +34,16 @@ async fn a_message_reaches_every_member_live_once_with_its_index() {
         .call("conversation.join", json!({"conversation": sid}))
         .await
         .unwrap();
-    alice
+    // A conversation user may not add others (no addParticipant in its default role).
+    let refused = alice
         .call(
             "participant.add",
             json!({"conversation": sid, "identity": "bob"}),
         )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, 20403);
+    bob.call("conversation.join", json!({"conversation": sid}))
         .await
         .unwrap();
     // Bob learns of the membership on his user stream, then sees the conversation's events.

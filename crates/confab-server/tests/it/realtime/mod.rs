@@ -1,6 +1,7 @@
 //! The realtime endpoint over real WebSockets with the raw protocol client: sessions, live
 //! events, requests, resume, faults through the proxy.
 
+mod authz;
 mod basics;
 mod denial;
 mod membership_resume;
