@@ -24,4 +24,6 @@ pub mod streams;
 mod types;
 
 pub use session::Session;
-pub use types::{ClientState, Config, ConnectionState, CoreError, Output, Transmit, is_mutation};
+pub use types::{
+    ClientState, Config, ConnectionState, CoreError, Output, TYPING, Transmit, is_mutation,
+};

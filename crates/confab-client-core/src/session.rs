@@ -54,6 +54,8 @@ enum Internal {
     FirstPage,
     /// `token.update` with this token.
     Renew(String),
+    /// Nobody waits for the answer (typing).
+    Ignore,
 }
 
 /// The client session. See the crate docs.
@@ -465,6 +467,18 @@ impl Session {
         id
     }
 
+    /// Tells the conversation's other participants that the user is typing. Sent only while
+    /// connected (never queued: a typing signal from the past means nothing); returns whether
+    /// it went.
+    pub fn typing(&mut self, conversation: &str, now: u64) -> bool {
+        if !matches!(self.link, Link::Up { .. }) {
+            return false;
+        }
+        let params = serde_json::json!({ "conversation": conversation });
+        self.internal_request(Internal::Ignore, TYPING, params, now);
+        true
+    }
+
     /// Takes a new token. On a live session it is renewed in place (`token.update`; the
     /// answer comes as [`Output::Response`] with the returned id); otherwise it is kept for
     /// the next `hello` and, if the client had stopped, a new connection starts.
@@ -669,6 +683,7 @@ impl Session {
             Some(Internal::Renew(_)) | None => {
                 self.outputs.push_back(Output::Response { id, result });
             }
+            Some(Internal::Ignore) => {}
         }
     }
 
@@ -695,7 +710,7 @@ impl Session {
                     .and_then(|v| v["token_expires_at"].as_i64());
                 self.adopt(token, identity, expires_at);
             }
-            Some(Internal::Renew(_)) | None => {}
+            Some(Internal::Renew(_) | Internal::Ignore) | None => {}
         }
         self.complete(id, result, now);
         self.pump_requests(now);
@@ -797,7 +812,7 @@ impl Session {
         // (its token.update then goes again and is answered there).
         let renewing = self.internal.values().find_map(|i| match i {
             Internal::Renew(t) => Some(t.clone()),
-            Internal::FirstPage => None,
+            Internal::FirstPage | Internal::Ignore => None,
         });
         if let Some(token) = renewing {
             let (identity, expires_at) = token_facts(&token);

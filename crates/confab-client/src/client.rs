@@ -43,6 +43,9 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), ClientError>>,
     },
     Reconnect,
+    Typing {
+        conversation: String,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -197,6 +200,15 @@ impl Client {
             })
             .map_err(|_| ClientError::gone())?;
         answer.await.map_err(|_| ClientError::gone())?
+    }
+
+    /// Tells the conversation's other participants that the user is typing (call it on
+    /// keystrokes; the indicator ends by itself a few seconds after the last call, or when
+    /// a message is sent). Dropped while offline: a late typing signal means nothing.
+    pub fn typing(&self, conversation: impl AsRef<str>) {
+        let _ = self.cmd.send(Command::Typing {
+            conversation: conversation.as_ref().to_owned(),
+        });
     }
 
     /// Tries again now with a fresh reconnection window (after `Disconnected`, or to cut a

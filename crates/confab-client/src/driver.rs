@@ -228,6 +228,10 @@ impl Driver {
                 }
             }
             Command::Reconnect => self.session.reconnect(self.now()),
+            Command::Typing { conversation } => {
+                let now = self.now();
+                self.session.typing(&conversation, now);
+            }
             Command::Shutdown { reply } => {
                 self.shutdown.push(reply);
                 self.session.shutdown();

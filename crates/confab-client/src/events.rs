@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use confab_client_core::{ClientState, ConnectionState, Output};
 use confab_protocol::entity::{Conversation, Message, Participant};
-use confab_protocol::event::{EventBody, Membership};
+use confab_protocol::event::{EventBody, Membership, Typing};
 use confab_protocol::sid::Sid;
 
 /// What happened. Conversation events arrive exactly once and in order per conversation,
@@ -61,6 +61,10 @@ pub enum ClientEvent {
     ParticipantUpdated(Box<Participant>),
     /// `participantLeft`.
     ParticipantLeft(Box<Participant>),
+    /// `typingStarted`: another participant is typing.
+    TypingStarted(Box<Typing>),
+    /// `typingEnded`: it stopped (sent its message, or the typing timeout passed).
+    TypingEnded(Box<Typing>),
 }
 
 impl ClientEvent {
@@ -109,6 +113,8 @@ impl ClientEvent {
                         conversation: Sid::from_trusted(stream),
                         seq: r.seq,
                     },
+                    EventBody::TypingStarted(t) => ClientEvent::TypingStarted(Box::new(t)),
+                    EventBody::TypingEnded(t) => ClientEvent::TypingEnded(Box::new(t)),
                 }
             }
             Output::Response { .. } => return None,

@@ -306,3 +306,24 @@ impl Domain {
             .await?)
     }
 }
+
+impl Domain {
+    /// A participant says it is typing: checked here (only a participant may, and only in its
+    /// own name); the realtime endpoint broadcasts it, never stored.
+    pub async fn typing(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+    ) -> DomainResult<confab_protocol::event::Typing> {
+        let Actor::User { identity, .. } = actor else {
+            return Err(DomainError::forbidden("only a user types"));
+        };
+        let (c, access) = self.access(actor, service, conversation).await?;
+        Ok(confab_protocol::event::Typing {
+            conversation_sid: c.sid,
+            participant_sid: access.participant.map(|p| p.sid),
+            identity: identity.clone(),
+        })
+    }
+}

@@ -43,6 +43,23 @@ pub enum EventBody {
     /// is older than the log keeps, so it must reload the conversation; events after
     /// [`Reset::seq`] follow.
     ConversationReset(Reset),
+    /// Conversation stream, ephemeral (never logged, no `seq`): a participant is typing. Sent
+    /// to the conversation's other participants.
+    TypingStarted(Typing),
+    /// Conversation stream, ephemeral: that participant stopped typing (it sent a message, or
+    /// said nothing more for the typing timeout).
+    TypingEnded(Typing),
+}
+
+/// The data of `typingStarted` and `typingEnded`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Typing {
+    /// The conversation.
+    pub conversation_sid: Sid,
+    /// The participant typing.
+    pub participant_sid: Option<Sid>,
+    /// Its identity.
+    pub identity: String,
 }
 
 /// The data of `conversationReset`.
@@ -68,6 +85,8 @@ impl EventBody {
             EventBody::ConversationLeft(_) => "conversationLeft",
             EventBody::ConversationRemoved(_) => "conversationRemoved",
             EventBody::ConversationReset(_) => "conversationReset",
+            EventBody::TypingStarted(_) => "typingStarted",
+            EventBody::TypingEnded(_) => "typingEnded",
         }
     }
 }

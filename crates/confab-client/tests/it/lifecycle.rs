@@ -305,3 +305,32 @@ async fn the_log_level_option_sets_the_sdks_verbosity() {
         }
     }
 }
+
+#[tokio::test]
+async fn typing_shows_on_the_other_client_and_ends_by_itself() {
+    let server = TestServer::start_with(|c| {
+        c.realtime.typing_timeout = Duration::from_millis(300);
+    })
+    .await;
+    let (alice, mut a_events) = Client::new(server.token("alice"), options(server.addr()));
+    let (bob, mut b_events) = Client::new(server.token("bob"), options(server.addr()));
+    for events in [&mut a_events, &mut b_events] {
+        until(events, |e| {
+            matches!(e, ClientEvent::StateChanged(ClientState::Initialized))
+        })
+        .await;
+    }
+    let conv = alice.create_conversation(None).await.unwrap();
+    alice.join(&conv.sid).await.unwrap();
+    bob.join(&conv.sid).await.unwrap();
+    alice.typing(&conv.sid);
+    let seen = until(&mut b_events, |e| {
+        matches!(e, ClientEvent::TypingStarted(_))
+    })
+    .await;
+    let ClientEvent::TypingStarted(t) = seen.last().unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(t.identity, "alice");
+    until(&mut b_events, |e| matches!(e, ClientEvent::TypingEnded(_))).await;
+}

@@ -35,6 +35,7 @@ pub const METHODS: &[&str] = &[
     "message.remove",
     "message.list",
     "user.get",
+    "conversation.typing",
 ];
 
 /// Whether a method changes something (and so takes part in `op_id` de-duplication).

@@ -16,6 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use confab_domain::EventSink;
 use confab_protocol::frame::CloseReason;
+use confab_protocol::sid::Sid;
 use confab_store::{LogEvent, Stream};
 use tokio::sync::mpsc;
 
@@ -26,6 +27,8 @@ use super::session::{Kill, Outbound};
 pub(crate) struct Subscriber {
     /// Unique per session.
     pub id: u64,
+    /// The session's identity (ephemeral events skip their sender's own sessions).
+    pub identity: String,
     /// The session's outbound queue.
     pub tx: mpsc::Sender<Outbound>,
     /// Closes the session.
@@ -102,6 +105,23 @@ impl Hub {
             if subs.is_empty() {
                 streams.remove(stream);
             }
+        }
+    }
+}
+
+impl Hub {
+    /// Hands an ephemeral event (typing) of `conversation` to its sessions, except those of
+    /// `sender`. Nothing is queued for later: a session whose queue is full misses it.
+    pub fn publish_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, sender: &str) {
+        let streams = lock(&self.streams);
+        let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
+            return;
+        };
+        for sub in subs.iter().filter(|s| s.identity != sender) {
+            let _ = sub.tx.try_send(Outbound::Ephemeral {
+                conversation: conversation.clone(),
+                frame: frame.clone(),
+            });
         }
     }
 }

@@ -17,6 +17,7 @@ mod dispatch;
 pub(crate) mod hub;
 mod pump;
 mod session;
+mod typing;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -56,6 +57,8 @@ pub struct RealtimeConfig {
     pub log_retention: Option<Duration>,
     /// How often old log rows are pruned.
     pub prune_interval: Duration,
+    /// How long a typing indicator lasts without another `conversation.typing`.
+    pub typing_timeout: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -70,6 +73,7 @@ impl Default for RealtimeConfig {
             op_ttl: Duration::from_secs(300),
             log_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             prune_interval: Duration::from_secs(60),
+            typing_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -81,6 +85,7 @@ pub(crate) struct Realtime {
     pub hub: Arc<hub::Hub>,
     pub config: RealtimeConfig,
     pub ops: dedup::OpCache,
+    pub typing: Arc<typing::TypingTracker>,
     /// Turns true when the server stops: every session closes with `shutting_down`.
     pub shutdown: watch::Receiver<bool>,
     next_id: AtomicU64,
@@ -111,6 +116,7 @@ impl Realtime {
     ) -> Realtime {
         Realtime {
             ops: dedup::OpCache::new(config.op_ttl),
+            typing: Arc::new(typing::TypingTracker::new(config.typing_timeout)),
             domain,
             verifier,
             hub,

@@ -230,6 +230,15 @@ impl Pump {
     async fn handle(&mut self, item: Outbound) -> Result<(), Stopped> {
         match item {
             Outbound::Text(t) => self.feed(Message::Text(t.into())).await,
+            Outbound::Ephemeral {
+                conversation,
+                frame,
+            } => {
+                if self.conversations.contains_key(&conversation) {
+                    self.send_event(&frame).await?;
+                }
+                Ok(())
+            }
             Outbound::Event(ev) => match &ev.stream {
                 Stream::User { .. } => self.on_user_event(ev.seq, &ev.frame).await,
                 Stream::Conversation(sid) => {

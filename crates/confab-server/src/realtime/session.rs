@@ -43,6 +43,8 @@ pub(crate) enum Outbound {
     Text(String),
     /// A committed event, shared by every recipient.
     Event(Arc<LogEvent>),
+    /// An ephemeral event of a conversation (typing), delivered only while it is followed.
+    Ephemeral { conversation: Sid, frame: Arc<[u8]> },
 }
 
 /// How a session ends.
@@ -247,6 +249,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     let (tx, rx) = mpsc::channel(rt.config.queue_capacity);
     let (kill, mut ended) = Kill::new();
     let sub = Subscriber {
+        identity: identity.clone(),
         id: rt.next_session_id(),
         tx: tx.clone(),
         kill: kill.clone(),
@@ -571,6 +574,22 @@ async fn request(
     params: Value,
 ) {
     let _active = rt.active();
+    if method == "conversation.typing" {
+        let conversation = params
+            .get("conversation")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let answer = match rt.domain.typing(&actor, None, &conversation).await {
+            Ok(t) => {
+                rt.typing.started(&rt.hub, t);
+                Ok(json!({}))
+            }
+            Err(e) => Err(wire(e)),
+        };
+        let _ = tx.send(Outbound::Text(res(id, answer))).await;
+        return;
+    }
     let run = |op_id: Option<String>| {
         let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
         async move {
@@ -605,6 +624,14 @@ async fn request(
         }
         _ => run(op_id.clone()).await,
     };
+    if method == "message.send"
+        && let (Ok(m), Actor::User { identity, .. }) = (&answer, &actor)
+        && let Some(conv) = m["conversation_sid"].as_str()
+    {
+        // A message ends its author's typing indicator.
+        rt.typing
+            .stopped(&rt.hub, &Sid::from_trusted(conv.to_owned()), identity);
+    }
     // The session may be gone; its client will retry with the same op_id.
     let _ = tx.send(Outbound::Text(res(id, answer))).await;
 }

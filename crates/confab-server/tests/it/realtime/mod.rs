@@ -11,3 +11,4 @@ mod requests;
 mod resume;
 mod tokens;
 mod tracker;
+mod typing;
