@@ -3,6 +3,9 @@
 //! - `confab serve`: runs the server: embedded SQLite under `--data-dir` by default, or
 //!   PostgreSQL with `--database postgres://...` (docs/DEPLOYMENT.md).
 //! - `confab token --identity NAME`: prints an access token signed with the configured API key.
+//! - `confab chat --identity NAME`: a terminal chat client on the Rust SDK.
+
+mod chat;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +34,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print an access token for an identity, signed with the configured API key.
     Token(TokenArgs),
+    /// Chat in a conversation from the terminal (each line typed is a message).
+    Chat(chat::ChatArgs),
 }
 
 #[derive(clap::Args)]
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => serve(args),
         Command::Token(args) => token(args),
+        Command::Chat(args) => chat::chat(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,7 +208,25 @@ async fn shutdown_signal() {
 }
 
 fn token(args: TokenArgs) -> Result<(), String> {
-    let path = args.data_dir.join(CREDENTIALS_FILE);
+    let token = mint_token(
+        &args.data_dir,
+        &args.identity,
+        args.ttl,
+        args.service.as_deref(),
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+/// Mints a token as an app backend would, with the API key from the environment or from
+/// the data directory's generated credentials.
+pub(crate) fn mint_token(
+    data_dir: &std::path::Path,
+    identity: &str,
+    ttl: i64,
+    service: Option<&str>,
+) -> Result<String, String> {
+    let path = data_dir.join(CREDENTIALS_FILE);
     let stored = Credentials::load(&path).map_err(|e| e.to_string())?;
     let pick = |var: &str, stored: Option<&String>| {
         env(var)
@@ -229,7 +253,7 @@ fn token(args: TokenArgs) -> Result<(), String> {
             stored.as_ref().map(|c| &c.api_key_secret),
         )?,
     };
-    if args.ttl <= 0 || args.ttl > confab_token::MAX_LIFETIME_SECS {
+    if ttl <= 0 || ttl > confab_token::MAX_LIFETIME_SECS {
         return Err(format!(
             "--ttl must be between 1 and {}",
             confab_token::MAX_LIFETIME_SECS
@@ -241,11 +265,10 @@ fn token(args: TokenArgs) -> Result<(), String> {
         .as_secs();
     let spec = confab_token::TokenSpec {
         account_sid: &account_sid,
-        identity: &args.identity,
-        service_sid: args.service.as_deref(),
+        identity,
+        service_sid: service,
         now: i64::try_from(now).map_err(|e| e.to_string())?,
-        ttl_secs: args.ttl,
+        ttl_secs: ttl,
     };
-    println!("{}", confab_token::mint(&key, &spec));
-    Ok(())
+    Ok(confab_token::mint(&key, &spec))
 }
