@@ -188,6 +188,68 @@ impl Client {
         .await
     }
 
+    /// Sets the user's read horizon in a conversation to message `index` (clamped to the
+    /// last message); returns the unread count it leaves (`None` without a horizon).
+    pub async fn set_last_read(
+        &self,
+        conversation: impl AsRef<str>,
+        index: i64,
+    ) -> Result<Option<i64>, ClientError> {
+        self.read_call(
+            "conversation.setLastRead",
+            conversation.as_ref(),
+            Some(index),
+        )
+        .await
+    }
+
+    /// Moves the read horizon forward to `index`, never back.
+    pub async fn advance_last_read(
+        &self,
+        conversation: impl AsRef<str>,
+        index: i64,
+    ) -> Result<Option<i64>, ClientError> {
+        self.read_call(
+            "conversation.advanceLastRead",
+            conversation.as_ref(),
+            Some(index),
+        )
+        .await
+    }
+
+    /// Marks every message read.
+    pub async fn set_all_read(
+        &self,
+        conversation: impl AsRef<str>,
+    ) -> Result<Option<i64>, ClientError> {
+        self.read_call("conversation.setAllRead", conversation.as_ref(), None)
+            .await
+    }
+
+    /// Clears the read horizon (nothing read).
+    pub async fn set_all_unread(
+        &self,
+        conversation: impl AsRef<str>,
+    ) -> Result<Option<i64>, ClientError> {
+        self.read_call("conversation.setAllUnread", conversation.as_ref(), None)
+            .await
+    }
+
+    async fn read_call(
+        &self,
+        method: &str,
+        conversation: &str,
+        index: Option<i64>,
+    ) -> Result<Option<i64>, ClientError> {
+        let v = self
+            .request(
+                method,
+                json!({ "conversation": conversation, "index": index }),
+            )
+            .await?;
+        Ok(v["unread_messages_count"].as_i64())
+    }
+
     /// Takes a new token: renewed in place on a live connection (no reconnect, no lost
     /// event); on a disconnected, denied or failed client it starts a new connection. The new
     /// token must carry the same identity (else 20106).

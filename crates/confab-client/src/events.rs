@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use confab_client_core::{ClientState, ConnectionState, Output};
 use confab_protocol::entity::{Conversation, Message, Participant};
-use confab_protocol::event::{EventBody, Membership, Typing};
+use confab_protocol::event::{EventBody, Horizon, Membership, Typing};
 use confab_protocol::sid::Sid;
 
 /// What happened. Conversation events arrive exactly once and in order per conversation,
@@ -65,6 +65,8 @@ pub enum ClientEvent {
     TypingStarted(Box<Typing>),
     /// `typingEnded`: it stopped (sent its message, or the typing timeout passed).
     TypingEnded(Box<Typing>),
+    /// A participant's read horizon moved (this user's own too, from its other devices).
+    ReadHorizon(Box<Horizon>),
 }
 
 impl ClientEvent {
@@ -115,6 +117,7 @@ impl ClientEvent {
                     },
                     EventBody::TypingStarted(t) => ClientEvent::TypingStarted(Box::new(t)),
                     EventBody::TypingEnded(t) => ClientEvent::TypingEnded(Box::new(t)),
+                    EventBody::ReadHorizon(h) => ClientEvent::ReadHorizon(Box::new(h)),
                 }
             }
             Output::Response { .. } => return None,

@@ -34,7 +34,7 @@ use confab_store::{
 pub use conversations::{ConversationInput, UpdateConversation};
 pub use error::{DomainError, DomainResult};
 pub use messages::{CreateMessage, UpdateMessage};
-pub use participants::{CreateParticipant, UpdateParticipant};
+pub use participants::{CreateParticipant, ReadMode, ReadState, UpdateParticipant};
 pub use roles::{CONVERSATION_PERMISSIONS, CreateRole, SERVICE_PERMISSIONS, default_roles};
 pub use services::UpdateServiceConfiguration;
 pub use users::{CreateUser, UpdateUser, UpdateUserConversation};

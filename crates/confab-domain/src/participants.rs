@@ -392,3 +392,85 @@ impl Domain {
             .await?)
     }
 }
+
+/// How a user moves its read horizon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// To this message index (clamped to the last message).
+    Set(i64),
+    /// Forward to this index; never back.
+    Advance(i64),
+    /// To the last message.
+    AllRead,
+    /// To nothing read.
+    AllUnread,
+}
+
+/// A read horizon after a change, with the unread count it leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadState {
+    /// The user's participant, as it is now.
+    pub participant: Participant,
+    /// Messages after the horizon; `None` while there is no horizon.
+    pub unread_messages_count: Option<i64>,
+}
+
+impl Domain {
+    /// Moves the caller's own read horizon in a conversation. Not logged: the realtime
+    /// endpoint broadcasts it coalesced.
+    pub async fn set_read_horizon(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        mode: ReadMode,
+    ) -> DomainResult<ReadState> {
+        let (c, access) = self.access(actor, service, conversation).await?;
+        let Some(me) = access.participant else {
+            return Err(DomainError::forbidden(
+                "only a participant has a read horizon",
+            ));
+        };
+        let (index, advance_only) = match mode {
+            ReadMode::Set(i) => (Some(i), false),
+            ReadMode::Advance(i) => (Some(i), true),
+            ReadMode::AllRead => (Some(i64::MAX), false),
+            ReadMode::AllUnread => (None, false),
+        };
+        if index.is_some_and(|i| i < 0) {
+            return Err(DomainError::invalid("index must not be negative"));
+        }
+        let horizon = confab_store::ReadHorizon {
+            index,
+            advance_only,
+            timestamp: iso_now(self.now()),
+        };
+        let (participant, last) = self
+            .store()
+            .set_read_horizon(
+                c.chat_service_sid.as_str(),
+                c.sid.as_str(),
+                me.sid.as_str(),
+                horizon,
+            )
+            .await?;
+        let unread = participant
+            .last_read_message_index
+            .map(|read| last.map_or(0, |l| (l - read).max(0)));
+        Ok(ReadState {
+            participant,
+            unread_messages_count: unread,
+        })
+    }
+}
+
+/// ISO 8601 (UTC, seconds) of unix milliseconds.
+fn iso_now(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

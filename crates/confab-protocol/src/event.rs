@@ -49,6 +49,22 @@ pub enum EventBody {
     /// Conversation stream, ephemeral: that participant stopped typing (it sent a message, or
     /// said nothing more for the typing timeout).
     TypingEnded(Typing),
+    /// Conversation stream, ephemeral: a participant's read horizon moved (coalesced: at most
+    /// one a second per participant, the latest value).
+    ReadHorizon(Horizon),
+}
+
+/// The data of `readHorizon`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Horizon {
+    /// The conversation.
+    pub conversation_sid: Sid,
+    /// The participant.
+    pub participant_sid: Sid,
+    /// Its identity.
+    pub identity: String,
+    /// The last message it has read; `null`: none.
+    pub last_read_message_index: Option<i64>,
 }
 
 /// The data of `typingStarted` and `typingEnded`.
@@ -87,6 +103,7 @@ impl EventBody {
             EventBody::ConversationReset(_) => "conversationReset",
             EventBody::TypingStarted(_) => "typingStarted",
             EventBody::TypingEnded(_) => "typingEnded",
+            EventBody::ReadHorizon(_) => "readHorizon",
         }
     }
 }

@@ -430,6 +430,23 @@ impl Store for PgStore {
         })
     }
 
+    async fn set_read_horizon(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        horizon: ReadHorizon,
+    ) -> StoreResult<(Participant, Option<i64>)> {
+        let h = &horizon;
+        write_tx!(self, |c| participants::set_read_horizon(
+            c,
+            service,
+            conversation,
+            sid,
+            h
+        ))
+    }
+
     async fn update_participant(
         &self,
         service: &str,

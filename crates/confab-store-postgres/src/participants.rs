@@ -3,10 +3,10 @@
 use confab_protocol::entity::Participant;
 use confab_protocol::event::EventBody;
 use confab_protocol::sid::{Sid, SidKind, is_sid};
-use confab_store::patch::membership;
+use confab_store::patch::{membership, next_read_horizon};
 use confab_store::{
-    Committed, CountLimits, NewParticipant, Page, PageRequest, ParticipantPatch, StoreError,
-    StoreResult,
+    Committed, CountLimits, NewParticipant, Page, PageRequest, ParticipantPatch, ReadHorizon,
+    StoreError, StoreResult,
 };
 use sqlx::{PgConnection, Row};
 
@@ -168,6 +168,37 @@ async fn load(
     find(c, service, conversation, sid, true)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("Participant {sid}")))
+}
+
+/// Moves a read horizon; logs nothing.
+pub(crate) async fn set_read_horizon(
+    c: &mut PgConnection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    h: &ReadHorizon,
+) -> StoreResult<(Participant, Option<i64>)> {
+    let (conv_id, id, mut p) = load(c, service, conversation, sid).await?;
+    let last: i64 = sqlx::query("SELECT last_message_index FROM conversations WHERE id = $1")
+        .bind(conv_id)
+        .fetch_one(&mut *c)
+        .await
+        .and_then(|r| r.try_get(0))
+        .map_err(backend)?;
+    let last = (last >= 0).then_some(last);
+    p.last_read_message_index =
+        next_read_horizon(p.last_read_message_index, h.index, last, h.advance_only);
+    p.last_read_timestamp = Some(h.timestamp.clone());
+    sqlx::query(
+        "UPDATE participants SET last_read_message_index = $2, last_read_timestamp = $3 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(p.last_read_message_index)
+    .bind(&p.last_read_timestamp)
+    .execute(&mut *c)
+    .await
+    .map_err(backend)?;
+    Ok((p, last))
 }
 
 pub(crate) async fn update(

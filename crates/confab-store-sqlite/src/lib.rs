@@ -401,6 +401,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn set_read_horizon(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        horizon: ReadHorizon,
+    ) -> StoreResult<(Participant, Option<i64>)> {
+        let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
+        self.writer
+            .write(move |c| participants::set_read_horizon(c, &s, &conv, &sid, &horizon))
+            .await
+    }
+
     async fn update_participant(
         &self,
         service: &str,

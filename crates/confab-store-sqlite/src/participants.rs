@@ -3,10 +3,10 @@
 use confab_protocol::entity::Participant;
 use confab_protocol::event::EventBody;
 use confab_protocol::sid::{Sid, SidKind, is_sid};
-use confab_store::patch::membership;
+use confab_store::patch::{membership, next_read_horizon};
 use confab_store::{
-    Committed, CountLimits, NewParticipant, Page, PageRequest, ParticipantPatch, StoreError,
-    StoreResult,
+    Committed, CountLimits, NewParticipant, Page, PageRequest, ParticipantPatch, ReadHorizon,
+    StoreError, StoreResult,
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -155,6 +155,31 @@ fn load(
 ) -> StoreResult<(i64, i64, Participant)> {
     find(conn, service, conversation, sid)?
         .ok_or_else(|| StoreError::NotFound(format!("Participant {sid}")))
+}
+
+/// Moves a read horizon; logs nothing.
+pub(crate) fn set_read_horizon(
+    conn: &Connection,
+    service: &str,
+    conversation: &str,
+    sid: &str,
+    h: &ReadHorizon,
+) -> StoreResult<(Participant, Option<i64>)> {
+    let (conv_id, id, mut p) = load(conn, service, conversation, sid)?;
+    let last: i64 = conn
+        .prepare_cached("SELECT last_message_index FROM conversations WHERE id = ?1")
+        .and_then(|mut s| s.query_row([conv_id], |r| r.get(0)))
+        .map_err(backend)?;
+    let last = (last >= 0).then_some(last);
+    p.last_read_message_index =
+        next_read_horizon(p.last_read_message_index, h.index, last, h.advance_only);
+    p.last_read_timestamp = Some(h.timestamp.clone());
+    conn.prepare_cached(
+        "UPDATE participants SET last_read_message_index = ?2, last_read_timestamp = ?3 WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![id, p.last_read_message_index, p.last_read_timestamp]))
+    .map_err(backend)?;
+    Ok((p, last))
 }
 
 pub(crate) fn update(

@@ -187,6 +187,18 @@ pub trait Store: Send + Sync + 'static {
         conversation: &str,
         sid: &str,
     ) -> StoreResult<Committed<Participant>>;
+    /// Moves a participant's read horizon without logging an event (read horizons are
+    /// broadcast live, coalesced, not kept in the conversation log). `index` is clamped to
+    /// the conversation's last message; with `advance_only` the horizon never moves back;
+    /// `None` clears it (all unread). Returns the participant and the conversation's last
+    /// message index.
+    async fn set_read_horizon(
+        &self,
+        service: &str,
+        conversation: &str,
+        sid: &str,
+        horizon: ReadHorizon,
+    ) -> StoreResult<(Participant, Option<i64>)>;
     /// Lists participants in the order they joined.
     async fn list_participants(
         &self,

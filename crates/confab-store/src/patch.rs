@@ -182,3 +182,23 @@ pub fn scrub_message_frame(frame: &[u8]) -> Vec<u8> {
     }
     serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec())
 }
+
+/// The read horizon a participant ends up with: `wanted` clamped to the last message
+/// (`None` when there is none), never behind `current` when only advancing.
+pub fn next_read_horizon(
+    current: Option<i64>,
+    wanted: Option<i64>,
+    last_message_index: Option<i64>,
+    advance_only: bool,
+) -> Option<i64> {
+    let wanted = match (wanted, last_message_index) {
+        (Some(w), Some(last)) => Some(w.clamp(0, last)),
+        (Some(_), None) => None,
+        (None, _) => None,
+    };
+    match (advance_only, current, wanted) {
+        (true, Some(c), Some(w)) => Some(c.max(w)),
+        (true, Some(c), None) => Some(c),
+        _ => wanted,
+    }
+}

@@ -293,6 +293,17 @@ pub enum ParticipantQuery {
     Address(String),
 }
 
+/// A change of a participant's read horizon (see [`crate::Store::set_read_horizon`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadHorizon {
+    /// The last message read; `None`: nothing read.
+    pub index: Option<i64>,
+    /// Only move forward.
+    pub advance_only: bool,
+    /// `last_read_timestamp` to record.
+    pub timestamp: String,
+}
+
 /// Where an identity's streams stand (see [`crate::Store::memberships`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Memberships {

@@ -771,3 +771,72 @@ pub async fn pruning_drops_old_log_rows_and_keeps_the_counters(store: Arc<dyn St
     assert_eq!((next.value.index, next.events[0].seq), (3, 5));
     assert_eq!(whole_log(&*store, &conv).await.len(), 1);
 }
+
+pub async fn read_horizons_move_without_logging(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = store
+        .create_conversation(conversation(&service, None))
+        .await
+        .unwrap()
+        .value
+        .sid;
+    let p = store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap()
+        .value;
+    let horizon = |index: Option<i64>, advance_only: bool| ReadHorizon {
+        index,
+        advance_only,
+        timestamp: "2026-11-26T00:00:00Z".into(),
+    };
+    // No messages yet: nothing to have read.
+    let (q, last) = store
+        .set_read_horizon(s, conv.as_str(), p.sid.as_str(), horizon(Some(3), false))
+        .await
+        .unwrap();
+    assert_eq!((q.last_read_message_index, last), (None, None));
+    for body in ["a", "b", "c"] {
+        store
+            .add_message(s, message(&conv, "bob", body))
+            .await
+            .unwrap();
+    }
+    let head = whole_log(&*store, &conv).await.len();
+    let set = |i, adv| store.set_read_horizon(s, conv.as_str(), p.sid.as_str(), horizon(i, adv));
+    assert_eq!(
+        set(Some(1), false).await.unwrap().0.last_read_message_index,
+        Some(1)
+    );
+    assert_eq!(
+        set(Some(0), true).await.unwrap().0.last_read_message_index,
+        Some(1),
+        "advance never moves back"
+    );
+    let (q, last) = set(Some(99), false).await.unwrap();
+    assert_eq!(
+        (q.last_read_message_index, last),
+        (Some(2), Some(2)),
+        "clamped"
+    );
+    assert_eq!(
+        q.last_read_timestamp.as_deref(),
+        Some("2026-11-26T00:00:00Z")
+    );
+    assert_eq!(
+        set(None, false).await.unwrap().0.last_read_message_index,
+        None
+    );
+    assert_eq!(
+        whole_log(&*store, &conv).await.len(),
+        head,
+        "nothing logged"
+    );
+    let stored = store
+        .participant(s, conv.as_str(), "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.last_read_message_index, None);
+}

@@ -48,6 +48,7 @@ macro_rules! conformance_tests {
             deleting_a_service_removes_everything_in_it,
             memberships_give_the_heads_of_an_identitys_streams,
             pruning_drops_old_log_rows_and_keeps_the_counters,
+            read_horizons_move_without_logging,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {

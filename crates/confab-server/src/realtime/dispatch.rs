@@ -36,6 +36,10 @@ pub const METHODS: &[&str] = &[
     "message.list",
     "user.get",
     "conversation.typing",
+    "conversation.setLastRead",
+    "conversation.advanceLastRead",
+    "conversation.setAllRead",
+    "conversation.setAllUnread",
 ];
 
 /// Whether a method changes something (and so takes part in `op_id` de-duplication).

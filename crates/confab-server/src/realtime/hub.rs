@@ -110,14 +110,15 @@ impl Hub {
 }
 
 impl Hub {
-    /// Hands an ephemeral event (typing) of `conversation` to its sessions, except those of
-    /// `sender`. Nothing is queued for later: a session whose queue is full misses it.
-    pub fn publish_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, sender: &str) {
+    /// Hands an ephemeral event (typing, read horizons) of `conversation` to its sessions,
+    /// except those of `skip`. Nothing is kept for later: a session whose queue is full
+    /// misses it.
+    pub fn publish_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>) {
         let streams = lock(&self.streams);
         let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
             return;
         };
-        for sub in subs.iter().filter(|s| s.identity != sender) {
+        for sub in subs.iter().filter(|s| Some(s.identity.as_str()) != skip) {
             let _ = sub.tx.try_send(Outbound::Ephemeral {
                 conversation: conversation.clone(),
                 frame: frame.clone(),

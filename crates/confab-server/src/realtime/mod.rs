@@ -14,6 +14,7 @@
 
 mod dedup;
 mod dispatch;
+mod horizons;
 pub(crate) mod hub;
 mod pump;
 mod session;
@@ -86,6 +87,7 @@ pub(crate) struct Realtime {
     pub config: RealtimeConfig,
     pub ops: dedup::OpCache,
     pub typing: Arc<typing::TypingTracker>,
+    pub horizons: Arc<horizons::Horizons>,
     /// Turns true when the server stops: every session closes with `shutting_down`.
     pub shutdown: watch::Receiver<bool>,
     next_id: AtomicU64,
@@ -117,6 +119,7 @@ impl Realtime {
         Realtime {
             ops: dedup::OpCache::new(config.op_ttl),
             typing: Arc::new(typing::TypingTracker::new(config.typing_timeout)),
+            horizons: Arc::default(),
             domain,
             verifier,
             hub,

@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use confab_domain::{Actor, DomainError};
+use confab_domain::{Actor, DomainError, ReadMode};
+use confab_protocol::event::Horizon;
 use confab_protocol::frame::{ClientFrame, CloseReason, Resumed, ServerFrame, Welcome, WireError};
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{LogEvent, Stream};
@@ -590,6 +591,43 @@ async fn request(
         let _ = tx.send(Outbound::Text(res(id, answer))).await;
         return;
     }
+    if let Some(mode) = read_mode(&method, &params) {
+        let conversation = params
+            .get("conversation")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let answer = match mode {
+            Err(e) => Err(e),
+            Ok(mode) => match rt
+                .domain
+                .set_read_horizon(&actor, None, &conversation, mode)
+                .await
+            {
+                Ok(state) => {
+                    let p = &state.participant;
+                    if let Some(identity) = &p.identity {
+                        rt.horizons.moved(
+                            &rt.hub,
+                            Horizon {
+                                conversation_sid: p.conversation_sid.clone(),
+                                participant_sid: p.sid.clone(),
+                                identity: identity.clone(),
+                                last_read_message_index: p.last_read_message_index,
+                            },
+                        );
+                    }
+                    Ok(json!({
+                        "last_read_message_index": p.last_read_message_index,
+                        "unread_messages_count": state.unread_messages_count,
+                    }))
+                }
+                Err(e) => Err(wire(e)),
+            },
+        };
+        let _ = tx.send(Outbound::Text(res(id, answer))).await;
+        return;
+    }
     let run = |op_id: Option<String>| {
         let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
         async move {
@@ -645,6 +683,25 @@ impl Drop for Release<'_> {
             self.0.release(self.1, self.2, self.3);
         }
     }
+}
+
+/// The read-horizon methods and their mode; `None` for other methods.
+fn read_mode(method: &str, params: &Value) -> Option<Result<ReadMode, WireError>> {
+    let index = || {
+        params.get("index").and_then(Value::as_i64).ok_or_else(|| {
+            WireError::new(
+                confab_protocol::ErrorCode::InvalidParameter,
+                "params.index is required (a message index)",
+            )
+        })
+    };
+    Some(match method {
+        "conversation.setLastRead" => index().map(ReadMode::Set),
+        "conversation.advanceLastRead" => index().map(ReadMode::Advance),
+        "conversation.setAllRead" => Ok(ReadMode::AllRead),
+        "conversation.setAllUnread" => Ok(ReadMode::AllUnread),
+        _ => return None,
+    })
 }
 
 fn internal() -> WireError {

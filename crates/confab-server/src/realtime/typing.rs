@@ -79,5 +79,5 @@ impl TypingTracker {
 
 fn broadcast(hub: &Hub, t: &Typing, body: EventBody) {
     let frame: Arc<[u8]> = encode_event(t.conversation_sid.as_str(), None, &body).into();
-    hub.publish_ephemeral(&t.conversation_sid, frame, &t.identity);
+    hub.publish_ephemeral(&t.conversation_sid, frame, Some(&t.identity));
 }

@@ -7,6 +7,7 @@ mod denial;
 mod membership_resume;
 mod overload;
 mod protocol_errors;
+mod read;
 mod requests;
 mod resume;
 mod tokens;
