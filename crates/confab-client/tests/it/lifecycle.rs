@@ -334,3 +334,55 @@ async fn typing_shows_on_the_other_client_and_ends_by_itself() {
     assert_eq!(t.identity, "alice");
     until(&mut b_events, |e| matches!(e, ClientEvent::TypingEnded(_))).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_in_a_thousand_conversations_initializes_after_one_page() {
+    let server = TestServer::start().await;
+    // The most conversations an identity may be in, made through REST by 8 writers.
+    let mut writers = vec![];
+    for w in 0..8 {
+        let api = server.api();
+        writers.push(tokio::spawn(async move {
+            for _ in 0..125 {
+                let c = api.post("/v1/Conversations", &[]).await.expect(201);
+                let sid = c["sid"].as_str().unwrap().to_owned();
+                api.post(
+                    &format!("/v1/Conversations/{sid}/Participants"),
+                    &[("Identity", "busy")],
+                )
+                .await
+                .expect(201);
+            }
+            w
+        }));
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    let over = server
+        .api()
+        .post("/v1/Conversations", &[])
+        .await
+        .expect(201);
+    let over = over["sid"].as_str().unwrap().to_owned();
+    server
+        .api()
+        .post(
+            &format!("/v1/Conversations/{over}/Participants"),
+            &[("Identity", "busy")],
+        )
+        .await
+        .expect_error(400, 50302);
+    let (client, mut events) = Client::new(server.token("busy"), options(server.addr()));
+    let seen = until(&mut events, |e| matches!(e, ClientEvent::StateChanged(_))).await;
+    assert_eq!(
+        seen.last(),
+        Some(&ClientEvent::StateChanged(ClientState::Initialized))
+    );
+    let added = seen
+        .iter()
+        .filter(|e| matches!(e, ClientEvent::ConversationAdded(_)))
+        .count();
+    assert_eq!(added, 50, "one page, whatever the account size");
+    assert_eq!(client.connection_state(), C::Connected);
+}

@@ -120,6 +120,10 @@ struct PageFields {
     page_size: Option<u32>,
     page_token: Option<String>,
     order: Option<String>,
+    /// Messages only: the index to page from (included), with `direction`.
+    anchor: Option<i64>,
+    /// `backwards` (older, newest first; the default) or `forwards` (newer, oldest first).
+    direction: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -159,6 +163,33 @@ fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
         size: p.page_size,
         order,
         cursor,
+    })
+}
+
+/// A message page: from a page token, or from an anchor index in a direction (messages are
+/// keyed by their index, so the anchor is a cursor just past it, in the listing order).
+fn message_page(p: &PageFields) -> Result<PageParams, DomainError> {
+    let Some(anchor) = p.anchor else {
+        return page_params(p);
+    };
+    if p.page_token.is_some() || p.order.is_some() {
+        return Err(DomainError::invalid(
+            "anchor goes with direction, not with pageToken or order",
+        ));
+    }
+    let (order, cursor) = match p.direction.as_deref() {
+        None | Some("backwards") => (Order::Desc, Cursor::After(anchor.saturating_add(1))),
+        Some("forwards") => (Order::Asc, Cursor::After(anchor.saturating_sub(1))),
+        Some(d) => {
+            return Err(DomainError::invalid(format!(
+                "direction {d:?}: backwards or forwards"
+            )));
+        }
+    };
+    Ok(PageParams {
+        size: p.page_size,
+        order,
+        cursor: Some(cursor),
     })
 }
 
@@ -351,7 +382,7 @@ pub async fn call(
             let f: PageFields = params(p)?;
             let conversation = required(f.conversation.clone(), "conversation")?;
             let page = domain
-                .list_messages(actor, service, &conversation, page_params(&f)?)
+                .list_messages(actor, service, &conversation, message_page(&f)?)
                 .await?;
             Ok(page_json(&page, to_json))
         }

@@ -189,3 +189,64 @@ async fn message_pages_follow_their_tokens_both_ways() {
         .unwrap_err();
     assert_eq!(err.code, 20001);
 }
+
+#[tokio::test]
+async fn messages_page_backwards_and_forwards_from_an_anchor() {
+    let server = TestServer::start().await;
+    let (mut alice, _) = server.realtime("alice").await;
+    let conv = alice.call("conversation.create", json!({})).await.unwrap();
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    alice
+        .call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    for i in 0..10 {
+        alice
+            .call(
+                "message.send",
+                json!({"conversation": sid, "body": format!("m{i}")}),
+            )
+            .await
+            .unwrap();
+    }
+    let indexes = |page: &serde_json::Value| -> Vec<i64> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["index"].as_i64().unwrap())
+            .collect()
+    };
+    let back = alice
+        .call(
+            "message.list",
+            json!({"conversation": sid, "anchor": 6, "pageSize": 3}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(indexes(&back), [6, 5, 4]);
+    let older = alice
+        .call(
+            "message.list",
+            json!({"conversation": sid, "pageSize": 3, "order": "desc", "pageToken": back["next_page_token"]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(indexes(&older), [3, 2, 1]);
+    let forward = alice
+        .call(
+            "message.list",
+            json!({"conversation": sid, "anchor": 6, "direction": "forwards", "pageSize": 3}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(indexes(&forward), [6, 7, 8]);
+    let err = alice
+        .call(
+            "message.list",
+            json!({"conversation": sid, "anchor": 6, "direction": "up"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 20001);
+}
