@@ -2,7 +2,7 @@
 //! states come back through watch channels, events through [`Events`].
 
 use confab_client_core::{ClientState, ConnectionState};
-use confab_protocol::entity::{Conversation, Message, Participant};
+use confab_protocol::entity::{Conversation, Message, Participant, User};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
@@ -184,6 +184,20 @@ impl Client {
         self.call(
             "message.send",
             json!({ "conversation": conversation.as_ref(), "body": body }),
+        )
+        .await
+    }
+
+    /// Changes the user's own friendly name and attributes (JSON); the users who share a
+    /// conversation with it hear `UserUpdated`.
+    pub async fn update_user(
+        &self,
+        friendly_name: Option<&str>,
+        attributes: Option<Value>,
+    ) -> Result<User, ClientError> {
+        self.call(
+            "user.update",
+            json!({ "friendlyName": friendly_name, "attributes": attributes }),
         )
         .await
     }

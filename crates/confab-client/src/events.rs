@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use confab_client_core::{ClientState, ConnectionState, Output};
 use confab_protocol::entity::{Conversation, Message, Participant};
-use confab_protocol::event::{EventBody, Horizon, Membership, Typing};
+use confab_protocol::event::{EventBody, Horizon, Membership, Typing, UserInfo};
 use confab_protocol::sid::Sid;
 
 /// What happened. Conversation events arrive exactly once and in order per conversation,
@@ -67,6 +67,9 @@ pub enum ClientEvent {
     TypingEnded(Box<Typing>),
     /// A participant's read horizon moved (this user's own too, from its other devices).
     ReadHorizon(Box<Horizon>),
+    /// `userUpdated`: a user sharing a conversation came online, went offline, or changed its
+    /// friendly name or attributes.
+    UserUpdated(Box<UserInfo>),
 }
 
 impl ClientEvent {
@@ -118,6 +121,7 @@ impl ClientEvent {
                     EventBody::TypingStarted(t) => ClientEvent::TypingStarted(Box::new(t)),
                     EventBody::TypingEnded(t) => ClientEvent::TypingEnded(Box::new(t)),
                     EventBody::ReadHorizon(h) => ClientEvent::ReadHorizon(Box::new(h)),
+                    EventBody::UserUpdated(u) => ClientEvent::UserUpdated(Box::new(u)),
                 }
             }
             Output::Response { .. } => return None,

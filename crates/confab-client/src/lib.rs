@@ -32,6 +32,6 @@ mod options;
 pub use client::{Client, ClientError, Events};
 pub use confab_client_core::{ClientState, ConnectionState};
 pub use confab_protocol::entity::{Conversation, Message, Participant, User};
-pub use confab_protocol::event::{Horizon, Membership, Typing};
+pub use confab_protocol::event::{Horizon, Membership, Typing, UserInfo};
 pub use events::ClientEvent;
 pub use options::{ClientOptions, LogLevel, TokenProvider};

@@ -159,8 +159,31 @@ impl Domain {
         sid_or_identity: &str,
         input: UpdateUser,
     ) -> DomainResult<User> {
-        require_backend(actor)?;
-        let user = self.user(actor, service, sid_or_identity).await?;
+        let user = match actor {
+            Actor::Backend { .. } => self.user(actor, service, sid_or_identity).await?,
+            Actor::User { identity, .. } => {
+                // A user edits its own info (`editOwnUserInfo`), or anyone's with
+                // `editAnyUserInfo`; roles are an app backend's to give.
+                if input.role_sid.is_some() {
+                    return Err(DomainError::forbidden(
+                        "only an app backend may choose a role",
+                    ));
+                }
+                let service = self.service_for(actor, service)?;
+                let user = self
+                    .store()
+                    .user(service.as_str(), sid_or_identity)
+                    .await?
+                    .ok_or_else(|| DomainError::not_found(format!("User {sid_or_identity}")))?;
+                let access = self.service_access(actor, &service).await?;
+                access.require(if user.identity == *identity {
+                    "editOwnUserInfo"
+                } else {
+                    "editAnyUserInfo"
+                })?;
+                user
+            }
+        };
         self.check_user_fields(input.friendly_name.as_deref(), input.attributes.as_deref())?;
         let role_sid = match &input.role_sid {
             Some(r) => Some(

@@ -52,6 +52,23 @@ pub enum EventBody {
     /// Conversation stream, ephemeral: a participant's read horizon moved (coalesced: at most
     /// one a second per participant, the latest value).
     ReadHorizon(Horizon),
+    /// Ephemeral, on the streams of the conversations a user is in: the user's friendly name,
+    /// attributes or reachability changed. A session hears it once, whatever the number of
+    /// conversations it shares with the user.
+    UserUpdated(UserInfo),
+}
+
+/// The data of `userUpdated`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserInfo {
+    /// The user's identity.
+    pub identity: String,
+    /// Its friendly name.
+    pub friendly_name: Option<String>,
+    /// Its attributes (JSON text).
+    pub attributes: String,
+    /// Whether it has a live session.
+    pub is_online: bool,
 }
 
 /// The data of `readHorizon`.
@@ -104,6 +121,7 @@ impl EventBody {
             EventBody::TypingStarted(_) => "typingStarted",
             EventBody::TypingEnded(_) => "typingEnded",
             EventBody::ReadHorizon(_) => "readHorizon",
+            EventBody::UserUpdated(_) => "userUpdated",
         }
     }
 }

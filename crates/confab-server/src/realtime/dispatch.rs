@@ -36,6 +36,7 @@ pub const METHODS: &[&str] = &[
     "message.list",
     "user.get",
     "conversation.typing",
+    "user.update",
     "conversation.setLastRead",
     "conversation.advanceLastRead",
     "conversation.setAllRead",

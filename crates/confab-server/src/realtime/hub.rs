@@ -122,6 +122,24 @@ impl Hub {
             let _ = sub.tx.try_send(Outbound::Ephemeral {
                 conversation: conversation.clone(),
                 frame: frame.clone(),
+                once: None,
+            });
+        }
+    }
+
+    /// Like [`Hub::publish_ephemeral`] for news about `about` (not sent to its own sessions),
+    /// numbered `version`: a session that hears the same news through several conversations
+    /// delivers it once.
+    pub fn publish_once(&self, conversation: &Sid, frame: Arc<[u8]>, about: &str, version: u64) {
+        let streams = lock(&self.streams);
+        let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
+            return;
+        };
+        for sub in subs.iter().filter(|s| s.identity != about) {
+            let _ = sub.tx.try_send(Outbound::Ephemeral {
+                conversation: conversation.clone(),
+                frame: frame.clone(),
+                once: Some((about.to_owned(), version)),
             });
         }
     }

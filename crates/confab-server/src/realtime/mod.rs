@@ -16,6 +16,7 @@ mod dedup;
 mod dispatch;
 mod horizons;
 pub(crate) mod hub;
+mod presence;
 mod pump;
 mod session;
 mod typing;
@@ -88,6 +89,7 @@ pub(crate) struct Realtime {
     pub ops: dedup::OpCache,
     pub typing: Arc<typing::TypingTracker>,
     pub horizons: Arc<horizons::Horizons>,
+    pub presence: presence::Presence,
     /// Turns true when the server stops: every session closes with `shutting_down`.
     pub shutdown: watch::Receiver<bool>,
     next_id: AtomicU64,
@@ -120,6 +122,7 @@ impl Realtime {
             ops: dedup::OpCache::new(config.op_ttl),
             typing: Arc::new(typing::TypingTracker::new(config.typing_timeout)),
             horizons: Arc::default(),
+            presence: presence::Presence::default(),
             domain,
             verifier,
             hub,

@@ -79,6 +79,8 @@ pub(crate) struct Pump {
     conversations: HashMap<Sid, i64>,
     /// During the first replay: the client's cursors of conversations it has left since.
     departed: HashMap<Sid, i64>,
+    /// The latest news (`userUpdated`) delivered about each identity.
+    news: HashMap<String, u64>,
 }
 
 impl Pump {
@@ -113,6 +115,7 @@ impl Pump {
             user_cursor: resumed.user_seq,
             conversations,
             departed: HashMap::new(),
+            news: HashMap::new(),
         }
     }
 
@@ -233,11 +236,19 @@ impl Pump {
             Outbound::Ephemeral {
                 conversation,
                 frame,
+                once,
             } => {
-                if self.conversations.contains_key(&conversation) {
-                    self.send_event(&frame).await?;
+                if !self.conversations.contains_key(&conversation) {
+                    return Ok(());
                 }
-                Ok(())
+                if let Some((about, version)) = once {
+                    let last = self.news.entry(about).or_default();
+                    if *last >= version {
+                        return Ok(());
+                    }
+                    *last = version;
+                }
+                self.send_event(&frame).await
             }
             Outbound::Event(ev) => match &ev.stream {
                 Stream::User { .. } => self.on_user_event(ev.seq, &ev.frame).await,

@@ -45,7 +45,12 @@ pub(crate) enum Outbound {
     /// A committed event, shared by every recipient.
     Event(Arc<LogEvent>),
     /// An ephemeral event of a conversation (typing), delivered only while it is followed.
-    Ephemeral { conversation: Sid, frame: Arc<[u8]> },
+    Ephemeral {
+        conversation: Sid,
+        frame: Arc<[u8]>,
+        /// News about this identity, numbered: delivered once per session.
+        once: Option<(String, u64)>,
+    },
 }
 
 /// How a session ends.
@@ -346,6 +351,10 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         resumed: resumed.clone(),
     });
     let _open = rt.session_opened();
+    if rt.presence.opened(&service, &identity) {
+        let (rt, service, identity) = (rt.clone(), service.clone(), identity.clone());
+        tokio::spawn(async move { rt.presence.announce(&rt, &service, &identity).await });
+    }
     let me = sub.clone();
     let pump = Pump::new(
         sink,
@@ -449,6 +458,9 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     // The pump sends the close frame (bounded by its write timeout) and unsubscribes.
     drop(tx);
     let _ = pump.await;
+    if rt.presence.closed(&service, &identity) {
+        rt.presence.announce(&rt, &service, &identity).await;
+    }
 }
 
 fn duration_ms(d: Duration) -> u64 {
@@ -591,6 +603,11 @@ async fn request(
         let _ = tx.send(Outbound::Text(res(id, answer))).await;
         return;
     }
+    if method == "user.update" {
+        let answer = update_user(&rt, &actor, &params).await;
+        let _ = tx.send(Outbound::Text(res(id, answer))).await;
+        return;
+    }
     if let Some(mode) = read_mode(&method, &params) {
         let conversation = params
             .get("conversation")
@@ -683,6 +700,31 @@ impl Drop for Release<'_> {
             self.0.release(self.1, self.2, self.3);
         }
     }
+}
+
+/// `user.update`: the caller's own friendly name and attributes, announced to the users who
+/// share a conversation with it.
+async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
+    let Actor::User { service, identity } = actor else {
+        return Err(internal());
+    };
+    let text = |k: &str| match params.get(k) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => Some(other.to_string()),
+    };
+    let input = confab_domain::UpdateUser {
+        friendly_name: text("friendlyName"),
+        attributes: text("attributes"),
+        ..Default::default()
+    };
+    let user = rt
+        .domain
+        .update_user(actor, None, identity, input)
+        .await
+        .map_err(wire)?;
+    rt.presence.announce(rt, service, identity).await;
+    Ok(serde_json::to_value(&user).unwrap_or(Value::Null))
 }
 
 /// The read-horizon methods and their mode; `None` for other methods.

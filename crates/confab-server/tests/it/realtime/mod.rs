@@ -6,6 +6,7 @@ mod basics;
 mod denial;
 mod membership_resume;
 mod overload;
+mod presence;
 mod protocol_errors;
 mod read;
 mod requests;

@@ -94,7 +94,12 @@ impl Tracker {
     fn apply(&mut self, e: EventFrame) {
         let resume = self.resume.as_mut().expect("connected once");
         let Some(seq) = e.seq else {
-            panic!("unexpected ephemeral or reset event {e:?}");
+            // Presence, typing and read horizons are ephemeral; a reset is not expected here.
+            assert!(
+                !matches!(e.body, EventBody::ConversationReset(_)),
+                "unexpected reset {e:?}"
+            );
+            return;
         };
         let cursor = if e.stream == "user" {
             &mut resume.user_seq
