@@ -9,8 +9,10 @@
 //!   heartbeat and token deadlines, and ends the session.
 //! - `pump`: the session's one writer task: `welcome`, the replay after the client's cursors,
 //!   then live events with each stream's `seq` checked (gaps filled from the log).
-//! - `dispatch`: the request methods, thin adapters over the domain service.
-//! - `dedup`: `op_id` de-duplication of mutating requests.
+//! - `requests`: runs each request in a task of its own, with `op_id` de-duplication
+//!   (`dedup`); `dispatch` holds the methods, thin adapters over the domain service.
+//! - `typing`, `horizons`, `presence`: the ephemeral events (typing indicators, coalesced
+//!   read horizons, reachability and profile news).
 
 mod dedup;
 mod dispatch;
@@ -18,6 +20,7 @@ mod horizons;
 pub(crate) mod hub;
 mod presence;
 mod pump;
+mod requests;
 mod session;
 mod typing;
 

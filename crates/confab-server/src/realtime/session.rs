@@ -20,8 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use confab_domain::{Actor, DomainError, ReadMode};
-use confab_protocol::event::Horizon;
+use confab_domain::Actor;
 use confab_protocol::frame::{ClientFrame, CloseReason, Resumed, ServerFrame, Welcome, WireError};
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{LogEvent, Stream};
@@ -33,10 +32,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::Realtime;
-use super::dedup::{Answer, Claim, MAX_OP_ID_CHARS, OpCache, valid_op_id};
-use super::dispatch;
 use super::hub::{Lag, Subscriber};
 use super::pump::{Pump, Start};
+use super::requests::{request, res};
 
 /// What goes into a session's outbound queue.
 pub(crate) enum Outbound {
@@ -536,22 +534,6 @@ fn renew(
     Ok(v)
 }
 
-fn res(id: u64, answer: Answer) -> String {
-    match answer {
-        Ok(result) => ServerFrame::Res {
-            id,
-            result: Some(result),
-            error: None,
-        },
-        Err(error) => ServerFrame::Res {
-            id,
-            result: None,
-            error: Some(error),
-        },
-    }
-    .encode()
-}
-
 /// Queues a frame the session itself answers with (`pong`, `token.update`, a refused
 /// request). A full queue means a slow consumer, unless the pump is still replaying (it does
 /// not read the queue then): the frame waits for room instead.
@@ -569,185 +551,6 @@ fn queue(tx: &mpsc::Sender<Outbound>, sub: &Subscriber, text: String) {
             );
         }
     }
-}
-
-fn wire(e: DomainError) -> WireError {
-    WireError::new(e.code, e.message)
-}
-
-/// Runs one request and queues its answer. Runs to the end even if the session goes away, so
-/// that a write that started is committed, published and remembered under its `op_id`.
-async fn request(
-    rt: Arc<Realtime>,
-    actor: Actor,
-    tx: mpsc::Sender<Outbound>,
-    id: u64,
-    op_id: Option<String>,
-    method: String,
-    params: Value,
-) {
-    let _active = rt.active();
-    if method == "conversation.typing" {
-        let conversation = params
-            .get("conversation")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let answer = match rt.domain.typing(&actor, None, &conversation).await {
-            Ok(t) => {
-                rt.typing.started(&rt.hub, t);
-                Ok(json!({}))
-            }
-            Err(e) => Err(wire(e)),
-        };
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
-    if method == "user.update" {
-        let answer = update_user(&rt, &actor, &params).await;
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
-    if let Some(mode) = read_mode(&method, &params) {
-        let conversation = params
-            .get("conversation")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let answer = match mode {
-            Err(e) => Err(e),
-            Ok(mode) => match rt
-                .domain
-                .set_read_horizon(&actor, None, &conversation, mode)
-                .await
-            {
-                Ok(state) => {
-                    let p = &state.participant;
-                    if let Some(identity) = &p.identity {
-                        rt.horizons.moved(
-                            &rt.hub,
-                            Horizon {
-                                conversation_sid: p.conversation_sid.clone(),
-                                participant_sid: p.sid.clone(),
-                                identity: identity.clone(),
-                                last_read_message_index: p.last_read_message_index,
-                            },
-                        );
-                    }
-                    Ok(json!({
-                        "last_read_message_index": p.last_read_message_index,
-                        "unread_messages_count": state.unread_messages_count,
-                    }))
-                }
-                Err(e) => Err(wire(e)),
-            },
-        };
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
-    let run = |op_id: Option<String>| {
-        let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
-        async move {
-            dispatch::call(&rt.domain, &actor, &method, op_id, params)
-                .await
-                .map_err(wire)
-        }
-    };
-    let answer = match (&op_id, &actor) {
-        (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
-            confab_protocol::ErrorCode::InvalidParameter,
-            format!("op_id must be 1 to {MAX_OP_ID_CHARS} characters without control characters"),
-        )),
-        (Some(op), Actor::User { service, identity }) if dispatch::is_mutation(&method) => {
-            match rt.ops.claim(service.as_str(), identity, op) {
-                Claim::First(done) => {
-                    // Forgets the op_id if this task is dropped or panics before answering,
-                    // so that a retry runs instead of waiting on an answer that never comes.
-                    let mut guard = Release(&rt.ops, service.as_str(), identity, op, true);
-                    let answer = run(op_id.clone()).await;
-                    done.send_replace(Some(answer.clone()));
-                    // A passing failure is not the operation's answer: a retry runs again.
-                    guard.4 = answer.as_ref().is_err_and(|e| e.status >= 500);
-                    drop(guard);
-                    answer
-                }
-                Claim::Retry(mut first) => match first.wait_for(Option::is_some).await {
-                    Ok(a) => a.clone().unwrap_or_else(|| Err(internal())),
-                    Err(_) => Err(internal()),
-                },
-            }
-        }
-        _ => run(op_id.clone()).await,
-    };
-    if method == "message.send"
-        && let (Ok(m), Actor::User { identity, .. }) = (&answer, &actor)
-        && let Some(conv) = m["conversation_sid"].as_str()
-    {
-        // A message ends its author's typing indicator.
-        rt.typing
-            .stopped(&rt.hub, &Sid::from_trusted(conv.to_owned()), identity);
-    }
-    // The session may be gone; its client will retry with the same op_id.
-    let _ = tx.send(Outbound::Text(res(id, answer))).await;
-}
-
-/// Releases an `op_id` when dropped, if its flag says so.
-struct Release<'a>(&'a OpCache, &'a str, &'a str, &'a str, bool);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        if self.4 {
-            self.0.release(self.1, self.2, self.3);
-        }
-    }
-}
-
-/// `user.update`: the caller's own friendly name and attributes, announced to the users who
-/// share a conversation with it.
-async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
-    let Actor::User { service, identity } = actor else {
-        return Err(internal());
-    };
-    let text = |k: &str| match params.get(k) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-    };
-    let input = confab_domain::UpdateUser {
-        friendly_name: text("friendlyName"),
-        attributes: text("attributes"),
-        ..Default::default()
-    };
-    let user = rt
-        .domain
-        .update_user(actor, None, identity, input)
-        .await
-        .map_err(wire)?;
-    rt.presence.announce(rt, service, identity).await;
-    Ok(serde_json::to_value(&user).unwrap_or(Value::Null))
-}
-
-/// The read-horizon methods and their mode; `None` for other methods.
-fn read_mode(method: &str, params: &Value) -> Option<Result<ReadMode, WireError>> {
-    let index = || {
-        params.get("index").and_then(Value::as_i64).ok_or_else(|| {
-            WireError::new(
-                confab_protocol::ErrorCode::InvalidParameter,
-                "params.index is required (a message index)",
-            )
-        })
-    };
-    Some(match method {
-        "conversation.setLastRead" => index().map(ReadMode::Set),
-        "conversation.advanceLastRead" => index().map(ReadMode::Advance),
-        "conversation.setAllRead" => Ok(ReadMode::AllRead),
-        "conversation.setAllUnread" => Ok(ReadMode::AllUnread),
-        _ => return None,
-    })
-}
-
-fn internal() -> WireError {
-    WireError::new(confab_protocol::ErrorCode::Internal, "internal error")
 }
 
 /// Resolves when the server starts stopping (holding no lock across the wait).
