@@ -281,6 +281,11 @@ impl Domain {
         let uc = self
             .user_conversation(actor, service, user, conversation)
             .await?;
+        if input.notification_level.is_some() {
+            self.access_in(actor, &uc.conversation)
+                .await?
+                .require("editNotificationLevel")?;
+        }
         let notification_level = input
             .notification_level
             .as_deref()

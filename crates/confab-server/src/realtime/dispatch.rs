@@ -35,6 +35,7 @@ pub const METHODS: &[&str] = &[
     "message.remove",
     "message.list",
     "user.get",
+    "conversation.setNotificationLevel",
     "conversation.typing",
     "user.update",
     "conversation.setLastRead",
@@ -202,6 +203,17 @@ fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
     })
 }
 
+/// A conversation as one of the user's: with its participant, counts and notification level.
+fn user_conversation_json(uc: &confab_store::UserConversation) -> Value {
+    json!({
+        "conversation": to_json(&uc.conversation),
+        "participant": to_json(&uc.participant),
+        "last_message_index": uc.last_message_index,
+        "unread_messages_count": uc.unread_messages_count(),
+        "notification_level": uc.participant.notification_level,
+    })
+}
+
 fn to_json<T: serde::Serialize>(v: &T) -> Value {
     serde_json::to_value(v).unwrap_or(Value::Null)
 }
@@ -284,14 +296,23 @@ pub async fn call(
             let page = domain
                 .user_conversations(actor, service, identity, page_params(&f)?)
                 .await?;
-            Ok(page_json(&page, |uc| {
-                json!({
-                    "conversation": to_json(&uc.conversation),
-                    "participant": to_json(&uc.participant),
-                    "last_message_index": uc.last_message_index,
-                    "unread_messages_count": uc.unread_messages_count(),
-                })
-            }))
+            Ok(page_json(&page, user_conversation_json))
+        }
+        "conversation.setNotificationLevel" => {
+            #[derive(Deserialize)]
+            struct Level {
+                conversation: String,
+                level: String,
+            }
+            let f: Level = params(p)?;
+            let input = confab_domain::UpdateUserConversation {
+                notification_level: Some(f.level),
+                ..Default::default()
+            };
+            let uc = domain
+                .update_user_conversation(actor, service, identity, &f.conversation, input)
+                .await?;
+            Ok(user_conversation_json(&uc))
         }
         "participant.add" => {
             let f: ParticipantFields = params(p)?;

@@ -250,3 +250,46 @@ async fn messages_page_backwards_and_forwards_from_an_anchor() {
         .unwrap_err();
     assert_eq!(err.code, 20001);
 }
+
+#[tokio::test]
+async fn a_participant_mutes_a_conversation_if_its_role_allows() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let c = api.post("/v1/Conversations", &[]).await.expect(201);
+    let sid = c["sid"].as_str().unwrap().to_owned();
+    let quiet =
+        crate::support::new_role(&api, "/v1", "quiet", "conversation", "leaveConversation").await;
+    let parts = format!("/v1/Conversations/{sid}/Participants");
+    api.post(&parts, &[("Identity", "alice")]).await.expect(201);
+    api.post(&parts, &[("Identity", "bob"), ("RoleSid", quiet.as_str())])
+        .await
+        .expect(201);
+    let (mut alice, _) = server.realtime("alice").await;
+    let r = alice
+        .call(
+            "conversation.setNotificationLevel",
+            json!({"conversation": sid, "level": "muted"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["notification_level"], "muted");
+    let page = alice.call("conversations.list", json!({})).await.unwrap();
+    assert_eq!(page["items"][0]["notification_level"], "muted");
+    let err = alice
+        .call(
+            "conversation.setNotificationLevel",
+            json!({"conversation": sid, "level": "loud"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 20001);
+    let (mut bob, _) = server.realtime("bob").await;
+    let err = bob
+        .call(
+            "conversation.setNotificationLevel",
+            json!({"conversation": sid, "level": "muted"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, 20403, "its role lacks editNotificationLevel");
+}
