@@ -804,7 +804,18 @@ impl Session {
     /// The link is gone: try again inside the window.
     fn lost(&mut self, now: u64, slow: bool) {
         self.link = Link::Idle;
-        // Unanswered requests go again after the next welcome, with their op_id.
+        // Unanswered requests go again after the next welcome, with their op_id; a typing
+        // signal does not (it would be news from the past).
+        let stale: Vec<u64> = self
+            .internal
+            .iter()
+            .filter(|(_, i)| **i == Internal::Ignore)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.internal.remove(&id);
+            self.pending.remove(&id);
+        }
         for p in self.pending.values_mut() {
             p.sent = false;
         }

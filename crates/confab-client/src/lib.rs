@@ -33,5 +33,6 @@ pub use client::{Client, ClientError, Events};
 pub use confab_client_core::{ClientState, ConnectionState};
 pub use confab_protocol::entity::{Conversation, Message, Participant, User};
 pub use confab_protocol::event::{Horizon, Membership, Typing, UserInfo};
+pub use confab_protocol::sid::Sid;
 pub use events::ClientEvent;
 pub use options::{ClientOptions, LogLevel, TokenProvider};

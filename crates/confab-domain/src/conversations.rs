@@ -245,6 +245,10 @@ impl Domain {
         if other {
             access.require("editConversationAttributes")?;
         }
+        let named = input.friendly_name.is_some() || input.unique_name.is_some();
+        if matches!(actor, Actor::User { .. }) && !named && !other {
+            return Err(DomainError::invalid("nothing to update"));
+        }
         let now = self.now();
         let checked = self.check_conversation(&input, now)?;
         let patch = ConversationPatch {

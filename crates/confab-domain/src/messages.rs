@@ -171,7 +171,15 @@ impl Domain {
             ));
         }
         let own = is_author(actor, &m);
-        if input.body.is_some() || input.date_created.is_some() || input.date_updated.is_some() {
+        let touches_text =
+            input.body.is_some() || input.date_created.is_some() || input.date_updated.is_some();
+        if matches!(actor, Actor::User { .. }) && !touches_text && input.attributes.is_none() {
+            // Every change a user makes is checked against a permission; an empty one is none.
+            return Err(DomainError::invalid(
+                "nothing to update: give body or attributes",
+            ));
+        }
+        if touches_text {
             access.require(if own {
                 "editOwnMessage"
             } else {

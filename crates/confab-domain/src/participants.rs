@@ -272,9 +272,14 @@ impl Domain {
                     "editAnyParticipantAttributes"
                 })?;
             }
-            if !own
-                && (input.last_read_message_index.is_some() || input.last_read_timestamp.is_some())
-            {
+            let reads =
+                input.last_read_message_index.is_some() || input.last_read_timestamp.is_some();
+            if !touches_others && !reads {
+                // Every change a user makes is checked against a permission; an empty one is
+                // none.
+                return Err(DomainError::invalid("nothing to update"));
+            }
+            if !own && reads {
                 return Err(DomainError::forbidden(
                     "a read horizon is its participant's own",
                 ));

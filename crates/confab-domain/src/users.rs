@@ -106,6 +106,15 @@ impl Domain {
     /// The user behind a realtime session: fetched, or created with the service's default
     /// role on its first sign-in, as the reference product does.
     pub async fn sign_in(&self, service: &Sid, identity: &str) -> DomainResult<User> {
+        // Users are found by SID or identity: an identity shaped like a SID could stand for
+        // somebody else's user (and its role).
+        if confab_protocol::sid::is_sid(SidKind::User, identity)
+            || confab_protocol::sid::is_sid(SidKind::Participant, identity)
+        {
+            return Err(DomainError::invalid(
+                "an identity may not be shaped like a user or participant SID",
+            ));
+        }
         if let Some(u) = self.store().user(service.as_str(), identity).await? {
             return Ok(u);
         }

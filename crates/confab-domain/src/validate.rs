@@ -41,9 +41,11 @@ pub(crate) fn identity(field: &str, s: &str, max: usize) -> DomainResult<()> {
     if s.is_empty() {
         return Err(DomainError::invalid(format!("{field} must not be empty")));
     }
-    if is_sid(SidKind::Participant, s) {
+    // Participants and users are found by SID or identity: an identity shaped like one of
+    // their SIDs would make those lookups ambiguous.
+    if is_sid(SidKind::Participant, s) || is_sid(SidKind::User, s) {
         return Err(DomainError::invalid(format!(
-            "{field} must not have the form of a participant SID"
+            "{field} must not have the form of a participant or user SID"
         )));
     }
     name(field, s, max)

@@ -77,6 +77,7 @@ async fn run(args: ChatArgs) -> Result<(), String> {
         tokio::select! {
             event = events.next() => {
                 let Some(event) = event else { return Ok(()) };
+                let here = |sid: &confab_client::Sid| conversation.as_deref() == Some(sid.as_str());
                 match event {
                     ClientEvent::ConnectionStateChanged(s) => say(&format!("[{}]", s.as_str())),
                     ClientEvent::StateChanged(ClientState::Failed) => {
@@ -93,12 +94,16 @@ async fn run(args: ChatArgs) -> Result<(), String> {
                     ClientEvent::MessageAdded(m) if Some(m.conversation_sid.as_str()) == conversation.as_deref() => {
                         say(&format!("<{}> {}", m.author, m.body.as_deref().unwrap_or("")));
                     }
-                    ClientEvent::TypingStarted(t) => say(&format!("* {} is typing…", t.identity)),
-                    ClientEvent::TypingEnded(t) => say(&format!("* {} stopped typing", t.identity)),
-                    ClientEvent::ParticipantJoined(p) => {
+                    ClientEvent::TypingStarted(t) if here(&t.conversation_sid) => {
+                        say(&format!("* {} is typing…", t.identity));
+                    }
+                    ClientEvent::TypingEnded(t) if here(&t.conversation_sid) => {
+                        say(&format!("* {} stopped typing", t.identity));
+                    }
+                    ClientEvent::ParticipantJoined(p) if here(&p.conversation_sid) => {
                         say(&format!("* {} joined", p.identity.as_deref().unwrap_or("someone")));
                     }
-                    ClientEvent::ParticipantLeft(p) => {
+                    ClientEvent::ParticipantLeft(p) if here(&p.conversation_sid) => {
                         say(&format!("* {} left", p.identity.as_deref().unwrap_or("someone")));
                     }
                     _ => {}
@@ -137,35 +142,31 @@ async fn run(args: ChatArgs) -> Result<(), String> {
     }
 }
 
-/// Finds the conversation by unique name (creating it if there is none) and joins it.
+/// Finds the conversation by unique name (creating it if there is none) and joins it;
+/// returns its SID.
 async fn enter(client: &Client, name: &str) -> Result<String, String> {
-    let sid = match client.conversation(name).await {
-        Ok(c) => c.sid.to_string(),
-        Err(e) if e.code == 20403 => {
-            // It exists and we are not in it: it is found by joining.
-            client
-                .join(name)
-                .await
-                .map_err(|e| e.to_string())?
-                .conversation_sid
-                .to_string()
+    match client.conversation(name).await {
+        // Ours already, or there but not ours (joining finds it).
+        Ok(_) => {}
+        Err(e) if e.code == 20403 => {}
+        Err(e) if e.code == 20404 => {
+            let create = serde_json::json!({ "uniqueName": name, "friendlyName": name });
+            match client.request("conversation.create", create).await {
+                // Someone else created it in the meantime: joining finds theirs.
+                Ok(_) => {}
+                Err(e) if e.code == 50300 => {}
+                Err(e) => return Err(e.to_string()),
+            }
         }
-        Err(_) => match client
-            .request(
-                "conversation.create",
-                serde_json::json!({ "uniqueName": name, "friendlyName": name }),
-            )
-            .await
-        {
-            Ok(c) => c["sid"].as_str().unwrap_or_default().to_owned(),
-            // Someone else created it in the meantime.
-            Err(e) if e.code == 50300 => name.to_owned(),
-            Err(e) => return Err(e.to_string()),
-        },
-    };
-    match client.join(&sid).await {
+        Err(e) => return Err(e.to_string()),
+    }
+    match client.join(name).await {
         Ok(p) => Ok(p.conversation_sid.to_string()),
-        Err(e) if e.code == 50300 => Ok(sid),
+        Err(e) if e.code == 50300 => client
+            .conversation(name)
+            .await
+            .map(|c| c.sid.to_string())
+            .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -59,6 +59,12 @@ pub fn is_mutation(method: &str) -> bool {
             | "message.send"
             | "message.update"
             | "message.remove"
+            | "conversation.setLastRead"
+            | "conversation.advanceLastRead"
+            | "conversation.setAllRead"
+            | "conversation.setAllUnread"
+            | "conversation.setNotificationLevel"
+            | "user.update"
     )
 }
 

@@ -119,28 +119,44 @@ impl Hub {
             return;
         };
         for sub in subs.iter().filter(|s| Some(s.identity.as_str()) != skip) {
-            let _ = sub.tx.try_send(Outbound::Ephemeral {
-                conversation: conversation.clone(),
-                frame: frame.clone(),
-                once: None,
-            });
+            if has_headroom(sub) {
+                let _ = sub.tx.try_send(Outbound::Ephemeral {
+                    conversation: conversation.clone(),
+                    frame: frame.clone(),
+                    once: None,
+                });
+            }
         }
     }
 
-    /// Like [`Hub::publish_ephemeral`] for news about `about` (not sent to its own sessions),
-    /// numbered `version`: a session that hears the same news through several conversations
-    /// delivers it once.
-    pub fn publish_once(&self, conversation: &Sid, frame: Arc<[u8]>, about: &str, version: u64) {
+    /// News about `about` for the sessions of its conversations (not its own), numbered
+    /// `version`: each session gets it once, through the first of `conversations` it follows,
+    /// with that conversation's frame (`frame_for`).
+    pub fn publish_news(
+        &self,
+        conversations: &[Sid],
+        frame_for: impl Fn(&Sid) -> Arc<[u8]>,
+        about: &str,
+        version: u64,
+    ) {
         let streams = lock(&self.streams);
-        let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
-            return;
-        };
-        for sub in subs.iter().filter(|s| s.identity != about) {
-            let _ = sub.tx.try_send(Outbound::Ephemeral {
-                conversation: conversation.clone(),
-                frame: frame.clone(),
-                once: Some((about.to_owned(), version)),
-            });
+        let mut told = std::collections::HashSet::new();
+        for conversation in conversations {
+            let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
+                continue;
+            };
+            let mut frame = None;
+            for sub in subs.iter().filter(|s| s.identity != about) {
+                if !has_headroom(sub) || !told.insert(sub.id) {
+                    continue;
+                }
+                let frame = frame.get_or_insert_with(|| frame_for(conversation)).clone();
+                let _ = sub.tx.try_send(Outbound::Ephemeral {
+                    conversation: conversation.clone(),
+                    frame,
+                    once: Some((about.to_owned(), version)),
+                });
+            }
         }
     }
 }
@@ -170,6 +186,12 @@ impl EventSink for Hub {
             }
         }
     }
+}
+
+/// Ephemeral events take at most half of a session's queue: the rest stays for committed
+/// events, whose overflow closes the session.
+fn has_headroom(sub: &Subscriber) -> bool {
+    sub.tx.capacity() * 2 >= sub.tx.max_capacity()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -62,6 +62,8 @@ impl Presence {
 
     /// Tells the user's conversations about it as it is now.
     pub async fn announce(&self, rt: &Realtime, service: &Sid, identity: &str) {
+        // Numbered before reading, so that of two announcements the later read wins.
+        let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
         let store = rt.domain.store_handle();
         let (user, memberships) = match (
             store.user(service.as_str(), identity).await,
@@ -77,15 +79,20 @@ impl Presence {
             attributes: user.attributes,
             is_online: self.is_online(service, identity),
         };
-        let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
-        for (conversation, _) in memberships.conversations {
-            let frame: std::sync::Arc<[u8]> = encode_event(
+        let conversations: Vec<Sid> = memberships
+            .conversations
+            .into_iter()
+            .map(|(sid, _)| sid)
+            .collect();
+        let frame_for = |conversation: &Sid| -> std::sync::Arc<[u8]> {
+            encode_event(
                 conversation.as_str(),
                 None,
                 &EventBody::UserUpdated(info.clone()),
             )
-            .into();
-            rt.hub.publish_once(&conversation, frame, identity, version);
-        }
+            .into()
+        };
+        rt.hub
+            .publish_news(&conversations, frame_for, identity, version);
     }
 }

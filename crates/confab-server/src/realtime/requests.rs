@@ -49,71 +49,9 @@ pub(crate) async fn request(
     params: Value,
 ) {
     let _active = rt.active();
-    if method == "conversation.typing" {
-        let conversation = params
-            .get("conversation")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let answer = match rt.domain.typing(&actor, None, &conversation).await {
-            Ok(t) => {
-                rt.typing.started(&rt.hub, t);
-                Ok(json!({}))
-            }
-            Err(e) => Err(wire(e)),
-        };
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
-    if method == "user.update" {
-        let answer = update_user(&rt, &actor, &params).await;
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
-    if let Some(mode) = read_mode(&method, &params) {
-        let conversation = params
-            .get("conversation")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let answer = match mode {
-            Err(e) => Err(e),
-            Ok(mode) => match rt
-                .domain
-                .set_read_horizon(&actor, None, &conversation, mode)
-                .await
-            {
-                Ok(state) => {
-                    let p = &state.participant;
-                    if let Some(identity) = &p.identity {
-                        rt.horizons.moved(
-                            &rt.hub,
-                            Horizon {
-                                conversation_sid: p.conversation_sid.clone(),
-                                participant_sid: p.sid.clone(),
-                                identity: identity.clone(),
-                                last_read_message_index: p.last_read_message_index,
-                            },
-                        );
-                    }
-                    Ok(json!({
-                        "last_read_message_index": p.last_read_message_index,
-                        "unread_messages_count": state.unread_messages_count,
-                    }))
-                }
-                Err(e) => Err(wire(e)),
-            },
-        };
-        let _ = tx.send(Outbound::Text(res(id, answer))).await;
-        return;
-    }
     let run = |op_id: Option<String>| {
         let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
-        async move {
-            dispatch::call(&rt.domain, &actor, &method, op_id, params)
-                .await
-                .map_err(wire)
-        }
+        async move { call(&rt, &actor, &method, op_id, params).await }
     };
     let answer = match (&op_id, &actor) {
         (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
@@ -164,6 +102,70 @@ impl Drop for Release<'_> {
     }
 }
 
+/// Runs a method: those that need the endpoint's live state here, the rest in `dispatch`.
+async fn call(
+    rt: &Realtime,
+    actor: &Actor,
+    method: &str,
+    op_id: Option<String>,
+    params: Value,
+) -> Answer {
+    let Actor::User { service, .. } = actor else {
+        return Err(internal());
+    };
+    let service = Some(service.as_str());
+    let conversation = || {
+        params
+            .get("conversation")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                WireError::new(
+                    confab_protocol::ErrorCode::InvalidParameter,
+                    "params.conversation is required",
+                )
+            })
+    };
+    if method == "conversation.typing" {
+        let t = rt
+            .domain
+            .typing(actor, service, &conversation()?)
+            .await
+            .map_err(wire)?;
+        rt.typing.started(&rt.hub, t);
+        return Ok(json!({}));
+    }
+    if method == "user.update" {
+        return update_user(rt, actor, &params).await;
+    }
+    if let Some(mode) = read_mode(method, &params) {
+        let state = rt
+            .domain
+            .set_read_horizon(actor, service, &conversation()?, mode?)
+            .await
+            .map_err(wire)?;
+        let p = &state.participant;
+        if let Some(identity) = &p.identity {
+            rt.horizons.moved(
+                &rt.hub,
+                Horizon {
+                    conversation_sid: p.conversation_sid.clone(),
+                    participant_sid: p.sid.clone(),
+                    identity: identity.clone(),
+                    last_read_message_index: p.last_read_message_index,
+                },
+            );
+        }
+        return Ok(json!({
+            "last_read_message_index": p.last_read_message_index,
+            "unread_messages_count": state.unread_messages_count,
+        }));
+    }
+    dispatch::call(&rt.domain, actor, method, op_id, params)
+        .await
+        .map_err(wire)
+}
+
 /// `user.update`: the caller's own friendly name and attributes, announced to the users who
 /// share a conversation with it.
 async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
@@ -180,9 +182,15 @@ async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
         attributes: text("attributes"),
         ..Default::default()
     };
+    if input.friendly_name.is_none() && input.attributes.is_none() {
+        return Err(WireError::new(
+            confab_protocol::ErrorCode::InvalidParameter,
+            "give friendlyName or attributes",
+        ));
+    }
     let user = rt
         .domain
-        .update_user(actor, None, identity, input)
+        .update_user(actor, Some(service.as_str()), identity, input)
         .await
         .map_err(wire)?;
     rt.presence.announce(rt, service, identity).await;

@@ -293,3 +293,97 @@ async fn a_participant_mutes_a_conversation_if_its_role_allows() {
         .unwrap_err();
     assert_eq!(err.code, 20403, "its role lacks editNotificationLevel");
 }
+
+#[tokio::test]
+async fn typing_reads_and_profiles_work_in_any_service() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let is = crate::support::service(&api, "second").await;
+    let base = format!("/v1/Services/{is}");
+    let c = api
+        .post(&format!("{base}/Conversations"), &[])
+        .await
+        .expect(201);
+    let sid = c["sid"].as_str().unwrap().to_owned();
+    for who in ["alice", "bob"] {
+        api.post(
+            &format!("{base}/Conversations/{sid}/Participants"),
+            &[("Identity", who)],
+        )
+        .await
+        .expect(201);
+    }
+    api.post(
+        &format!("{base}/Conversations/{sid}/Messages"),
+        &[("Body", "x")],
+    )
+    .await
+    .expect(201);
+    let token = |who: &str| server.token_with(who, Some(&is), 3600);
+    let (mut alice, _) =
+        confab_testkit::RawClient::join(server.addr(), &token("alice"), None).await;
+    let (mut bob, _) = confab_testkit::RawClient::join(server.addr(), &token("bob"), None).await;
+    alice
+        .call("conversation.typing", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    let r = alice
+        .call("conversation.setAllRead", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    assert_eq!(r["unread_messages_count"], 0);
+    alice
+        .call("user.update", json!({"friendlyName": "A"}))
+        .await
+        .unwrap();
+    let mut kinds = vec![];
+    while kinds.len() < 3 {
+        let e = bob.next_event().await;
+        kinds.push(e.body.type_name());
+    }
+    assert!(kinds.contains(&"typingStarted"), "{kinds:?}");
+    assert!(kinds.contains(&"readHorizon"), "{kinds:?}");
+    assert!(kinds.contains(&"userUpdated"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn empty_updates_and_sid_shaped_identities_are_refused() {
+    let server = TestServer::start().await;
+    let (mut alice, _) = server.realtime("alice").await;
+    let conv = alice.call("conversation.create", json!({})).await.unwrap();
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    alice
+        .call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    let m = alice
+        .call("message.send", json!({"conversation": sid, "body": "x"}))
+        .await
+        .unwrap();
+    for (method, params) in [
+        (
+            "message.update",
+            json!({"conversation": sid, "message": m["sid"]}),
+        ),
+        ("conversation.update", json!({"conversation": sid})),
+        (
+            "participant.update",
+            json!({"conversation": sid, "participant": "alice"}),
+        ),
+        ("user.update", json!({})),
+    ] {
+        let err = alice.call(method, params).await.unwrap_err();
+        assert_eq!(err.code, 20001, "{method}");
+    }
+    // An identity shaped like a user SID could stand for someone else's user.
+    let user_sid = format!("US{}", "ab".repeat(16));
+    let mut c = confab_testkit::RawClient::connect(server.addr())
+        .await
+        .unwrap();
+    c.hello(&server.token(&user_sid), None).await;
+    let (reason, code, _) = c.closed().await;
+    assert_eq!(
+        (reason, code),
+        (confab_protocol::frame::CloseReason::Denied, 20106)
+    );
+}
