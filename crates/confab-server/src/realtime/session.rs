@@ -350,8 +350,9 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     });
     let _open = rt.session_opened();
     if rt.presence.opened(&service, &identity) {
-        let (rt, service, identity) = (rt.clone(), service.clone(), identity.clone());
-        tokio::spawn(async move { rt.presence.announce(&rt, &service, &identity).await });
+        // Before `welcome`: whoever connects after this client's `welcome` finds it online
+        // already and is not told again.
+        rt.presence.announce(&rt, &service, &identity).await;
     }
     let me = sub.clone();
     let pump = Pump::new(
