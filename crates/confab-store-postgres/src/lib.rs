@@ -57,6 +57,38 @@ impl PgOptions {
     }
 }
 
+/// Drops `schema` and everything in it, and waits for that to be done: for tests and tools
+/// that gave a store a schema of its own ([`PgOptions::schema`]). Safe to call from `Drop`,
+/// inside a runtime or not (it runs on a thread of its own). Failures are ignored: there is
+/// nothing left to clean up then, or nobody to tell.
+pub fn drop_schema_blocking(url: &str, schema: &str) {
+    if schema.is_empty()
+        || !schema
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return;
+    }
+    let (url, schema) = (url.to_owned(), schema.to_owned());
+    let _ = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(pool) = sqlx::PgPool::connect(&url).await {
+                let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .execute(&pool)
+                    .await;
+                pool.close().await;
+            }
+        });
+    })
+    .join();
+}
+
 /// The PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PgStore {

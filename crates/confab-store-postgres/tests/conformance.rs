@@ -19,25 +19,7 @@ struct Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let (url, name) = (self.url.clone(), self.name.clone());
-        // Dropping runs outside the test's runtime, on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {name} CASCADE"))
-                        .execute(&pool)
-                        .await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
+        confab_store_postgres::drop_schema_blocking(&self.url, &self.name);
     }
 }
 

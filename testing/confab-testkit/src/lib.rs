@@ -94,25 +94,7 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let (url, schema) = (self.url.clone(), self.schema.clone());
-        // Runs outside the test's runtime, on a thread of its own.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(pool) = sqlx::PgPool::connect(&url).await {
-                    let _ = sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
-                        .execute(&pool)
-                        .await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
+        confab_store_postgres::drop_schema_blocking(&self.url, &self.schema);
     }
 }
 
