@@ -230,12 +230,7 @@ pub async fn every_change_writes_its_event_in_the_same_transaction(store: Arc<dy
 
 pub async fn a_failing_write_changes_nothing_and_spares_its_batch(store: Arc<dyn Store>) {
     let service = account(&*store).await;
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     // Many concurrent writes, a third of which fail (duplicate identity), so failures share
     // transactions with successes.
     let mut tasks = vec![];
@@ -350,12 +345,7 @@ pub async fn count_limits_hold(store: Arc<dyn Store>) {
         participants_per_conversation: 2,
         conversations_per_identity: 2,
     };
-    let a = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let a = new_conversation(&*store, &service).await;
     store
         .add_participant(s, participant(&a, "p1"), &limits)
         .await
@@ -368,18 +358,8 @@ pub async fn count_limits_hold(store: Arc<dyn Store>) {
         .add_participant(s, participant(&a, "p3"), &limits)
         .await;
     assert_eq!(r.unwrap_err(), StoreError::TooManyParticipants(2));
-    let b = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
-    let c = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let b = new_conversation(&*store, &service).await;
+    let c = new_conversation(&*store, &service).await;
     store
         .add_participant(s, participant(&b, "p1"), &limits)
         .await
@@ -399,12 +379,7 @@ pub async fn count_limits_hold(store: Arc<dyn Store>) {
 pub async fn message_pages_match_a_vec_model(store: Arc<dyn Store>) {
     let service = account(&*store).await;
     let s = service.as_str();
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     for i in 0..23 {
         store
             .add_message(s, message(&conv, "a", &format!("m{i}")))
@@ -453,12 +428,7 @@ pub async fn message_pages_match_a_vec_model(store: Arc<dyn Store>) {
 
 pub async fn op_id_makes_a_retry_return_the_first_message(store: Arc<dyn Store>) {
     let service = account(&*store).await;
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     let mut first = message(&conv, "alice", "once");
     first.op_id = Some("op-1".into());
     let mut retry = first.clone();
@@ -527,12 +497,7 @@ pub async fn unknown_resources_are_not_found(store: Arc<dyn Store>) {
         .create_conversation(conversation(&sid(SidKind::Service), None))
         .await;
     assert!(matches!(r, Err(StoreError::NotFound(_))), "{r:?}");
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     let r = store
         .remove_message(s, conv.as_str(), sid(SidKind::Message).as_str())
         .await;
@@ -669,18 +634,8 @@ pub async fn memberships_give_the_heads_of_an_identitys_streams(store: Arc<dyn S
     let s = service.as_str();
     let nobody = store.memberships(s, "nobody").await.unwrap();
     assert_eq!(nobody, Memberships::default());
-    let a = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
-    let b = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let a = new_conversation(&*store, &service).await;
+    let b = new_conversation(&*store, &service).await;
     store
         .add_participant(s, participant(&a, "alice"), &LIMITS)
         .await
@@ -732,12 +687,7 @@ pub async fn memberships_give_the_heads_of_an_identitys_streams(store: Arc<dyn S
 pub async fn pruning_drops_old_log_rows_and_keeps_the_counters(store: Arc<dyn Store>) {
     let service = account(&*store).await;
     let s = service.as_str();
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     for body in ["a", "b", "c"] {
         store
             .add_message(s, message(&conv, "alice", body))
@@ -775,12 +725,7 @@ pub async fn pruning_drops_old_log_rows_and_keeps_the_counters(store: Arc<dyn St
 pub async fn read_horizons_move_without_logging(store: Arc<dyn Store>) {
     let service = account(&*store).await;
     let s = service.as_str();
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     let p = store
         .add_participant(s, participant(&conv, "alice"), &LIMITS)
         .await

@@ -167,6 +167,16 @@ pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
     }
 }
 
+/// Creates a conversation in `service`; its SID.
+pub async fn new_conversation(store: &dyn Store, service: &Sid) -> Sid {
+    store
+        .create_conversation(conversation(service, None))
+        .await
+        .unwrap()
+        .value
+        .sid
+}
+
 /// Reads a whole conversation log.
 pub async fn whole_log(store: &dyn Store, conversation: &Sid) -> Vec<LogEntry> {
     store

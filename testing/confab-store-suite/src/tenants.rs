@@ -92,12 +92,7 @@ pub async fn roles_in_use_cannot_be_deleted(store: Arc<dyn Store>) {
         store.role(s, custom.sid.as_str()).await.unwrap().unwrap(),
         updated
     );
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     let mut p = participant(&conv, "alice");
     p.participant.role_sid = Some(custom.sid.clone());
     store.add_participant(s, p, &LIMITS).await.unwrap();
@@ -148,12 +143,7 @@ pub async fn users_are_unique_per_service_and_made_on_first_membership(store: Ar
         Some("Alice")
     );
     // A participant with a new identity creates its user with the service's default role.
-    let conv = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let conv = new_conversation(&*store, &service).await;
     store
         .add_participant(s, participant(&conv, "bob"), &LIMITS)
         .await
@@ -189,18 +179,8 @@ pub async fn users_are_unique_per_service_and_made_on_first_membership(store: Ar
 pub async fn deleting_a_user_takes_it_out_of_its_conversations(store: Arc<dyn Store>) {
     let service = account(&*store).await;
     let s = service.as_str();
-    let a = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
-    let b = store
-        .create_conversation(conversation(&service, None))
-        .await
-        .unwrap()
-        .value
-        .sid;
+    let a = new_conversation(&*store, &service).await;
+    let b = new_conversation(&*store, &service).await;
     store
         .add_participant(s, participant(&a, "carol"), &LIMITS)
         .await

@@ -148,12 +148,7 @@ async fn a_deleted_user_stops_hearing_its_conversations() {
 async fn message_pages_follow_their_tokens_both_ways() {
     let server = TestServer::start().await;
     let (mut alice, _) = server.realtime("alice").await;
-    let conv = alice.call("conversation.create", json!({})).await.unwrap();
-    let sid = conv["sid"].as_str().unwrap().to_owned();
-    alice
-        .call("conversation.join", json!({"conversation": sid}))
-        .await
-        .unwrap();
+    let sid = own_conversation(&mut alice).await;
     for i in 0..5 {
         alice
             .call(
@@ -194,12 +189,7 @@ async fn message_pages_follow_their_tokens_both_ways() {
 async fn messages_page_backwards_and_forwards_from_an_anchor() {
     let server = TestServer::start().await;
     let (mut alice, _) = server.realtime("alice").await;
-    let conv = alice.call("conversation.create", json!({})).await.unwrap();
-    let sid = conv["sid"].as_str().unwrap().to_owned();
-    alice
-        .call("conversation.join", json!({"conversation": sid}))
-        .await
-        .unwrap();
+    let sid = own_conversation(&mut alice).await;
     for i in 0..10 {
         alice
             .call(
@@ -350,12 +340,7 @@ async fn typing_reads_and_profiles_work_in_any_service() {
 async fn empty_updates_and_sid_shaped_identities_are_refused() {
     let server = TestServer::start().await;
     let (mut alice, _) = server.realtime("alice").await;
-    let conv = alice.call("conversation.create", json!({})).await.unwrap();
-    let sid = conv["sid"].as_str().unwrap().to_owned();
-    alice
-        .call("conversation.join", json!({"conversation": sid}))
-        .await
-        .unwrap();
+    let sid = own_conversation(&mut alice).await;
     let m = alice
         .call("message.send", json!({"conversation": sid, "body": "x"}))
         .await
@@ -386,4 +371,14 @@ async fn empty_updates_and_sid_shaped_identities_are_refused() {
         (reason, code),
         (confab_protocol::frame::CloseReason::Denied, 20106)
     );
+}
+
+/// A conversation the client creates and joins; its SID.
+async fn own_conversation(c: &mut confab_testkit::RawClient) -> String {
+    let conv = c.call("conversation.create", json!({})).await.unwrap();
+    let sid = conv["sid"].as_str().unwrap().to_owned();
+    c.call("conversation.join", json!({"conversation": sid}))
+        .await
+        .unwrap();
+    sid
 }
