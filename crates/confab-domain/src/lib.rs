@@ -62,6 +62,11 @@ pub enum Actor {
 pub trait EventSink: Send + Sync + 'static {
     /// Takes the events of one committed write.
     fn publish(&self, events: &[LogEvent]);
+
+    /// A user's friendly name, attributes or role changed (through either door); the server
+    /// tells the users who share a conversation with it. Users are not logged, so this is
+    /// news, not an event.
+    fn user_changed(&self, _service: &Sid, _identity: &str) {}
 }
 
 /// A sink that drops everything: for tools and tests without live delivery.

@@ -5,8 +5,8 @@ use confab_protocol::ErrorCode;
 use confab_protocol::entity::{NotificationLevel, RoleType, User};
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{
-    Committed, Page, ParticipantConversation, ParticipantPatch, ParticipantQuery, UserConversation,
-    UserPatch,
+    ActivityKey, Committed, Page, ParticipantConversation, ParticipantPatch, ParticipantQuery,
+    RecentPage, UserConversation, UserPatch,
 };
 
 use crate::error::{DomainError, DomainResult};
@@ -207,9 +207,89 @@ impl Domain {
             role_sid,
             date_updated: self.now(),
         };
-        Ok(self
+        let user = self
             .store()
             .update_user(user.chat_service_sid.as_str(), user.sid.as_str(), patch)
+            .await?;
+        self.inner
+            .sink
+            .user_changed(&user.chat_service_sid, &user.identity);
+        Ok(user)
+    }
+
+    /// Another user, as a user sees it: only one it shares a conversation with (anyone else
+    /// is unknown, 20404, so that users cannot probe who exists). Its own user resource, or
+    /// any user for an app backend, as [`Domain::user`].
+    pub async fn visible_user(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_identity: &str,
+    ) -> DomainResult<User> {
+        let Actor::User { identity, .. } = actor else {
+            return self.user(actor, service, sid_or_identity).await;
+        };
+        validate::lookup_key(sid_or_identity, "User")?;
+        let service = self.service_for(actor, service)?;
+        let not_found = || DomainError::not_found(format!("User {sid_or_identity}"));
+        let user = self
+            .store()
+            .user(service.as_str(), sid_or_identity)
+            .await?
+            .ok_or_else(not_found)?;
+        if user.identity == *identity {
+            return Ok(user);
+        }
+        let (mine, theirs) = (
+            self.store().memberships(service.as_str(), identity).await?,
+            self.store()
+                .memberships(service.as_str(), &user.identity)
+                .await?,
+        );
+        let mine: std::collections::HashSet<&Sid> =
+            mine.conversations.iter().map(|(sid, _)| sid).collect();
+        if theirs
+            .conversations
+            .iter()
+            .any(|(sid, _)| mine.contains(sid))
+        {
+            Ok(user)
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// The caller's conversations by last activity, newest first (`docs/PROTOCOL.md`,
+    /// `conversations.list` with `order` `recent`). `token` continues a walk.
+    pub async fn recent_conversations(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        size: Option<u32>,
+        token: Option<&str>,
+    ) -> DomainResult<RecentPage> {
+        let Actor::User { identity, .. } = actor else {
+            return Err(DomainError::forbidden(
+                "only a user has conversations of its own",
+            ));
+        };
+        let service = self.service_for(actor, service)?;
+        let max = self.limits().max_user_page_size;
+        let size = self.page_size(size, max);
+        if size == 0 || size > max {
+            return Err(DomainError::invalid(format!(
+                "PageSize must be between 1 and {max}"
+            )));
+        }
+        let after = token
+            .map(|t| {
+                ActivityKey::from_token(t)
+                    .ok_or_else(|| DomainError::invalid("pageToken is not one this server issued"))
+            })
+            .transpose()?;
+        Ok(self
+            .store()
+            .recent_conversations(service.as_str(), identity, size, after)
             .await?)
     }
 

@@ -227,6 +227,7 @@ impl Server {
             sessions_stopping,
         ));
         tokio::spawn(realtime::prune_logs(rt.clone()));
+        tokio::spawn(realtime::announce_profiles(rt.clone()));
         let state = rest::AppState {
             domain,
             credentials: Arc::new(credentials),

@@ -32,6 +32,7 @@ use crate::rows::{RETRY, backend};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_log_retention.sql"),
+    include_str!("../migrations/0003_activity.sql"),
 ];
 
 /// How to reach the database.
@@ -346,6 +347,18 @@ impl Store for PgStore {
     ) -> StoreResult<Page<UserConversation>> {
         read!(self, |c| users::conversations_of_user(
             c, service, user, page
+        ))
+    }
+
+    async fn recent_conversations(
+        &self,
+        service: &str,
+        identity: &str,
+        size: u32,
+        after: Option<ActivityKey>,
+    ) -> StoreResult<RecentPage> {
+        read!(self, |c| users::recent_conversations(
+            c, service, identity, size, after
         ))
     }
 

@@ -56,10 +56,12 @@ pub(crate) async fn add(
         }
     }
     let row = sqlx::query(
-        "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1 \
+        "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
+         messages_count = messages_count + 1, last_message_at = GREATEST(coalesce(last_message_at, 0), $2) \
          WHERE id = $1 RETURNING last_seq, last_message_index",
     )
     .bind(conv.id)
+    .bind(new.date_created)
     .fetch_one(&mut *c)
     .await
     .map_err(backend)?;
@@ -226,6 +228,11 @@ pub(crate) async fn remove(
     }
     sqlx::query("DELETE FROM messages WHERE id = $1")
         .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(backend)?;
+    sqlx::query("UPDATE conversations SET messages_count = messages_count - 1 WHERE id = $1")
+        .bind(conv_id)
         .execute(&mut *c)
         .await
         .map_err(backend)?;

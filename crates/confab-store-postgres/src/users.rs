@@ -3,8 +3,8 @@
 use confab_protocol::entity::User;
 use confab_protocol::sid::{Sid, SidKind, is_sid};
 use confab_store::{
-    Committed, Page, PageRequest, ParticipantConversation, ParticipantQuery, StoreError,
-    StoreResult, Stream, UserConversation, UserPatch,
+    ActivityKey, Committed, Page, PageRequest, ParticipantConversation, ParticipantQuery,
+    RecentPage, StoreError, StoreResult, Stream, UserConversation, UserPatch,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -144,13 +144,17 @@ pub(crate) async fn list(
     Ok(Page::from_rows(page, rows))
 }
 
-/// Conversation columns, then the participant's, then the user's SID and the conversation's
-/// last message index.
+/// When a conversation last had activity for a participant: its newest message, or the
+/// participant's joining if later.
+const ACTIVITY: &str = "GREATEST(coalesce(c.last_message_at, 0), p.date_created)";
+
+/// Conversation columns, then the participant's, then the user's SID, the conversation's
+/// last message index, its counts and its last activity.
 fn joined_cols() -> String {
     format!(
         "{CONVERSATION_COLS}, p.id, p.sid, p.identity, p.attributes, p.messaging_binding, p.role_sid, \
          p.last_read_message_index, p.last_read_timestamp, p.date_created, p.date_updated, p.notification_level, \
-         u.sid, c.last_message_index"
+         u.sid, c.last_message_index, c.messages_count, c.participants_count, {ACTIVITY}"
     )
 }
 
@@ -162,6 +166,9 @@ struct Joined {
     key: i64,
     participant_conversation: ParticipantConversation,
     last_message_index: i64,
+    messages_count: i64,
+    participants_count: i32,
+    last_activity: i64,
 }
 
 fn joined(r: &PgRow) -> sqlx::Result<Joined> {
@@ -176,6 +183,9 @@ fn joined(r: &PgRow) -> sqlx::Result<Joined> {
             conversation,
         },
         last_message_index: r.try_get(CONVERSATION_COL_COUNT + 12)?,
+        messages_count: r.try_get(CONVERSATION_COL_COUNT + 13)?,
+        participants_count: r.try_get(CONVERSATION_COL_COUNT + 14)?,
+        last_activity: r.try_get(CONVERSATION_COL_COUNT + 15)?,
     })
 }
 
@@ -188,6 +198,9 @@ fn user_conversation(j: Joined) -> Option<(i64, UserConversation)> {
             participant: pc.participant,
             conversation: pc.conversation,
             last_message_index: (j.last_message_index >= 0).then_some(j.last_message_index),
+            messages_count: j.messages_count,
+            participants_count: i64::from(j.participants_count),
+            last_activity: j.last_activity,
         },
     ))
 }
@@ -227,6 +240,42 @@ pub(crate) async fn conversations_of_user(
     Ok(Page::from_rows(
         page,
         rows.into_iter().filter_map(user_conversation).collect(),
+    ))
+}
+
+pub(crate) async fn recent_conversations(
+    c: &mut PgConnection,
+    service: &str,
+    identity: &str,
+    size: u32,
+    after: Option<ActivityKey>,
+) -> StoreResult<RecentPage> {
+    let bound = if after.is_some() {
+        format!(" AND ({ACTIVITY}, p.id) < ($3, $4)")
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT {} {JOINED_FROM} WHERE s.sid = $1 AND p.identity = $2{bound} \
+         ORDER BY {ACTIVITY} DESC, p.id DESC LIMIT {}",
+        joined_cols(),
+        size.saturating_add(1)
+    );
+    let mut q = sqlx::query(&sql).bind(service).bind(identity);
+    if let Some(k) = after {
+        q = q.bind(k.at).bind(k.id);
+    }
+    let rows = q
+        .fetch_all(&mut *c)
+        .await
+        .map_err(backend)?
+        .iter()
+        .map(joined)
+        .collect::<sqlx::Result<Vec<_>>>()
+        .map_err(backend)?;
+    Ok(RecentPage::from_rows(
+        rows.into_iter().filter_map(user_conversation).collect(),
+        size,
     ))
 }
 

@@ -277,6 +277,19 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn recent_conversations(
+        &self,
+        service: &str,
+        identity: &str,
+        size: u32,
+        after: Option<ActivityKey>,
+    ) -> StoreResult<RecentPage> {
+        let (s, i) = (service.to_owned(), identity.to_owned());
+        self.readers
+            .read(move |c| users::recent_conversations(c, &s, &i, size, after))
+            .await
+    }
+
     async fn user_conversation(
         &self,
         service: &str,

@@ -36,10 +36,15 @@ pub(crate) fn add(
     }
     let (seq, index): (i64, i64) = conn
         .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1 \
+            "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
+             messages_count = messages_count + 1, last_message_at = max(coalesce(last_message_at, 0), ?2) \
              WHERE id = ?1 RETURNING last_seq, last_message_index",
         )
-        .and_then(|mut s| s.query_row([conv.id], |r| Ok((r.get(0)?, r.get(1)?))))
+        .and_then(|mut s| {
+            s.query_row(params![conv.id, new.date_created], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
         .map_err(backend)?;
     let participant_sid = author_participant(conn, conv.id, &new.author)?;
     let m = Message {
@@ -198,6 +203,11 @@ pub(crate) fn remove(
     }
     conn.execute("DELETE FROM messages WHERE id = ?1", [id])
         .map_err(backend)?;
+    conn.execute(
+        "UPDATE conversations SET messages_count = messages_count - 1 WHERE id = ?1",
+        [conv_id],
+    )
+    .map_err(backend)?;
     m.body = None;
     m.attributes = "{}".into();
     m.date_updated = now;

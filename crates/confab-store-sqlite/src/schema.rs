@@ -7,6 +7,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_roles_users.sql"),
     include_str!("../migrations/0003_log_retention.sql"),
+    include_str!("../migrations/0004_activity.sql"),
 ];
 
 /// Brings the schema up to date.

@@ -100,6 +100,17 @@ pub trait Store: Send + Sync + 'static {
         user: &str,
         page: &PageRequest,
     ) -> StoreResult<Page<UserConversation>>;
+    /// A chat identity's conversations by last activity ([`UserConversation::last_activity`]),
+    /// newest first: at most `size` of them, after `after`. An identity without a user row
+    /// has none. Activity moves conversations, so a walk may miss one that became active
+    /// during it (the client hears of that activity live).
+    async fn recent_conversations(
+        &self,
+        service: &str,
+        identity: &str,
+        size: u32,
+        after: Option<ActivityKey>,
+    ) -> StoreResult<RecentPage>;
     /// One of a user's conversations (by SID or unique name).
     async fn user_conversation(
         &self,

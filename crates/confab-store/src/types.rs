@@ -260,6 +260,64 @@ pub struct UserConversation {
     pub conversation: Conversation,
     /// Index of the conversation's last message, if it has any.
     pub last_message_index: Option<i64>,
+    /// Messages the conversation holds now (removed ones not counted).
+    pub messages_count: i64,
+    /// Participants the conversation has now.
+    pub participants_count: i64,
+    /// When the conversation last had activity for this user: its newest message, or the
+    /// user's joining if that came later (unix ms).
+    pub last_activity: Millis,
+}
+
+/// A place in a user's conversations listed by last activity, newest first: the listing
+/// continues with conversations older than `at`, or as old with a smaller `id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityKey {
+    /// Last activity (unix ms).
+    pub at: Millis,
+    /// The participant's row key, which breaks ties.
+    pub id: i64,
+}
+
+impl ActivityKey {
+    /// The key as a page token (`RA<at>_<id>`).
+    pub fn to_token(self) -> String {
+        format!("RA{}_{}", self.at, self.id)
+    }
+
+    /// Reads a page token made by [`ActivityKey::to_token`]; `None` for anything else.
+    pub fn from_token(t: &str) -> Option<ActivityKey> {
+        let (at, id) = t.strip_prefix("RA")?.split_once('_')?;
+        Some(ActivityKey {
+            at: at.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+/// A page of a user's conversations by last activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecentPage {
+    /// The conversations, most recently active first.
+    pub items: Vec<UserConversation>,
+    /// Where the next page starts, if there is one.
+    pub next: Option<ActivityKey>,
+}
+
+impl RecentPage {
+    /// Builds the page from up to `size + 1` `(row key, item)` pairs in listing order.
+    pub fn from_rows(mut rows: Vec<(i64, UserConversation)>, size: u32) -> RecentPage {
+        let more = rows.len() > size as usize;
+        rows.truncate(size as usize);
+        let next = rows.last().filter(|_| more).map(|(id, uc)| ActivityKey {
+            at: uc.last_activity,
+            id: *id,
+        });
+        RecentPage {
+            items: rows.into_iter().map(|(_, uc)| uc).collect(),
+            next,
+        }
+    }
 }
 
 impl UserConversation {

@@ -785,3 +785,84 @@ pub async fn read_horizons_move_without_logging(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(stored.last_read_message_index, None);
 }
+
+/// A user's conversations by last activity (newest message, or joining if later), walked in
+/// pages; counts follow adds and removals.
+pub async fn recent_conversations_follow_activity_and_counts(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let mut convs = vec![];
+    for i in 0..7i64 {
+        let conv = new_conversation(&*store, &service).await;
+        let mut p = participant(&conv, "alice");
+        // Joined at 100, 101, ...: later joins are more recent.
+        p.participant.date_created = 100 + i;
+        store.add_participant(s, p, &LIMITS).await.unwrap();
+        convs.push(conv);
+    }
+    store
+        .add_participant(s, participant(&convs[2], "bob"), &LIMITS)
+        .await
+        .unwrap();
+    // A message at 500 in conversation 2 and one at 400 in conversation 4 put them first.
+    let at = |conv: &Sid, t: i64| {
+        let mut m = message(conv, "bob", "hi");
+        m.date_created = t;
+        m
+    };
+    store.add_message(s, at(&convs[2], 500)).await.unwrap();
+    let removed = store.add_message(s, at(&convs[2], 450)).await.unwrap();
+    store.add_message(s, at(&convs[4], 400)).await.unwrap();
+    store
+        .remove_message(s, convs[2].as_str(), removed.value.sid.as_str())
+        .await
+        .unwrap();
+    let want: Vec<&Sid> = [2, 4, 6, 5, 3, 1, 0].iter().map(|&i| &convs[i]).collect();
+
+    let mut seen = vec![];
+    let mut after = None;
+    loop {
+        let page = store
+            .recent_conversations(s, "alice", 3, after)
+            .await
+            .unwrap();
+        assert!(page.items.len() <= 3);
+        seen.extend(page.items);
+        match page.next {
+            Some(k) => {
+                assert_eq!(ActivityKey::from_token(&k.to_token()), Some(k));
+                after = Some(k);
+            }
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen.iter()
+            .map(|uc| &uc.conversation.sid)
+            .collect::<Vec<_>>(),
+        want
+    );
+    let first = &seen[0];
+    assert_eq!(first.last_activity, 500);
+    assert_eq!(
+        first.messages_count, 1,
+        "the removed message is not counted"
+    );
+    assert_eq!(first.participants_count, 2);
+    assert_eq!(first.last_message_index, Some(1));
+    assert_eq!(seen[2].last_activity, 106, "joined, no message");
+    assert_eq!(seen[2].messages_count, 0);
+    assert_eq!(seen[2].participants_count, 1);
+
+    let bob = store
+        .user_conversation(s, "bob", convs[2].as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((bob.messages_count, bob.participants_count), (1, 2));
+    let nobody = store
+        .recent_conversations(s, "nobody", 10, None)
+        .await
+        .unwrap();
+    assert_eq!((nobody.items.len(), nobody.next), (0, None));
+}

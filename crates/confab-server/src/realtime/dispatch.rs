@@ -10,7 +10,7 @@ use confab_domain::{
     UpdateMessage, UpdateParticipant,
 };
 use confab_protocol::ErrorCode;
-use confab_store::{Cursor, Order, Page};
+use confab_store::{ActivityKey, Cursor, Order, Page};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -24,6 +24,7 @@ pub const METHODS: &[&str] = &[
     "conversation.join",
     "conversation.leave",
     "conversations.list",
+    "conversation.summary",
     "participant.add",
     "participant.get",
     "participant.update",
@@ -165,7 +166,11 @@ fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
     let order = match p.order.as_deref() {
         None | Some("asc") => Order::Asc,
         Some("desc") => Order::Desc,
-        Some(o) => return Err(DomainError::invalid(format!("order {o:?}: asc or desc"))),
+        Some(o) => {
+            return Err(DomainError::invalid(format!(
+                "order {o:?}: asc or desc (or recent, for conversations.list)"
+            )));
+        }
     };
     Ok(PageParams {
         size: p.page_size,
@@ -217,6 +222,9 @@ fn user_conversation_json(uc: &confab_store::UserConversation) -> Value {
         "last_message_index": uc.last_message_index,
         "unread_messages_count": uc.unread_messages_count(),
         "notification_level": uc.participant.notification_level,
+        "messages_count": uc.messages_count,
+        "participants_count": uc.participants_count,
+        "last_activity": uc.last_activity,
     })
 }
 
@@ -299,10 +307,29 @@ pub async fn call(
         }
         "conversations.list" => {
             let f: PageFields = params(p)?;
+            if f.order.as_deref() == Some("recent") {
+                let page = domain
+                    .recent_conversations(actor, service, f.page_size, f.page_token.as_deref())
+                    .await?;
+                return Ok(json!({
+                    "items": page.items.iter().map(user_conversation_json).collect::<Vec<_>>(),
+                    "next_page_token": page.next.map(ActivityKey::to_token),
+                    "previous_page_token": null,
+                }));
+            }
             let page = domain
                 .user_conversations(actor, service, identity, page_params(&f)?)
                 .await?;
             Ok(page_json(&page, user_conversation_json))
+        }
+        "conversation.summary" => {
+            let f: ConversationRef = params(p)?;
+            // Checked as every read of a conversation (not a participant: 20403).
+            domain.conversation(actor, service, &f.conversation).await?;
+            let uc = domain
+                .user_conversation(actor, service, identity, &f.conversation)
+                .await?;
+            Ok(user_conversation_json(&uc))
         }
         "conversation.setNotificationLevel" => {
             #[derive(Deserialize)]
@@ -417,7 +444,7 @@ pub async fn call(
         "user.get" => {
             let f: UserRef = params(p)?;
             let who = f.identity.as_deref().unwrap_or(identity);
-            let u = domain.user(actor, service, who).await?;
+            let u = domain.visible_user(actor, service, who).await?;
             Ok(to_json(&u))
         }
         other => Err(DomainError::new(

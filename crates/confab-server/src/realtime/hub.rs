@@ -85,9 +85,32 @@ impl Lag {
 #[derive(Default)]
 pub(crate) struct Hub {
     streams: Mutex<HashMap<Stream, Vec<Subscriber>>>,
+    profiles: ProfileNews,
+}
+
+/// Users whose profile changed, passed from the domain (which must not wait) to the task that
+/// announces them (`super::announce_profiles`).
+struct ProfileNews {
+    tx: mpsc::UnboundedSender<(Sid, String)>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<(Sid, String)>>>,
+}
+
+impl Default for ProfileNews {
+    fn default() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        ProfileNews {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
 }
 
 impl Hub {
+    /// The users whose profile changed, as (service, identity); `None` after the first call.
+    pub fn take_profile_news(&self) -> Option<mpsc::UnboundedReceiver<(Sid, String)>> {
+        lock(&self.profiles.rx).take()
+    }
+
     /// Starts delivering `stream`'s events to `sub` (once, however often it is called).
     pub fn subscribe(&self, stream: Stream, sub: &Subscriber) {
         let mut streams = lock(&self.streams);
@@ -185,6 +208,14 @@ impl EventSink for Hub {
                 }
             }
         }
+    }
+
+    fn user_changed(&self, service: &Sid, identity: &str) {
+        // Fails only once the announcing task has stopped with the server.
+        let _ = self
+            .profiles
+            .tx
+            .send((service.clone(), identity.to_owned()));
     }
 }
 

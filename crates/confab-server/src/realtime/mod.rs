@@ -230,6 +230,26 @@ pub(crate) async fn prune_logs(rt: Arc<Realtime>) {
     }
 }
 
+/// Announces the profile changes the domain reports (friendly name, attributes, role, through
+/// either door) to the users who share a conversation with the changed user, until
+/// `shutdown` turns true.
+pub(crate) async fn announce_profiles(rt: Arc<Realtime>) {
+    let Some(mut news) = rt.hub.take_profile_news() else {
+        return;
+    };
+    let mut shutdown = rt.shutdown.clone();
+    loop {
+        let (service, identity) = tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            next = news.recv() => match next {
+                Some(n) => n,
+                None => return,
+            },
+        };
+        rt.presence.announce(&rt, &service, &identity).await;
+    }
+}
+
 /// Deletes every conversation log row written before `before` (unix ms), in batches.
 pub(crate) async fn prune_before(rt: &Realtime, before: i64) -> u64 {
     let mut total = 0;

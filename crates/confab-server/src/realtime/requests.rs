@@ -110,10 +110,14 @@ async fn call(
     op_id: Option<String>,
     params: Value,
 ) -> Answer {
-    let Actor::User { service, .. } = actor else {
+    let Actor::User {
+        service: service_sid,
+        ..
+    } = actor
+    else {
         return Err(internal());
     };
-    let service = Some(service.as_str());
+    let service = Some(service_sid.as_str());
     let conversation = || {
         params
             .get("conversation")
@@ -161,13 +165,21 @@ async fn call(
             "unread_messages_count": state.unread_messages_count,
         }));
     }
-    dispatch::call(&rt.domain, actor, method, op_id, params)
+    let mut answer = dispatch::call(&rt.domain, actor, method, op_id, params)
         .await
-        .map_err(wire)
+        .map_err(wire)?;
+    if method == "user.get" {
+        // Reachability is the realtime layer's to know.
+        let online = answer["identity"]
+            .as_str()
+            .is_some_and(|who| rt.presence.is_online(service_sid, who));
+        answer["is_online"] = json!(online);
+    }
+    Ok(answer)
 }
 
-/// `user.update`: the caller's own friendly name and attributes, announced to the users who
-/// share a conversation with it.
+/// `user.update`: the caller's own friendly name and attributes (the domain reports the change,
+/// and `announce_profiles` tells the users who share a conversation with it).
 async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
     let Actor::User { service, identity } = actor else {
         return Err(internal());
@@ -193,7 +205,6 @@ async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
         .update_user(actor, Some(service.as_str()), identity, input)
         .await
         .map_err(wire)?;
-    rt.presence.announce(rt, service, identity).await;
     Ok(serde_json::to_value(&user).unwrap_or(Value::Null))
 }
 
