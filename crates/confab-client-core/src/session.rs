@@ -648,7 +648,7 @@ impl Session {
             self.internal_request(
                 Internal::FirstPage,
                 "conversations.list",
-                serde_json::json!({"pageSize": 50}),
+                serde_json::json!({"pageSize": 50, "order": "recent"}),
                 now,
             );
         }

@@ -3,10 +3,13 @@
 
 use confab_client_core::{ClientState, ConnectionState};
 use confab_protocol::entity::{Conversation, Message, Participant, User};
+use confab_protocol::event::UserInfo;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::cache::Cache;
+use crate::conversation::{ConversationEvents, ConversationHandle, ConversationSummary, Paginator};
 use crate::driver::Driver;
 use crate::events::ClientEvent;
 use crate::options::ClientOptions;
@@ -71,6 +74,7 @@ pub struct Client {
     cmd: mpsc::UnboundedSender<Command>,
     conn: watch::Receiver<ConnectionState>,
     state: watch::Receiver<Option<ClientState>>,
+    cache: Cache,
 }
 
 impl Client {
@@ -82,13 +86,23 @@ impl Client {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (conn_tx, conn_rx) = watch::channel(ConnectionState::Connecting);
         let (state_tx, state_rx) = watch::channel(None);
-        let driver = Driver::new(token.into(), options, cmd_rx, events_tx, conn_tx, state_tx);
+        let cache = Cache::new(options.cache_capacity);
+        let driver = Driver::new(
+            token.into(),
+            options,
+            cmd_rx,
+            events_tx,
+            conn_tx,
+            state_tx,
+            cache.clone(),
+        );
         tokio::spawn(driver.run());
         (
             Client {
                 cmd: cmd_tx,
                 conn: conn_rx,
                 state: state_rx,
+                cache,
             },
             Events { rx: events_rx },
         )
@@ -129,7 +143,7 @@ impl Client {
         answer.await.map_err(|_| ClientError::gone())?
     }
 
-    async fn call<T: DeserializeOwned>(
+    pub(crate) async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         params: Value,
@@ -153,16 +167,110 @@ impl Client {
         .await
     }
 
-    /// Fetches a conversation by SID or unique name.
+    /// Creates a conversation with a friendly name, unique name and attributes.
+    pub async fn create_conversation_with(
+        &self,
+        friendly_name: Option<&str>,
+        unique_name: Option<&str>,
+        attributes: Option<Value>,
+    ) -> Result<Conversation, ClientError> {
+        self.call(
+            "conversation.create",
+            json!({
+                "friendlyName": friendly_name,
+                "uniqueName": unique_name,
+                "attributes": attributes,
+            }),
+        )
+        .await
+    }
+
+    /// Fetches a conversation by SID or unique name (the user must be a participant).
     pub async fn conversation(
         &self,
         sid_or_name: impl AsRef<str>,
     ) -> Result<Conversation, ClientError> {
-        self.call(
-            "conversation.get",
-            json!({ "conversation": sid_or_name.as_ref() }),
+        let c: Conversation = self
+            .call(
+                "conversation.get",
+                json!({ "conversation": sid_or_name.as_ref() }),
+            )
+            .await?;
+        self.cache.put_conversation(&c);
+        Ok(c)
+    }
+
+    /// A handle on a conversation by SID or unique name, for every operation on it and its
+    /// own events. Fetches it once (the user must be a participant).
+    pub async fn conversation_handle(
+        &self,
+        sid_or_name: impl AsRef<str>,
+    ) -> Result<ConversationHandle, ClientError> {
+        let c = self.conversation(sid_or_name).await?;
+        Ok(self.handle(c.sid.as_str()))
+    }
+
+    /// A handle on a conversation by SID, without a round trip (for a conversation the
+    /// user is about to join, or one it knows from an event).
+    pub fn handle(&self, sid: impl Into<String>) -> ConversationHandle {
+        ConversationHandle {
+            client: self.clone(),
+            sid: sid.into(),
+        }
+    }
+
+    /// The user's conversations, most recently active first (a new message, or the user's
+    /// joining, makes a conversation active), `page_size` (1 to 50) at a time.
+    pub async fn subscribed_conversations(
+        &self,
+        page_size: u32,
+    ) -> Result<Paginator<ConversationSummary>, ClientError> {
+        let page: Paginator<ConversationSummary> = Paginator::first(
+            self,
+            "conversations.list",
+            json!({ "pageSize": page_size, "order": "recent" }),
         )
-        .await
+        .await?;
+        for s in &page.items {
+            self.cache.put_conversation(&s.conversation);
+        }
+        Ok(page)
+    }
+
+    /// The conversations the client holds in its cache (at most
+    /// [`ClientOptions::cache_capacity`]), most recently heard of first: the first page at
+    /// initialization, then every conversation it hears of.
+    pub fn cached_conversations(&self) -> Vec<Conversation> {
+        self.cache.conversations()
+    }
+
+    /// A user: the client's own, or one that shares a conversation with it (anyone else is
+    /// unknown, 20404), with its reachability. The client then keeps it among
+    /// [`Client::subscribed_users`] and updates it from `UserUpdated`.
+    pub async fn user(&self, identity: impl AsRef<str>) -> Result<UserInfo, ClientError> {
+        // A User with `is_online` added: the fields of UserInfo.
+        let info: UserInfo = self
+            .call("user.get", json!({ "identity": identity.as_ref() }))
+            .await?;
+        self.cache.put_user(&info);
+        Ok(info)
+    }
+
+    /// The users the client has looked up or heard from (`UserUpdated`), most recent first,
+    /// as last heard (at most [`ClientOptions::cache_capacity`]).
+    pub fn subscribed_users(&self) -> Vec<UserInfo> {
+        self.cache.users()
+    }
+
+    pub(crate) fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// The events of one conversation, from now on.
+    pub(crate) fn watch_conversation(&self, sid: &str) -> ConversationEvents {
+        ConversationEvents {
+            rx: self.cache.watch(sid),
+        }
     }
 
     /// Joins a conversation as the client's identity.

@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::cache::Cache;
 use crate::client::{ClientError, Command};
 use crate::events::ClientEvent;
 use crate::options::{ClientOptions, LogLevel};
@@ -85,6 +86,8 @@ pub(crate) struct Driver {
     shutdown: Vec<oneshot::Sender<()>>,
     /// Every `Client` handle is gone.
     orphaned: bool,
+    /// What the app's handles read between calls.
+    cache: Cache,
     /// The core's clock: unix ms at start plus monotonic time since, so a stepped system
     /// clock cannot stall the heartbeat or fire every timeout at once.
     epoch: (u64, std::time::Instant),
@@ -119,6 +122,7 @@ impl Driver {
         events: mpsc::UnboundedSender<ClientEvent>,
         conn: watch::Sender<ConnectionState>,
         state: watch::Sender<Option<ClientState>>,
+        cache: Cache,
     ) -> Driver {
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();
         let (tokens_tx, tokens_rx) = mpsc::unbounded_channel();
@@ -143,6 +147,7 @@ impl Driver {
             replies: HashMap::new(),
             shutdown: vec![],
             orphaned: false,
+            cache,
             epoch,
         }
     }
@@ -446,6 +451,7 @@ impl Driver {
             _ => {}
         }
         if let Some(e) = ClientEvent::from_output(o) {
+            self.cache.apply(&e);
             // The app may have dropped its event stream; the client goes on regardless.
             let _ = self.events.send(e);
         }

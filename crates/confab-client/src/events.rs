@@ -73,6 +73,32 @@ pub enum ClientEvent {
 }
 
 impl ClientEvent {
+    /// The conversation an event is about; `None` for client-wide events (states, tokens,
+    /// `UserUpdated`, which concerns a user whatever conversations it shares).
+    pub fn conversation_sid(&self) -> Option<&Sid> {
+        Some(match self {
+            ClientEvent::ConversationAdded(c) | ClientEvent::ConversationUpdated(c) => &c.sid,
+            ClientEvent::ConversationJoined(m)
+            | ClientEvent::ConversationLeft(m)
+            | ClientEvent::ConversationRemoved(m) => &m.conversation_sid,
+            ClientEvent::ConversationReset { conversation, .. } => conversation,
+            ClientEvent::MessageAdded(m)
+            | ClientEvent::MessageUpdated(m)
+            | ClientEvent::MessageRemoved(m) => &m.conversation_sid,
+            ClientEvent::ParticipantJoined(p)
+            | ClientEvent::ParticipantUpdated(p)
+            | ClientEvent::ParticipantLeft(p) => &p.conversation_sid,
+            ClientEvent::TypingStarted(t) | ClientEvent::TypingEnded(t) => &t.conversation_sid,
+            ClientEvent::ReadHorizon(h) => &h.conversation_sid,
+            ClientEvent::StateChanged(_)
+            | ClientEvent::ConnectionStateChanged(_)
+            | ClientEvent::ConnectionError { .. }
+            | ClientEvent::TokenAboutToExpire { .. }
+            | ClientEvent::TokenExpired
+            | ClientEvent::UserUpdated(_) => return None,
+        })
+    }
+
     /// The app-facing event for a core output; `None` for outputs the driver handles itself.
     pub(crate) fn from_output(o: Output) -> Option<ClientEvent> {
         Some(match o {

@@ -24,7 +24,9 @@
 //! `confab-client-core`; this crate only moves bytes and time: `driver` pumps the core with
 //! a WebSocket (tokio-tungstenite) and tokio timers, `client` is the API the app holds.
 
+mod cache;
 mod client;
+mod conversation;
 mod driver;
 mod events;
 mod options;
@@ -34,5 +36,8 @@ pub use confab_client_core::{ClientState, ConnectionState};
 pub use confab_protocol::entity::{Conversation, Message, Participant, User};
 pub use confab_protocol::event::{Horizon, Membership, Typing, UserInfo};
 pub use confab_protocol::sid::Sid;
+pub use conversation::{
+    ConversationEvents, ConversationHandle, ConversationSummary, Direction, Paginator,
+};
 pub use events::ClientEvent;
 pub use options::{ClientOptions, LogLevel, TokenProvider};

@@ -47,6 +47,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Conversations whose cursors are kept for resume (default 500).
     pub watch_cap: usize,
+    /// Conversations, and users, the client keeps in its cache (default 500 each).
+    pub cache_capacity: usize,
     /// Renews the token by itself when set.
     pub token_provider: Option<TokenProvider>,
 }
@@ -62,6 +64,7 @@ impl ClientOptions {
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(15),
             watch_cap: 500,
+            cache_capacity: 500,
             token_provider: None,
         }
     }

@@ -5,4 +5,5 @@
 mod lifecycle;
 mod resume;
 mod support;
+mod surface;
 mod tokens;

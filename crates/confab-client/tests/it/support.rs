@@ -12,11 +12,31 @@ pub fn options(addr: SocketAddr) -> ClientOptions {
     ClientOptions::new(format!("ws://{addr}"))
 }
 
+/// Where events come from: a client's stream or one conversation's.
+pub trait Source {
+    async fn next_event(&mut self) -> Option<ClientEvent>;
+}
+
+impl Source for Events {
+    async fn next_event(&mut self) -> Option<ClientEvent> {
+        self.next().await
+    }
+}
+
+impl Source for confab_client::ConversationEvents {
+    async fn next_event(&mut self) -> Option<ClientEvent> {
+        self.next().await
+    }
+}
+
 /// Reads events until `want` matches one; returns everything read, the match last.
-pub async fn until(events: &mut Events, want: impl Fn(&ClientEvent) -> bool) -> Vec<ClientEvent> {
+pub async fn until(
+    events: &mut impl Source,
+    want: impl Fn(&ClientEvent) -> bool,
+) -> Vec<ClientEvent> {
     let mut seen = vec![];
     loop {
-        match tokio::time::timeout(WAIT, events.next()).await {
+        match tokio::time::timeout(WAIT, events.next_event()).await {
             Ok(Some(e)) => {
                 let done = want(&e);
                 seen.push(e);
@@ -36,4 +56,21 @@ pub fn now_secs() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// Starts a client and waits until it is initialized.
+pub async fn ready(
+    server: &confab_testkit::TestServer,
+    identity: &str,
+) -> (confab_client::Client, Events) {
+    let (client, mut events) =
+        confab_client::Client::new(server.token(identity), options(server.addr()));
+    until(&mut events, |e| {
+        matches!(
+            e,
+            ClientEvent::StateChanged(confab_client::ClientState::Initialized)
+        )
+    })
+    .await;
+    (client, events)
 }

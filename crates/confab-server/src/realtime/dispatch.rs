@@ -183,7 +183,23 @@ fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
 /// keyed by their index, so the anchor is a cursor just past it, in the listing order).
 fn message_page(p: &PageFields) -> Result<PageParams, DomainError> {
     let Some(anchor) = p.anchor else {
-        return page_params(p);
+        // A later page of an anchored walk: its token with the walk's direction.
+        let mut page = page_params(p)?;
+        if let Some(d) = p.direction.as_deref() {
+            if p.order.is_some() {
+                return Err(DomainError::invalid("give direction or order, not both"));
+            }
+            page.order = match d {
+                "backwards" => Order::Desc,
+                "forwards" => Order::Asc,
+                d => {
+                    return Err(DomainError::invalid(format!(
+                        "direction {d:?}: backwards or forwards"
+                    )));
+                }
+            };
+        }
+        return Ok(page);
     };
     if p.page_token.is_some() || p.order.is_some() {
         return Err(DomainError::invalid(
@@ -338,6 +354,8 @@ pub async fn call(
                 level: String,
             }
             let f: Level = params(p)?;
+            // Checked as every use of a conversation first (not a participant: 20403).
+            domain.conversation(actor, service, &f.conversation).await?;
             let input = confab_domain::UpdateUserConversation {
                 notification_level: Some(f.level),
                 ..Default::default()

@@ -6,6 +6,8 @@ use base64::engine::general_purpose::STANDARD;
 use confab_testkit::{Api, TestServer};
 use serde_json::json;
 
+use crate::support::{self, sid};
+
 fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
@@ -136,4 +138,124 @@ async fn health_check_needs_no_credentials() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 200);
     assert_eq!(res.text().await.unwrap(), "ok");
+}
+
+/// The REST door's authorization matrix: every conversation operation, for the account's
+/// credentials and its API key (app backends may do everything in the account), for callers
+/// without or with wrong credentials (401, 20003), and for the account through another
+/// service's paths (the conversation is unknown there: 404, 20404). Every cell is asserted;
+/// a refused call changes nothing.
+#[tokio::test]
+async fn rest_authorization_matrix_every_operation_for_every_caller() {
+    use reqwest::Method;
+    let server = TestServer::start().await;
+    let api = server.api();
+    let c = server.credentials();
+    let home = format!("/v1/Services/{}", support::service(&api, "home").await);
+    let elsewhere = format!("/v1/Services/{}", support::service(&api, "elsewhere").await);
+    let callers = [
+        ("account", api.clone(), home.clone(), Ok(())),
+        ("api key", server.api_with_key(), home.clone(), Ok(())),
+        (
+            "anonymous",
+            api.with_authorization(None),
+            home.clone(),
+            Err((401, 20003)),
+        ),
+        (
+            "wrong secret",
+            api.with_authorization(Some(&basic(&c.account_sid, "wrong"))),
+            home.clone(),
+            Err((401, 20003)),
+        ),
+        ("other service", api.clone(), elsewhere, Err((404, 20404))),
+    ];
+    let mut cells = 0;
+    for (who, caller, base, expected) in &callers {
+        for op in 0..15 {
+            // A fresh conversation with alice, bob and a message of bob's, in `home`.
+            let conv = sid(&api
+                .post(&format!("{home}/Conversations"), &[])
+                .await
+                .expect(201));
+            let parts = format!("{home}/Conversations/{conv}/Participants");
+            api.post(&parts, &[("Identity", "alice")]).await.expect(201);
+            let bob = sid(&api.post(&parts, &[("Identity", "bob")]).await.expect(201));
+            let msg = sid(&api
+                .post(
+                    &format!("{home}/Conversations/{conv}/Messages"),
+                    &[("Author", "bob"), ("Body", "hi")],
+                )
+                .await
+                .expect(201));
+            let cv = format!("{base}/Conversations/{conv}");
+            let (method, path, form): (Method, String, Vec<(&str, &str)>) = match op {
+                0 => (Method::GET, cv.clone(), vec![]),
+                1 => (Method::GET, format!("{cv}/Messages"), vec![]),
+                2 => (Method::GET, format!("{cv}/Participants"), vec![]),
+                3 => (
+                    Method::POST,
+                    format!("{cv}/Messages"),
+                    vec![("Author", "alice"), ("Body", "x")],
+                ),
+                4 => (
+                    Method::POST,
+                    format!("{cv}/Messages/{msg}"),
+                    vec![("Body", "edited")],
+                ),
+                5 => (Method::DELETE, format!("{cv}/Messages/{msg}"), vec![]),
+                6 => (Method::POST, cv.clone(), vec![("FriendlyName", "renamed")]),
+                7 => (Method::POST, cv.clone(), vec![("Attributes", "{\"x\":1}")]),
+                8 => (
+                    Method::POST,
+                    format!("{cv}/Participants"),
+                    vec![("Identity", "carol")],
+                ),
+                9 => (
+                    Method::POST,
+                    format!("{cv}/Participants/{bob}"),
+                    vec![("Attributes", "{\"x\":1}")],
+                ),
+                10 => (
+                    Method::POST,
+                    format!("{cv}/Participants/{bob}"),
+                    vec![("LastReadMessageIndex", "0")],
+                ),
+                11 => (
+                    Method::POST,
+                    format!("{base}/Users/bob/Conversations/{conv}"),
+                    vec![("NotificationLevel", "muted")],
+                ),
+                12 => (
+                    Method::POST,
+                    format!("{base}/Users/bob"),
+                    vec![("FriendlyName", "Bob")],
+                ),
+                13 => (Method::DELETE, format!("{cv}/Participants/{bob}"), vec![]),
+                _ => (Method::DELETE, cv.clone(), vec![]),
+            };
+            let before = support::dump_all(&api).await;
+            let form = (method == Method::POST).then_some(form.as_slice());
+            let reply = caller.send(method.clone(), &path, form).await;
+            match expected {
+                Ok(()) => {
+                    let status = reply.status;
+                    assert!(
+                        (200..300).contains(&status),
+                        "{who} {method} {path}: {status}"
+                    );
+                }
+                Err((status, code)) => {
+                    reply.expect_error(*status, *code);
+                    assert_eq!(
+                        support::dump_all(&api).await,
+                        before,
+                        "{who} {method} {path} changed nothing"
+                    );
+                }
+            }
+            cells += 1;
+        }
+    }
+    assert_eq!(cells, callers.len() * 15);
 }

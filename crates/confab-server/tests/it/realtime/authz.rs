@@ -95,6 +95,10 @@ const OPS: &[&str] = &[
     "participant.update own",
     "participant.update other",
     "participant.remove other",
+    "conversation.summary",
+    "conversation.typing",
+    "conversation.setLastRead",
+    "conversation.setNotificationLevel",
     "conversation.leave",
     "conversation.delete",
 ];
@@ -106,12 +110,21 @@ fn expected(who: Who, op: &str) -> Result<(), u32> {
         Who::Outsider => return Err(20403),
         _ => {}
     }
-    let reads = ["conversation.get", "message.list", "participant.list"];
+    // Reads, typing and one's own read horizon take only being a participant.
+    let reads = [
+        "conversation.get",
+        "message.list",
+        "participant.list",
+        "conversation.summary",
+        "conversation.typing",
+        "conversation.setLastRead",
+    ];
     let user_may = [
         "message.send",
         "message.update own",
         "message.remove own",
         "participant.update own",
+        "conversation.setNotificationLevel",
         "conversation.leave",
     ];
     let allowed = reads.contains(&op)
@@ -168,6 +181,16 @@ fn request(op: &str, s: &Scene) -> (&'static str, Value) {
         "participant.remove other" => (
             "participant.remove",
             json!({"conversation": c, "participant": s.victor}),
+        ),
+        "conversation.summary" => ("conversation.summary", json!({"conversation": c})),
+        "conversation.typing" => ("conversation.typing", json!({"conversation": c})),
+        "conversation.setLastRead" => (
+            "conversation.setLastRead",
+            json!({"conversation": c, "index": 0}),
+        ),
+        "conversation.setNotificationLevel" => (
+            "conversation.setNotificationLevel",
+            json!({"conversation": c, "level": "muted"}),
         ),
         "conversation.leave" => ("conversation.leave", json!({"conversation": c})),
         "conversation.delete" => ("conversation.delete", json!({"conversation": c})),
