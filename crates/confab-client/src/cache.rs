@@ -73,6 +73,8 @@ struct Inner {
     /// Per-conversation event streams ([`crate::ConversationHandle::events`]); registered
     /// here, not through the driver's commands, so a stream hears every event after its call.
     watchers: HashMap<String, Vec<mpsc::UnboundedSender<ClientEvent>>>,
+    /// The client has stopped.
+    closed: bool,
 }
 
 impl Cache {
@@ -82,6 +84,7 @@ impl Cache {
             conversations: Bounded::new(cap),
             users: Bounded::new(cap),
             watchers: HashMap::new(),
+            closed: false,
         })))
     }
 
@@ -94,12 +97,28 @@ impl Cache {
     /// A new stream of `conversation`'s events.
     pub fn watch(&self, conversation: &str) -> mpsc::UnboundedReceiver<ClientEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.lock()
-            .watchers
+        let mut c = self.lock();
+        if c.closed {
+            // The client is gone: the stream ends at once.
+            return rx;
+        }
+        // Streams the app dropped go here too, not only when their conversation next speaks.
+        c.watchers.retain(|_, ws| {
+            ws.retain(|w| !w.is_closed());
+            !ws.is_empty()
+        });
+        c.watchers
             .entry(conversation.to_owned())
             .or_default()
             .push(tx);
         rx
+    }
+
+    /// The client has stopped: every conversation stream ends.
+    pub fn close(&self) {
+        let mut c = self.lock();
+        c.closed = true;
+        c.watchers.clear();
     }
 
     /// Applies an event the app is about to hear, and hands it to its conversation's
@@ -110,7 +129,12 @@ impl Cache {
             && let Some(watchers) = c.watchers.get_mut(sid.as_str())
         {
             watchers.retain(|w| w.send(e.clone()).is_ok());
-            if watchers.is_empty() {
+            let over = matches!(
+                e,
+                ClientEvent::ConversationLeft(_) | ClientEvent::ConversationRemoved(_)
+            );
+            if watchers.is_empty() || over {
+                // Nothing more comes of a conversation the user left: its streams end.
                 c.watchers.remove(sid.as_str());
             }
         }

@@ -125,7 +125,8 @@ impl ConversationEvents {
     }
 }
 
-/// A conversation to act on, by SID (from [`Client::conversation_handle`]). Cheap to clone;
+/// A conversation to act on, by SID (from [`Client::conversation_handle`] or
+/// [`Client::handle`]). Cheap to clone;
 /// every call goes through the client's connection, with the user's permissions.
 #[derive(Debug, Clone)]
 pub struct ConversationHandle {

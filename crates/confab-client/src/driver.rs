@@ -200,6 +200,7 @@ impl Driver {
             }
         }
         self.socket = None;
+        self.cache.close();
         for done in self.shutdown.drain(..) {
             let _ = done.send(());
         }

@@ -20,9 +20,16 @@
 //! exactly once and in order across reconnects. The current states can also be read and
 //! watched ([`Client::connection_state`], [`Client::watch_connection_state`]).
 //!
+//! Each conversation has a [`ConversationHandle`] ([`Client::conversation_handle`]) with
+//! every operation on it and a stream of its own events; listings come as [`Paginator`]s
+//! ([`Client::subscribed_conversations`] by last activity, [`ConversationHandle::messages`]
+//! from an anchor).
+//!
 //! All decisions (states, deadlines, backoff, cursors, de-duplication) are made by
 //! `confab-client-core`; this crate only moves bytes and time: `driver` pumps the core with
-//! a WebSocket (tokio-tungstenite) and tokio timers, `client` is the API the app holds.
+//! a WebSocket (tokio-tungstenite) and tokio timers, `client` is the API the app holds,
+//! `conversation` its handles and pages, and `cache` the bounded cache of conversations and
+//! users (and the per-conversation event streams) the driver keeps up to date.
 
 mod cache;
 mod client;

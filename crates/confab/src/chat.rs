@@ -2,7 +2,8 @@
 //!
 //! It signs in (minting its own token from the local server's credentials unless given one),
 //! joins a conversation by unique name (creating it if needed), prints the connection state,
-//! typing and live messages, and sends each line typed as a message. It works the same on a
+//! typing, read state (what the others have read; what it shows counts as read) and live
+//! messages, and sends each line typed as a message. It works the same on a
 //! terminal and on a pipe, which is how the tests drive two of them.
 //!
 //! Lines typed starting with `/` are commands: `/typing` (say you are typing), `/quit`.
@@ -86,13 +87,30 @@ async fn run(args: ChatArgs) -> Result<(), String> {
                     ClientEvent::StateChanged(ClientState::Initialized) if conversation.is_none() => {
                         let sid = enter(&client, &args.conversation).await?;
                         say(&format!("* in {} ({sid}) as {}", args.conversation, args.identity));
+                        if let Ok(s) = client.handle(&sid).summary().await {
+                            say(&format!(
+                                "* {} messages, {} unread, {} participants",
+                                s.messages_count,
+                                s.unread_messages_count.unwrap_or(s.messages_count),
+                                s.participants_count
+                            ));
+                        }
                         conversation = Some(sid);
                     }
                     ClientEvent::ConnectionError { code, message, .. } => {
                         say(&format!("! {code}: {message}"));
                     }
-                    ClientEvent::MessageAdded(m) if Some(m.conversation_sid.as_str()) == conversation.as_deref() => {
+                    ClientEvent::MessageAdded(m) if here(&m.conversation_sid) => {
                         say(&format!("<{}> {}", m.author, m.body.as_deref().unwrap_or("")));
+                        // Shown is read; in its own task, so the screen never waits on it.
+                        let (client, sid, index) = (client.clone(), m.conversation_sid.to_string(), m.index);
+                        tokio::spawn(async move { client.advance_last_read(sid, index).await });
+                    }
+                    ClientEvent::ReadHorizon(h) if here(&h.conversation_sid) && h.identity != args.identity => {
+                        match h.last_read_message_index {
+                            Some(i) => say(&format!("* {} read up to #{i}", h.identity)),
+                            None => say(&format!("* {} marked everything unread", h.identity)),
+                        }
                     }
                     ClientEvent::TypingStarted(t) if here(&t.conversation_sid) => {
                         say(&format!("* {} is typing…", t.identity));

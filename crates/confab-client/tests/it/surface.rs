@@ -348,6 +348,13 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         |e| matches!(e, E::ConversationLeft(m) if m.conversation_sid.as_str() == sid),
     )
     .await;
+    // A stream of a conversation the user left ends after its last event.
+    let left = until(&mut b_in, |e| matches!(e, E::ConversationLeft(_))).await;
+    assert!(
+        left.iter()
+            .any(|e| matches!(e, E::ParticipantLeft(p) if is_identity(p, "bob")))
+    );
+    assert_eq!(tokio::time::timeout(WAIT, b_in.next()).await.unwrap(), None);
     a.delete().await.unwrap();
     until(
         &mut a_ev,
@@ -355,6 +362,17 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     )
     .await;
     assert_eq!(a.fetch().await.unwrap_err().code, 20404);
+    // And every stream ends with its client.
+    let mut later = alice.handle(&sid).events();
+    alice.shutdown().await;
+    assert_eq!(
+        tokio::time::timeout(WAIT, later.next()).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        tokio::time::timeout(WAIT, a.events().next()).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]

@@ -168,7 +168,7 @@ fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
         Some("desc") => Order::Desc,
         Some(o) => {
             return Err(DomainError::invalid(format!(
-                "order {o:?}: asc or desc (or recent, for conversations.list)"
+                "order {o:?}: asc or desc (conversations.list also takes recent)"
             )));
         }
     };

@@ -24,13 +24,55 @@ struct Entry {
 #[derive(Default)]
 pub(crate) struct Horizons {
     entries: Mutex<HashMap<(Sid, String), Entry>>,
+    /// One turn at a time per (service, identity), see [`Horizons::in_turn`].
+    turns: Mutex<HashMap<(Sid, String), Turn>>,
+}
+
+/// Held while one change of a user's read horizons runs.
+type Turn = Arc<tokio::sync::Mutex<()>>;
+
+/// Forgets a user's turn once nobody holds or waits for it, also when the request that held
+/// it was dropped half way.
+struct TurnDone<'a> {
+    turns: &'a Mutex<HashMap<(Sid, String), Turn>>,
+    key: (Sid, String),
+    turn: Turn,
+}
+
+impl Drop for TurnDone<'_> {
+    fn drop(&mut self) {
+        let mut turns = lock(self.turns);
+        // Only the map and this call hold it: nobody waits, so it can go.
+        if Arc::strong_count(&self.turn) == 2 {
+            turns.remove(&self.key);
+        }
+    }
 }
 
 impl Horizons {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(Sid, String), Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.entries)
+    }
+
+    /// Runs one change of `identity`'s read horizons, after any other under way: so the
+    /// changes reach [`Horizons::moved`] in the order they committed, and two devices moving
+    /// the horizon at once cannot leave the older value as the one broadcast last (on one
+    /// node; sessions on other nodes hear of horizons with the multi-node work).
+    pub async fn in_turn<T>(
+        &self,
+        service: &Sid,
+        identity: &str,
+        change: impl std::future::Future<Output = T>,
+    ) -> T {
+        let key = (service.clone(), identity.to_owned());
+        let turn = lock(&self.turns).entry(key.clone()).or_default().clone();
+        let done = TurnDone {
+            turns: &self.turns,
+            key,
+            turn,
+        };
+        let _mine = done.turn.lock().await;
+        change.await
     }
 
     /// A participant's horizon moved: broadcast now, or once the interval since the last
@@ -76,6 +118,10 @@ impl Horizons {
             }
         }
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn broadcast(hub: &Hub, h: &Horizon) {

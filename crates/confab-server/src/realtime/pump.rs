@@ -201,6 +201,10 @@ impl Pump {
     async fn catch_up_after_lag(&mut self) -> Result<(), Stopped> {
         for _ in 0..3 {
             if !self.sub.lag.take_lagged() {
+                // What queued up during the replay goes out first, while a full queue is still
+                // forgiven: else the first live event after the replay could find the queue
+                // full of items the pump was about to take, and close a client that keeps up.
+                self.drain_queue().await?;
                 self.sub.lag.replay_done();
                 if !self.sub.lag.take_lagged() {
                     return Ok(());
@@ -219,6 +223,7 @@ impl Pump {
                 self.replay_conversation(&sid, cursor, None).await?;
             }
         }
+        self.drain_queue().await?;
         self.sub.lag.replay_done();
         if self.sub.lag.take_lagged() {
             self.sub.kill.kill(
@@ -226,6 +231,14 @@ impl Pump {
                 "the session fell behind while catching up: resume later",
             );
             return Err(Stopped);
+        }
+        Ok(())
+    }
+
+    /// Handles every item queued now, without waiting for more.
+    async fn drain_queue(&mut self) -> Result<(), Stopped> {
+        while let Ok(item) = self.rx.try_recv() {
+            self.handle(item).await?;
         }
         Ok(())
     }

@@ -143,23 +143,34 @@ async fn call(
         return update_user(rt, actor, &params).await;
     }
     if let Some(mode) = read_mode(method, &params) {
+        let (conversation, mode) = (conversation()?, mode?);
+        let Actor::User { identity, .. } = actor else {
+            return Err(internal());
+        };
         let state = rt
-            .domain
-            .set_read_horizon(actor, service, &conversation()?, mode?)
+            .horizons
+            .in_turn(service_sid, identity, async {
+                let state = rt
+                    .domain
+                    .set_read_horizon(actor, service, &conversation, mode)
+                    .await?;
+                let p = &state.participant;
+                if let Some(identity) = &p.identity {
+                    rt.horizons.moved(
+                        &rt.hub,
+                        Horizon {
+                            conversation_sid: p.conversation_sid.clone(),
+                            participant_sid: p.sid.clone(),
+                            identity: identity.clone(),
+                            last_read_message_index: p.last_read_message_index,
+                        },
+                    );
+                }
+                Ok::<_, confab_domain::DomainError>(state)
+            })
             .await
             .map_err(wire)?;
         let p = &state.participant;
-        if let Some(identity) = &p.identity {
-            rt.horizons.moved(
-                &rt.hub,
-                Horizon {
-                    conversation_sid: p.conversation_sid.clone(),
-                    participant_sid: p.sid.clone(),
-                    identity: identity.clone(),
-                    last_read_message_index: p.last_read_message_index,
-                },
-            );
-        }
         return Ok(json!({
             "last_read_message_index": p.last_read_message_index,
             "unread_messages_count": state.unread_messages_count,

@@ -78,7 +78,7 @@ impl Chat {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_chat_clients_talk_and_see_each_other_typing() {
+async fn two_chat_clients_talk_and_see_each_other_typing_and_reading() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServeProcess::start(dir.path()).await;
     let mut bob = Chat::start(&server, "bob", "support").await;
@@ -100,6 +100,8 @@ async fn two_chat_clients_talk_and_see_each_other_typing() {
     both.sort();
     assert_eq!(both, ["* alice stopped typing", "<alice> hello bob"]);
     alice.wait_for("<alice> hello bob").await;
+    // Bob has shown it, so he has read it; alice sees that.
+    alice.wait_for("* bob read up to #0").await;
 
     bob.type_line("hi alice").await;
     assert_eq!(alice.wait_for("<bob>").await, "<bob> hi alice");
