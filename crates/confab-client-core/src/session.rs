@@ -773,7 +773,10 @@ impl Session {
                     "",
                 );
             }
-            CloseReason::SlowConsumer | CloseReason::ShuttingDown | CloseReason::ProtocolError => {
+            CloseReason::SlowConsumer
+            | CloseReason::ShuttingDown
+            | CloseReason::ProtocolError
+            | CloseReason::TooManySessions => {
                 self.outputs.push_back(Output::ConnectionError {
                     terminal: false,
                     code,
@@ -796,7 +799,14 @@ impl Session {
                         self.complete(id, Err(e), now);
                     }
                 }
-                self.lost(now, reason == CloseReason::SlowConsumer);
+                // Both mean "not now": come back after a pause, not at once.
+                self.lost(
+                    now,
+                    matches!(
+                        reason,
+                        CloseReason::SlowConsumer | CloseReason::TooManySessions
+                    ),
+                );
             }
         }
     }

@@ -274,13 +274,15 @@ impl Domain {
             ));
         };
         let service = self.service_for(actor, service)?;
-        let max = self.limits().max_user_page_size;
-        let size = self.page_size(size, max);
-        if size == 0 || size > max {
-            return Err(DomainError::invalid(format!(
-                "PageSize must be between 1 and {max}"
-            )));
-        }
+        let size = self
+            .page_within(
+                PageParams {
+                    size,
+                    ..Default::default()
+                },
+                self.limits().max_user_page_size,
+            )?
+            .size;
         let after = token
             .map(|t| {
                 ActivityKey::from_token(t)

@@ -178,6 +178,9 @@ pub enum CloseReason {
     /// The client broke the protocol (malformed frame, unknown op, a frame before or after
     /// `hello` that does not belong there, a frame over the size limit).
     ProtocolError,
+    /// The identity has as many sessions open on this server as it may; retry after a pause
+    /// (a session of its own that just dropped may still count for a moment).
+    TooManySessions,
 }
 
 impl CloseReason {
@@ -190,6 +193,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => ErrorCode::SlowConsumer,
             CloseReason::ShuttingDown => ErrorCode::Unavailable,
             CloseReason::ProtocolError => ErrorCode::ProtocolError,
+            CloseReason::TooManySessions => ErrorCode::TooManyRequests,
         }
     }
 
@@ -203,6 +207,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => 4008,
             CloseReason::ShuttingDown => 1001,
             CloseReason::ProtocolError => 1008,
+            CloseReason::TooManySessions => 4429,
         }
     }
 
@@ -214,6 +219,7 @@ impl CloseReason {
             CloseReason::SlowConsumer,
             CloseReason::ShuttingDown,
             CloseReason::ProtocolError,
+            CloseReason::TooManySessions,
         ]
         .into_iter()
         .find(|r| r.ws_code() == code)
@@ -227,6 +233,7 @@ impl CloseReason {
             CloseReason::SlowConsumer => "slow_consumer",
             CloseReason::ShuttingDown => "shutting_down",
             CloseReason::ProtocolError => "protocol_error",
+            CloseReason::TooManySessions => "too_many_sessions",
         }
     }
 }

@@ -162,19 +162,29 @@ fn a_lost_link_retries_at_once_then_backs_off_and_resumes_with_its_cursors() {
 }
 
 #[test]
-fn a_slow_consumer_close_backs_off_before_the_first_retry() {
-    let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
-    sim.go_online(resumed(0, &[]));
-    sim.close_with(CloseReason::SlowConsumer, 20012);
-    let at = sim.now;
-    assert!(sim.outputs.contains(&Output::ConnectionError {
-        terminal: false,
-        code: 20012,
-        message: "test".into()
-    }));
-    sim.step(at + 5_000);
-    assert!(sim.now - at >= 800, "backs off: {}", sim.now - at);
-    assert_eq!(sim.connects, 2);
+fn slow_consumer_and_too_many_sessions_closes_back_off_before_the_first_retry() {
+    for reason in [CloseReason::SlowConsumer, CloseReason::TooManySessions] {
+        let code = reason.code().code();
+        let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+        sim.go_online(resumed(0, &[]));
+        sim.close_with(reason, code);
+        let at = sim.now;
+        assert!(
+            sim.outputs.contains(&Output::ConnectionError {
+                terminal: false,
+                code,
+                message: "test".into()
+            }),
+            "{reason:?}"
+        );
+        sim.step(at + 5_000);
+        assert!(
+            sim.now - at >= 800,
+            "{reason:?} backs off: {}",
+            sim.now - at
+        );
+        assert_eq!(sim.connects, 2, "{reason:?}");
+    }
 }
 
 #[test]

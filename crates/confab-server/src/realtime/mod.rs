@@ -33,12 +33,15 @@ use axum::extract::State;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::response::Response;
 use axum::routing::get;
-use confab_domain::Domain;
+use confab_domain::{Actor, Domain};
 use confab_protocol::frame::{MAX_FRAME_BYTES, REALTIME_PATH, SUBPROTOCOL};
+use confab_protocol::sid::Sid;
 use confab_token::Verifier;
 use tokio::sync::watch;
 
 pub use dispatch::METHODS;
+
+use crate::rest::rate_limit::{RateLimit, RateLimiter};
 
 /// Settings of the realtime endpoint.
 #[derive(Debug, Clone)]
@@ -64,6 +67,15 @@ pub struct RealtimeConfig {
     pub prune_interval: Duration,
     /// How long a typing indicator lasts without another `conversation.typing`.
     pub typing_timeout: Duration,
+    /// Sessions one identity may have open on this server at once; one more is closed with
+    /// `too_many_sessions` (20429) right after `hello`.
+    pub max_sessions_per_identity: usize,
+    /// Requests one identity may make, over all its sessions on this server; past it a
+    /// request is answered 20429 and not run.
+    pub identity_rate: RateLimit,
+    /// Messages (`message.send`) one conversation may take from realtime clients, all senders
+    /// together; past it a send is answered 20429 and not run.
+    pub conversation_rate: RateLimit,
 }
 
 impl Default for RealtimeConfig {
@@ -79,6 +91,16 @@ impl Default for RealtimeConfig {
             log_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             prune_interval: Duration::from_secs(60),
             typing_timeout: Duration::from_secs(5),
+            max_sessions_per_identity: 10,
+            // Far above what a person or an app's screens do; they stop a runaway client.
+            identity_rate: RateLimit {
+                per_second: 100.0,
+                burst: 200,
+            },
+            conversation_rate: RateLimit {
+                per_second: 100.0,
+                burst: 200,
+            },
         }
     }
 }
@@ -93,6 +115,10 @@ pub(crate) struct Realtime {
     pub typing: Arc<typing::TypingTracker>,
     pub horizons: Arc<horizons::Horizons>,
     pub presence: presence::Presence,
+    /// Open sessions per (service, identity), for `max_sessions_per_identity`.
+    slots: std::sync::Mutex<std::collections::HashMap<(Sid, String), usize>>,
+    identity_limiter: RateLimiter,
+    conversation_limiter: RateLimiter,
     /// Turns true when the server stops: every session closes with `shutting_down`.
     pub shutdown: watch::Receiver<bool>,
     next_id: AtomicU64,
@@ -102,6 +128,28 @@ pub(crate) struct Realtime {
     sessions: watch::Sender<usize>,
     /// Sessions ended, by close reason (`dropped` for links dropped without a close frame).
     closes: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
+}
+
+/// One of an identity's session slots, given back when dropped.
+pub(crate) struct Slot<'a> {
+    rt: &'a Realtime,
+    key: (Sid, String),
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let mut slots = lock(&self.rt.slots);
+        if let Some(n) = slots.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                slots.remove(&self.key);
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Counts one session or request as under way while it lives.
@@ -126,6 +174,9 @@ impl Realtime {
             typing: Arc::new(typing::TypingTracker::new(config.typing_timeout)),
             horizons: Arc::default(),
             presence: presence::Presence::default(),
+            slots: Default::default(),
+            identity_limiter: RateLimiter::new(config.identity_rate),
+            conversation_limiter: RateLimiter::new(config.conversation_rate),
             domain,
             verifier,
             hub,
@@ -135,6 +186,43 @@ impl Realtime {
             active: watch::channel(0).0,
             sessions: watch::channel(0).0,
             closes: Default::default(),
+        }
+    }
+
+    /// Takes one of the identity's session slots until the guard is dropped; `None` when it
+    /// has all of them open already.
+    pub fn session_slot(&self, service: &Sid, identity: &str) -> Option<Slot<'_>> {
+        let key = (service.clone(), identity.to_owned());
+        let mut slots = lock(&self.slots);
+        let n = slots.entry(key.clone()).or_default();
+        if *n >= self.config.max_sessions_per_identity.max(1) {
+            return None;
+        }
+        *n += 1;
+        Some(Slot { rt: self, key })
+    }
+
+    /// Whether a request may run now: the identity's rate, and for `message.send` its
+    /// conversation's (keyed by the name the request gives it). A refused request is
+    /// answered 20429 and neither run nor remembered under its `op_id`.
+    pub fn admit(&self, actor: &Actor, method: &str, params: &serde_json::Value) -> bool {
+        let Actor::User { service, identity } = actor else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        if self
+            .identity_limiter
+            .check_at(&format!("{service}/{identity}"), now)
+            .is_err()
+        {
+            return false;
+        }
+        match (method, params.get("conversation").and_then(|c| c.as_str())) {
+            ("message.send", Some(conversation)) => self
+                .conversation_limiter
+                .check_at(&format!("{service}/{conversation}"), now)
+                .is_ok(),
+            _ => true,
         }
     }
 

@@ -49,11 +49,17 @@ pub(crate) async fn request(
     params: Value,
 ) {
     let _active = rt.active();
+    // Before anything is remembered under the op_id: a refused request can be resent.
+    let admitted = rt.admit(&actor, &method, &params);
     let run = |op_id: Option<String>| {
         let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
         async move { call(&rt, &actor, &method, op_id, params).await }
     };
     let answer = match (&op_id, &actor) {
+        _ if !admitted => Err(WireError::new(
+            confab_protocol::ErrorCode::TooManyRequests,
+            "too many requests: slow down",
+        )),
         (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
             confab_protocol::ErrorCode::InvalidParameter,
             format!("op_id must be 1 to {MAX_OP_ID_CHARS} characters without control characters"),

@@ -245,6 +245,14 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         };
         return refuse(&rt, &mut sink, reason, code, e.message).await;
     }
+    let Some(_slot) = rt.session_slot(&service, &identity) else {
+        let reason = CloseReason::TooManySessions;
+        let message = format!(
+            "{identity} has {} sessions open already: close one, or retry later",
+            rt.config.max_sessions_per_identity
+        );
+        return refuse(&rt, &mut sink, reason, reason.code().code(), message).await;
+    };
 
     // Subscribe first, then read where the streams stand: nothing committed in between is
     // missed, and anything delivered twice is dropped by its seq. Conversations can only be

@@ -2,7 +2,9 @@
 //! Requests past the limit get 429 with code 20429 and `Retry-After`, and change nothing.
 //!
 //! Buckets are kept per credential that authenticated, so their number is bounded by the
-//! server's configured credentials: nothing an unauthenticated caller sends creates one.
+//! server's configured credentials: nothing an unauthenticated caller sends creates one. The
+//! realtime endpoint uses the same [`RateLimiter`] per identity and per conversation; there
+//! full buckets (keys quiet long enough to have refilled) are swept once the map grows.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -42,18 +44,30 @@ struct Bucket {
     at: Instant,
 }
 
-/// Token buckets keyed by credential.
+/// Token buckets keyed by credential (or identity, or conversation).
 pub struct RateLimiter {
     limit: RateLimit,
-    buckets: Mutex<HashMap<String, Bucket>>,
+    buckets: Mutex<Buckets>,
 }
+
+struct Buckets {
+    map: HashMap<String, Bucket>,
+    /// Sweep full buckets when the map reaches this size (then twice what is left).
+    sweep_at: usize,
+}
+
+/// Keys held before the first sweep.
+const SWEEP_FROM: usize = 10_000;
 
 impl RateLimiter {
     /// A limiter with `limit` for every key.
     pub fn new(limit: RateLimit) -> Self {
         RateLimiter {
             limit,
-            buckets: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(Buckets {
+                map: HashMap::new(),
+                sweep_at: SWEEP_FROM,
+            }),
         }
     }
 
@@ -62,7 +76,14 @@ impl RateLimiter {
         let burst = f64::from(self.limit.burst.max(1));
         let rate = self.limit.per_second.max(f64::MIN_POSITIVE);
         let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
-        let b = buckets.entry(key.to_owned()).or_insert(Bucket {
+        if buckets.map.len() >= buckets.sweep_at {
+            // A full bucket is the same as none: forget those.
+            buckets.map.retain(|_, b| {
+                b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * rate < burst
+            });
+            buckets.sweep_at = (buckets.map.len() * 2).max(SWEEP_FROM);
+        }
+        let b = buckets.map.entry(key.to_owned()).or_insert(Bucket {
             tokens: burst,
             at: now,
         });

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod chat;
+mod crash;
 mod process;
 mod serve_cli;
 mod sigkill;

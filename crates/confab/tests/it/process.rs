@@ -23,8 +23,13 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], with `--database URL` when given.
     pub async fn start_on(data_dir: &Path, database: Option<&str>) -> ServeProcess {
+        Self::start_at(data_dir, database, "127.0.0.1:0").await
+    }
+
+    /// Like [`ServeProcess::start_on`], listening on `listen` (to come back on the same port).
+    pub async fn start_at(data_dir: &Path, database: Option<&str>, listen: &str) -> ServeProcess {
         let c = test_credentials();
-        let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--log", "warn"];
+        let mut args = vec!["serve", "--listen", listen, "--log", "warn"];
         if let Some(url) = database {
             args.extend(["--database", url]);
         }

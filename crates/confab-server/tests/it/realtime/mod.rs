@@ -4,6 +4,7 @@
 mod authz;
 mod basics;
 mod denial;
+mod limits;
 mod membership_resume;
 mod overload;
 mod presence;

@@ -1,0 +1,181 @@
+//! Overload limits: sessions per identity, request rates per identity and per conversation,
+//! and a flood of connections with bad tokens while good clients are served.
+
+use confab_protocol::frame::{CloseReason, ServerFrame};
+use confab_server::rest::rate_limit::RateLimit;
+use confab_testkit::raw::Received;
+use confab_testkit::{RawClient, TestServer};
+use serde_json::json;
+
+use super::tracker::conversation_with;
+
+/// A limit that never refills within a test: `burst` requests, then none.
+fn only(burst: u32) -> RateLimit {
+    RateLimit {
+        per_second: 1e-9,
+        burst,
+    }
+}
+
+#[tokio::test]
+async fn an_identity_gets_its_sessions_and_no_more_until_one_closes() {
+    let server = TestServer::start_with(|c| c.realtime.max_sessions_per_identity = 2).await;
+    let (first, _) = server.realtime("alice").await;
+    let (_second, _) = server.realtime("alice").await;
+    let mut third = RawClient::connect(server.addr()).await.unwrap();
+    third.hello(&server.token("alice"), None).await;
+    let Received::Frame(ServerFrame::Close {
+        reason,
+        code,
+        message,
+    }) = third.next().await
+    else {
+        panic!("a close frame");
+    };
+    assert_eq!(
+        (reason, code),
+        (CloseReason::TooManySessions, 20429),
+        "{message}"
+    );
+    assert_eq!(
+        third.until_closed().await,
+        Some(CloseReason::TooManySessions.ws_code())
+    );
+    // Another identity is not affected.
+    let (_bob, _) = server.realtime("bob").await;
+    // Once one of alice's sessions is gone, she may open another.
+    first.close().await;
+    server.wait_realtime_sessions(2).await;
+    let (_again, w) = server.realtime("alice").await;
+    assert_eq!(w.identity, "alice");
+    assert_eq!(server.realtime_closes("too_many_sessions"), 1);
+}
+
+#[tokio::test]
+async fn an_identity_past_its_rate_is_refused_with_20429_and_nothing_changes() {
+    let server = TestServer::start_with(|c| c.realtime.identity_rate = only(3)).await;
+    let api = server.api();
+    let conv = conversation_with(&api, "alice").await;
+    api.post(
+        &format!("/v1/Conversations/{conv}/Participants"),
+        &[("Identity", "bob")],
+    )
+    .await
+    .expect(201);
+    let (mut alice, _) = server.realtime("alice").await;
+    let send = |body: &str| json!({"conversation": conv, "body": body});
+    for body in ["a", "b", "c"] {
+        alice.call("message.send", send(body)).await.unwrap();
+    }
+    // Past the burst: refused, whatever the method, and not remembered under its op_id.
+    let refused = alice.call_op("message.send", "op-1", send("d")).await;
+    assert_eq!(refused.unwrap_err().code, 20429);
+    let read = alice
+        .call("conversation.get", json!({"conversation": conv}))
+        .await;
+    assert_eq!(read.unwrap_err().code, 20429);
+    // Bob has his own budget; the refused message was not stored.
+    let (mut bob, _) = server.realtime("bob").await;
+    let page = bob
+        .call("message.list", json!({"conversation": conv}))
+        .await
+        .unwrap();
+    let bodies: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies, ["a", "b", "c"]);
+}
+
+#[tokio::test]
+async fn a_conversation_past_its_rate_refuses_more_messages_from_anyone() {
+    let server = TestServer::start_with(|c| c.realtime.conversation_rate = only(2)).await;
+    let api = server.api();
+    let busy = conversation_with(&api, "alice").await;
+    let quiet = conversation_with(&api, "bob").await;
+    api.post(
+        &format!("/v1/Conversations/{busy}/Participants"),
+        &[("Identity", "bob")],
+    )
+    .await
+    .expect(201);
+    let (mut alice, _) = server.realtime("alice").await;
+    let (mut bob, _) = server.realtime("bob").await;
+    for body in ["a", "b"] {
+        alice
+            .call("message.send", json!({"conversation": busy, "body": body}))
+            .await
+            .unwrap();
+    }
+    let refused = bob
+        .call("message.send", json!({"conversation": busy, "body": "c"}))
+        .await;
+    assert_eq!(refused.unwrap_err().code, 20429);
+    // Other conversations, and other methods in this one, go on.
+    bob.call("message.send", json!({"conversation": quiet, "body": "q"}))
+        .await
+        .unwrap();
+    bob.call("message.list", json!({"conversation": busy}))
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_bad_tokens_leaves_good_clients_served() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let conv = conversation_with(&api, "alice").await;
+    api.post(
+        &format!("/v1/Conversations/{conv}/Participants"),
+        &[("Identity", "bob")],
+    )
+    .await
+    .expect(201);
+    let (mut alice, _) = server.realtime("alice").await;
+    let (mut bob, _) = server.realtime("bob").await;
+    // 16 attackers, each opening connections with forged tokens as fast as it can.
+    let addr = server.addr();
+    let forged = format!("{}x", server.token("mallory"));
+    let mut attackers = vec![];
+    for _ in 0..16 {
+        let forged = forged.clone();
+        attackers.push(tokio::spawn(async move {
+            let mut denied = 0;
+            for _ in 0..40 {
+                let Ok(mut c) = RawClient::connect(addr).await else {
+                    continue;
+                };
+                c.hello(&forged, None).await;
+                if let Received::Frame(ServerFrame::Close { reason, .. }) = c.next().await {
+                    assert_eq!(reason, CloseReason::Denied);
+                    denied += 1;
+                }
+            }
+            denied
+        }));
+    }
+    // Meanwhile alice and bob talk: every message is answered and delivered.
+    for i in 0..50i64 {
+        let body = format!("m{i}");
+        let sent = alice
+            .call("message.send", json!({"conversation": conv, "body": body}))
+            .await
+            .unwrap();
+        let e = bob.next_event().await;
+        match e.body {
+            confab_protocol::event::EventBody::MessageAdded(m) => {
+                assert_eq!((m.body.as_deref(), m.index), (Some(body.as_str()), i));
+                assert_eq!(sent["index"], i);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut denied = 0;
+    for a in attackers {
+        denied += a.await.unwrap();
+    }
+    assert_eq!(denied, 16 * 40, "every forged hello was denied");
+    assert_eq!(server.realtime_closes("denied"), 16 * 40);
+}
