@@ -1,6 +1,7 @@
 //! Test support: a real Confab server on `127.0.0.1:0` with a temp data directory, a small
 //! REST client that speaks form-encoded requests with basic auth, as app backends do, a raw
-//! realtime client ([`raw`]), and the fault-injecting proxy ([`FaultProxy`]) for bad networks.
+//! realtime client ([`raw`]), the fault-injecting proxy ([`FaultProxy`]) for bad networks, and
+//! SDK chat load with its end-to-end check ([`load`]).
 //!
 //! ```ignore
 //! let server = TestServer::start().await;
@@ -9,6 +10,7 @@
 //! ```
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod load;
 pub mod raw;
 
 use std::net::SocketAddr;
@@ -29,6 +31,29 @@ pub fn test_credentials() -> Credentials {
         api_key_sid: format!("SK{}", "0b".repeat(16)),
         api_key_secret: "test-api-key-secret-0123456789".into(),
     }
+}
+
+/// An access token for `identity` in the default service of a server with
+/// [`test_credentials`], valid for an hour (for servers run as a child process).
+pub fn test_token(identity: &str) -> String {
+    let c = test_credentials();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    confab_token::mint(
+        &confab_token::ApiKey {
+            sid: c.api_key_sid,
+            secret: c.api_key_secret,
+        },
+        &confab_token::TokenSpec {
+            account_sid: &c.account_sid,
+            identity,
+            service_sid: None,
+            now,
+            ttl_secs: 3600,
+        },
+    )
 }
 
 /// A server running in this process on a free port, with its own temp data directory. It stops

@@ -2,6 +2,7 @@
 //! for bad networks.
 #![allow(clippy::unwrap_used)]
 
+mod faults;
 mod lifecycle;
 mod resume;
 mod support;
