@@ -4,8 +4,14 @@
 //! once at its index, indexes are gapless, no message is stored twice (resends after a crash
 //! carry their `op_id`), and every client saw exactly the server's record, in order.
 //!
-//! `CONFAB_CRASH_CYCLES` (default 20) sets the number of kills, `CONFAB_CRASH_SEED` the random
+//! The same runs with SIGTERM instead: the server must exit cleanly within a bound each time,
+//! and the clients resume on the restarted server.
+//!
+//! `CONFAB_CRASH_CYCLES` (default 20) sets the number of kills, `CONFAB_TERM_CYCLES` (default
+//! 5) of SIGTERMs, `CONFAB_CRASH_SEED` the random
 //! seed (printed, to replay a failure); `docs/RELIABILITY.md` gives a long run's figures.
+
+use std::time::Duration;
 
 use confab_testkit::load::{ChatLoad, env_or};
 use confab_testkit::test_token;
@@ -17,9 +23,27 @@ use crate::process::ServeProcess;
 const CLIENTS: usize = 6;
 const CONVERSATIONS: usize = 2;
 
+/// How the server is stopped in each cycle.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Stop {
+    /// SIGKILL: nothing is finished.
+    Kill,
+    /// SIGTERM: it must answer what it took, tell sessions `shutting_down`, and exit cleanly
+    /// within a bound.
+    Term,
+}
+
+/// How long a SIGTERM'd server may take to exit (its shutdown grace is 10 s).
+const TERM_BOUND: Duration = Duration::from_secs(15);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sdk_clients_lose_nothing_and_see_everything_once_across_sigkill_cycles() {
-    crash_cycles(None).await;
+    crash_cycles(None, Stop::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sdk_clients_resume_on_the_restarted_server_across_sigterm_cycles() {
+    crash_cycles(None, Stop::Term).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -27,16 +51,19 @@ async fn sdk_clients_lose_nothing_and_see_everything_once_across_sigkill_cycles_
     let Some(db) = crate::process::postgres() else {
         return;
     };
-    crash_cycles(Some(&db.url())).await;
+    crash_cycles(Some(&db.url()), Stop::Kill).await;
 }
 
-async fn crash_cycles(database: Option<&str>) {
-    let cycles: usize = env_or("CONFAB_CRASH_CYCLES", 20);
+async fn crash_cycles(database: Option<&str>, stop: Stop) {
+    let cycles: usize = match stop {
+        Stop::Kill => env_or("CONFAB_CRASH_CYCLES", 20),
+        Stop::Term => env_or("CONFAB_TERM_CYCLES", 5),
+    };
     let seed: u64 = env_or("CONFAB_CRASH_SEED", rand::random());
-    let store = if database.is_some() {
-        "PostgreSQL"
-    } else {
-        "SQLite"
+    let store = match (database.is_some(), stop) {
+        (true, _) => "PostgreSQL",
+        (false, Stop::Kill) => "SQLite",
+        (false, Stop::Term) => "SQLite, SIGTERM",
     };
     eprintln!("crash harness ({store}): {cycles} cycles, CONFAB_CRASH_SEED={seed}");
     let mut rng = StdRng::seed_from_u64(seed);
@@ -61,13 +88,23 @@ async fn crash_cycles(database: Option<&str>) {
         let what = format!("cycle {cycle}");
         load.all_connected(&what).await;
         load.more_acks(rng.random_range(1..=60), &what).await;
-        server.take().unwrap().kill().await;
+        let running = server.take().unwrap();
+        match stop {
+            Stop::Kill => running.kill().await,
+            Stop::Term => {
+                let status = running.terminate(TERM_BOUND).await;
+                assert!(
+                    status.success(),
+                    "{what}: clean exit after SIGTERM: {status:?}"
+                );
+            }
+        }
         server = Some(ServeProcess::start_at(dir.path(), database, &listen).await);
     }
     let server = server.unwrap();
     let f = load.finish(&server.api()).await;
     eprintln!(
-        "crash harness ({store}): {cycles} SIGKILL cycles survived; {} acknowledged, {} stored, \
+        "crash harness ({store}): {cycles} {stop:?} cycles survived; {} acknowledged, {} stored, \
          {} sends failed (not acknowledged); {CLIENTS} clients each saw all {}: \
          0 lost, 0 duplicated, 0 out of order",
         f.acknowledged, f.stored, f.failed, f.stored

@@ -66,6 +66,20 @@ impl ServeProcess {
         Api::new(self.url.clone(), &c.account_sid, &c.auth_token)
     }
 
+    /// SIGTERM, then waits for the exit, at most `bound`; panics if it takes longer.
+    pub async fn terminate(mut self, bound: Duration) -> std::process::ExitStatus {
+        let pid = self.child.id().expect("running").to_string();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        tokio::time::timeout(bound, self.child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("confab serve did not exit within {bound:?} of SIGTERM"))
+            .expect("reaped")
+    }
+
     /// SIGKILL, then reap.
     pub async fn kill(mut self) {
         self.child.start_kill().expect("SIGKILL");
