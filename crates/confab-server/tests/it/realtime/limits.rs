@@ -9,6 +9,18 @@ use serde_json::json;
 
 use super::tracker::conversation_with;
 
+/// A conversation of alice and bob.
+async fn alice_and_bob(api: &confab_testkit::Api) -> String {
+    let conv = conversation_with(api, "alice").await;
+    api.post(
+        &format!("/v1/Conversations/{conv}/Participants"),
+        &[("Identity", "bob")],
+    )
+    .await
+    .expect(201);
+    conv
+}
+
 /// A limit that never refills within a test: `burst` requests, then none.
 fn only(burst: u32) -> RateLimit {
     RateLimit {
@@ -55,13 +67,7 @@ async fn an_identity_gets_its_sessions_and_no_more_until_one_closes() {
 async fn an_identity_past_its_rate_is_refused_with_20429_and_nothing_changes() {
     let server = TestServer::start_with(|c| c.realtime.identity_rate = only(3)).await;
     let api = server.api();
-    let conv = conversation_with(&api, "alice").await;
-    api.post(
-        &format!("/v1/Conversations/{conv}/Participants"),
-        &[("Identity", "bob")],
-    )
-    .await
-    .expect(201);
+    let conv = alice_and_bob(&api).await;
     let (mut alice, _) = server.realtime("alice").await;
     let send = |body: &str| json!({"conversation": conv, "body": body});
     for body in ["a", "b", "c"] {
@@ -93,14 +99,8 @@ async fn an_identity_past_its_rate_is_refused_with_20429_and_nothing_changes() {
 async fn a_conversation_past_its_rate_refuses_more_messages_from_anyone() {
     let server = TestServer::start_with(|c| c.realtime.conversation_rate = only(2)).await;
     let api = server.api();
-    let busy = conversation_with(&api, "alice").await;
+    let busy = alice_and_bob(&api).await;
     let quiet = conversation_with(&api, "bob").await;
-    api.post(
-        &format!("/v1/Conversations/{busy}/Participants"),
-        &[("Identity", "bob")],
-    )
-    .await
-    .expect(201);
     let (mut alice, _) = server.realtime("alice").await;
     let (mut bob, _) = server.realtime("bob").await;
     for body in ["a", "b"] {
@@ -126,13 +126,7 @@ async fn a_conversation_past_its_rate_refuses_more_messages_from_anyone() {
 async fn a_flood_of_bad_tokens_leaves_good_clients_served() {
     let server = TestServer::start().await;
     let api = server.api();
-    let conv = conversation_with(&api, "alice").await;
-    api.post(
-        &format!("/v1/Conversations/{conv}/Participants"),
-        &[("Identity", "bob")],
-    )
-    .await
-    .expect(201);
+    let conv = alice_and_bob(&api).await;
     let (mut alice, _) = server.realtime("alice").await;
     let (mut bob, _) = server.realtime("bob").await;
     let started = std::time::Instant::now();
