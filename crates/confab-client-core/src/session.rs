@@ -409,7 +409,8 @@ impl Session {
     /// close with [`Transmit::Close`] is forgotten; its end is not reported.)
     ///
     /// `ws_code` is the WebSocket close code if one came: a refusal or an expiry (4401, 4402)
-    /// whose `close` frame was missed still counts as one.
+    /// whose `close` frame was missed still counts as one, and a slow-consumer or
+    /// too-many-sessions close (4008, 4429) still backs off.
     pub fn handle_closed(&mut self, now: u64, ws_code: Option<u16>) {
         if self.link == Link::Idle {
             return;
@@ -419,10 +420,16 @@ impl Session {
                 let code = reason.code().code();
                 self.on_close(reason, code, format!("closed: {}", reason.as_str()), now);
             }
-            _ => {
+            reason => {
                 self.link = Link::Idle;
                 self.error(false, ErrorCode::Unavailable, "the connection was lost");
-                self.lost(now, false);
+                // A slow-consumer or too-many-sessions close whose `close` frame was missed
+                // still means "not now".
+                let pause = matches!(
+                    reason,
+                    Some(CloseReason::SlowConsumer | CloseReason::TooManySessions)
+                );
+                self.lost(now, pause);
             }
         }
     }

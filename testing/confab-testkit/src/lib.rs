@@ -34,7 +34,8 @@ pub fn test_credentials() -> Credentials {
 }
 
 /// An access token for `identity` in the default service of a server with
-/// [`test_credentials`], valid for an hour (for servers run as a child process).
+/// [`test_credentials`], valid for 23 hours (long modes run for hours), for servers run as a
+/// child process.
 pub fn test_token(identity: &str) -> String {
     let c = test_credentials();
     let now = std::time::SystemTime::now()
@@ -51,7 +52,7 @@ pub fn test_token(identity: &str) -> String {
             identity,
             service_sid: None,
             now,
-            ttl_secs: 3600,
+            ttl_secs: 23 * 3600,
         },
     )
 }

@@ -103,7 +103,12 @@ impl Sim {
     }
 
     pub fn closed(&mut self) {
-        self.s.handle_closed(self.now, None);
+        self.closed_with_code(None);
+    }
+
+    /// The socket ended with WebSocket close code `code` (its `close` frame missed).
+    pub fn closed_with_code(&mut self, code: Option<u16>) {
+        self.s.handle_closed(self.now, code);
         self.drain();
     }
 

@@ -188,6 +188,19 @@ fn slow_consumer_and_too_many_sessions_closes_back_off_before_the_first_retry() 
 }
 
 #[test]
+fn a_missed_close_frame_still_backs_off_by_its_websocket_code() {
+    for (code, pauses) in [(4008, true), (4429, true), (1001, false), (1006, false)] {
+        let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+        sim.go_online(resumed(0, &[]));
+        sim.closed_with_code(Some(code));
+        let at = sim.now;
+        sim.step(at + 5_000);
+        assert_eq!(sim.now - at >= 800, pauses, "{code}: {}", sim.now - at);
+        assert_eq!(sim.connects, 2, "{code}");
+    }
+}
+
+#[test]
 fn shutting_down_and_protocol_errors_reconnect_at_once() {
     for reason in [CloseReason::ShuttingDown, CloseReason::ProtocolError] {
         let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);

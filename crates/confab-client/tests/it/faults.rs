@@ -34,7 +34,8 @@ async fn sdk_clients_see_the_servers_record_through_random_network_faults() {
     let mut load = ChatLoad::start(
         &server.api(),
         &format!("ws://{}", proxy.local_addr()),
-        |identity| server.token(identity),
+        // Long modes run for hours: tokens that outlive them.
+        |identity| server.token_with(identity, None, 23 * 3600),
         CLIENTS,
         CONVERSATIONS,
         |_| {},

@@ -202,28 +202,23 @@ impl Realtime {
         Some(Slot { rt: self, key })
     }
 
-    /// Whether a request may run now: the identity's rate, and for `message.send` its
-    /// conversation's (keyed by the name the request gives it). A refused request is
-    /// answered 20429 and neither run nor remembered under its `op_id`.
-    pub fn admit(&self, actor: &Actor, method: &str, params: &serde_json::Value) -> bool {
+    /// Whether the identity may make one more request now. A refused request is answered
+    /// 20429 and neither run nor remembered under its `op_id`.
+    pub fn admit(&self, actor: &Actor) -> bool {
         let Actor::User { service, identity } = actor else {
             return true;
         };
-        let now = std::time::Instant::now();
-        if self
-            .identity_limiter
-            .check_at(&format!("{service}/{identity}"), now)
-            .is_err()
-        {
-            return false;
-        }
-        match (method, params.get("conversation").and_then(|c| c.as_str())) {
-            ("message.send", Some(conversation)) => self
-                .conversation_limiter
-                .check_at(&format!("{service}/{conversation}"), now)
-                .is_ok(),
-            _ => true,
-        }
+        self.identity_limiter
+            .check_at(&format!("{service}/{identity}"), std::time::Instant::now())
+            .is_ok()
+    }
+
+    /// Whether the conversation (by SID, once the sender is known to be a participant) may
+    /// take one more message now.
+    pub fn admit_message(&self, conversation: &Sid) -> bool {
+        self.conversation_limiter
+            .check_at(conversation.as_str(), std::time::Instant::now())
+            .is_ok()
     }
 
     /// Counts an open session until the guard is dropped.
@@ -327,14 +322,24 @@ pub(crate) async fn announce_profiles(rt: Arc<Realtime>) {
     };
     let mut shutdown = rt.shutdown.clone();
     loop {
-        let (service, identity) = tokio::select! {
+        let first = tokio::select! {
             _ = shutdown.wait_for(|s| *s) => return,
             next = news.recv() => match next {
                 Some(n) => n,
                 None => return,
             },
         };
-        rt.presence.announce(&rt, &service, &identity).await;
+        // A burst of changes to one user is one announcement of how it is now.
+        let mut seen = std::collections::HashSet::from([first.clone()]);
+        let mut due = vec![first];
+        while let Ok(n) = news.try_recv() {
+            if seen.insert(n.clone()) {
+                due.push(n);
+            }
+        }
+        for (service, identity) in due {
+            rt.presence.announce(&rt, &service, &identity).await;
+        }
     }
 }
 

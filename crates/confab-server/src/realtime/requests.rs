@@ -49,17 +49,18 @@ pub(crate) async fn request(
     params: Value,
 ) {
     let _active = rt.active();
-    // Before anything is remembered under the op_id: a refused request can be resent.
-    let admitted = rt.admit(&actor, &method, &params);
+    // The identity's rate is charged by what runs: a resend of a request already answered
+    // (or under way) gets that answer without being charged again.
     let run = |op_id: Option<String>| {
         let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
-        async move { call(&rt, &actor, &method, op_id, params).await }
+        async move {
+            if !rt.admit(&actor) {
+                return Err(too_many());
+            }
+            call(&rt, &actor, &method, op_id, params).await
+        }
     };
     let answer = match (&op_id, &actor) {
-        _ if !admitted => Err(WireError::new(
-            confab_protocol::ErrorCode::TooManyRequests,
-            "too many requests: slow down",
-        )),
         (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
             confab_protocol::ErrorCode::InvalidParameter,
             format!("op_id must be 1 to {MAX_OP_ID_CHARS} characters without control characters"),
@@ -72,8 +73,12 @@ pub(crate) async fn request(
                     let mut guard = Release(&rt.ops, service.as_str(), identity, op, true);
                     let answer = run(op_id.clone()).await;
                     done.send_replace(Some(answer.clone()));
-                    // A passing failure is not the operation's answer: a retry runs again.
-                    guard.4 = answer.as_ref().is_err_and(|e| e.status >= 500);
+                    // A passing failure, or a refusal for the rate, is not the operation's
+                    // answer: a retry runs again.
+                    guard.4 = answer.as_ref().is_err_and(|e| {
+                        e.status >= 500
+                            || e.code == confab_protocol::ErrorCode::TooManyRequests.code()
+                    });
                     drop(guard);
                     answer
                 }
@@ -147,6 +152,18 @@ async fn call(
     }
     if method == "user.update" {
         return update_user(rt, actor, &params).await;
+    }
+    if method == "message.send" {
+        // The conversation's message rate is charged only for a participant's message, by
+        // the conversation's SID: an outsider cannot spend it, nor a second name double it.
+        let c = rt
+            .domain
+            .conversation(actor, service, &conversation()?)
+            .await
+            .map_err(wire)?;
+        if !rt.admit_message(&c.sid) {
+            return Err(too_many());
+        }
     }
     if let Some(mode) = read_mode(method, &params) {
         let (conversation, mode) = (conversation()?, mode?);
@@ -242,6 +259,13 @@ fn read_mode(method: &str, params: &Value) -> Option<Result<ReadMode, WireError>
         "conversation.setAllUnread" => Ok(ReadMode::AllUnread),
         _ => return None,
     })
+}
+
+fn too_many() -> WireError {
+    WireError::new(
+        confab_protocol::ErrorCode::TooManyRequests,
+        "too many requests: slow down",
+    )
 }
 
 fn internal() -> WireError {

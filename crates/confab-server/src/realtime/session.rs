@@ -232,6 +232,16 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         }
     };
     let identity = verified.identity.clone();
+    // Before anything else is read or written for it: a client looping on a full set of
+    // sessions costs no store work.
+    let Some(slot) = rt.session_slot(&service, &identity) else {
+        let reason = CloseReason::TooManySessions;
+        let message = format!(
+            "{identity} has {} sessions open already: close one, or retry later",
+            rt.config.max_sessions_per_identity
+        );
+        return refuse(&rt, &mut sink, reason, reason.code().code(), message).await;
+    };
     if let Err(e) = rt.domain.sign_in(&service, &identity).await {
         // The token verified, but its identity cannot be a user here (a SID-shaped identity,
         // say), or the store failed.
@@ -245,14 +255,6 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
         };
         return refuse(&rt, &mut sink, reason, code, e.message).await;
     }
-    let Some(_slot) = rt.session_slot(&service, &identity) else {
-        let reason = CloseReason::TooManySessions;
-        let message = format!(
-            "{identity} has {} sessions open already: close one, or retry later",
-            rt.config.max_sessions_per_identity
-        );
-        return refuse(&rt, &mut sink, reason, reason.code().code(), message).await;
-    };
 
     // Subscribe first, then read where the streams stand: nothing committed in between is
     // missed, and anything delivered twice is dropped by its seq. Conversations can only be
@@ -465,6 +467,9 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: WebSocket) {
     // The pump sends the close frame (bounded by its write timeout) and unsubscribes.
     drop(tx);
     let _ = pump.await;
+    // The slot goes before the session stops counting as open, so whoever waits for the
+    // count to drop finds the slot free too.
+    drop(slot);
     if rt.presence.closed(&service, &identity) {
         rt.presence.announce(&rt, &service, &identity).await;
     }

@@ -27,7 +27,30 @@ impl ServeProcess {
     }
 
     /// Like [`ServeProcess::start_on`], listening on `listen` (to come back on the same port).
+    /// A fixed port can be taken for a moment while the server is down (a client's outgoing
+    /// connection can even be given it as its own port), so a start that fails to bind is
+    /// tried again, for up to 20 s.
     pub async fn start_at(data_dir: &Path, database: Option<&str>, listen: &str) -> ServeProcess {
+        let fixed = !listen.ends_with(":0");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            match Self::try_start(data_dir, database, listen).await {
+                Some(started) => return started,
+                None if fixed && tokio::time::Instant::now() < deadline => {
+                    // A pause before the next try, as any supervisor would make.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                None => panic!("confab serve did not start listening on {listen}"),
+            }
+        }
+    }
+
+    /// One start; `None` if the process ended without saying where it listens.
+    async fn try_start(
+        data_dir: &Path,
+        database: Option<&str>,
+        listen: &str,
+    ) -> Option<ServeProcess> {
         let c = test_credentials();
         let mut args = vec!["serve", "--listen", listen, "--log", "warn"];
         if let Some(url) = database {
@@ -51,13 +74,12 @@ impl ServeProcess {
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
             .await
             .expect("confab serve printed its address in time")
-            .unwrap()
-            .expect("a line on stdout");
+            .unwrap()?;
         let url = line
             .strip_prefix("confab listening on ")
             .expect("the listening line")
             .to_owned();
-        ServeProcess { child, url }
+        Some(ServeProcess { child, url })
     }
 
     /// A client with the test credentials.
