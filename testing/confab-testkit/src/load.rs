@@ -24,6 +24,18 @@ pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
+/// This process's resident memory in KiB (`VmRSS`), 0 where `/proc` is missing.
+pub fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// What one client saw: per conversation, the `(index, body)` of each `MessageAdded`.
 type View = Arc<Mutex<HashMap<String, Vec<(i64, String)>>>>;
 

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use confab_testkit::load::{ChatLoad, env_or};
+use confab_testkit::load::{ChatLoad, env_or, resident_kib};
 use confab_testkit::{FaultProxy, TestServer};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -48,7 +48,7 @@ async fn sdk_clients_see_the_servers_record_through_random_network_faults() {
     let mut rss = vec![];
     for i in 0..faults {
         if i == faults / 10 {
-            rss.push(rss_kib());
+            rss.push(resident_kib());
         }
         let what = format!("fault {i}");
         // Some traffic first, then the fault. A fault's length is the fault itself: the
@@ -81,7 +81,7 @@ async fn sdk_clients_see_the_servers_record_through_random_network_faults() {
         };
         *injected.entry(kind).or_default() += 1;
     }
-    rss.push(rss_kib());
+    rss.push(resident_kib());
     let f = load.finish(&server.api()).await;
     eprintln!(
         "fault soak: {faults} faults injected {injected:?}; {} acknowledged, {} stored, {} \
@@ -89,16 +89,4 @@ async fn sdk_clients_see_the_servers_record_through_random_network_faults() {
          0 duplicated, 0 out of order; resident memory {rss:?} KiB (after a tenth, at the end)",
         f.acknowledged, f.stored, f.failed, f.stored
     );
-}
-
-/// This process's resident memory in KiB (`VmRSS`), 0 where `/proc` is missing.
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }

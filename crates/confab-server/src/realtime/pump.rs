@@ -63,6 +63,11 @@ enum Follow {
     Replay,
 }
 
+/// Rounds of reading the logs again after a replay during which live events were dropped.
+/// Three were too few: with a small queue and a steady writer, each round on PostgreSQL saw a
+/// few new events overflow, and a reader that kept up was closed.
+const CATCH_UP_ROUNDS: usize = 32;
+
 /// Why the pump stopped pumping.
 struct Stopped;
 
@@ -196,10 +201,12 @@ impl Pump {
 
     /// Live events that did not fit in the queue while the replay ran were dropped (see
     /// [`super::hub::Lag`]); they are all in the logs, so the pump reads every stream it
-    /// follows to its end once more. A client that cannot keep up even then is a slow
-    /// consumer.
+    /// follows to its end once more, as often as it takes (each round reads only what came
+    /// during the previous one, so a reader that keeps up converges; nothing is buffered
+    /// meanwhile, so more rounds cost no memory). A client that has not caught up after
+    /// [`CATCH_UP_ROUNDS`] is a slow consumer.
     async fn catch_up_after_lag(&mut self) -> Result<(), Stopped> {
-        for _ in 0..3 {
+        for _ in 0..CATCH_UP_ROUNDS {
             if !self.sub.lag.take_lagged() {
                 // What queued up during the replay goes out first, while a full queue is still
                 // forgiven: else the first live event after the replay could find the queue
