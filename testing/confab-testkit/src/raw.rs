@@ -135,19 +135,22 @@ impl RawClient {
 
     /// Waits for the `res` of request `id`.
     pub async fn answer(&mut self, id: u64) -> Result<Value, WireError> {
+        // Answers come in any order: one read while waiting for another is kept.
+        let kept = self.pending.iter().position(
+            |r| matches!(r, Received::Frame(ServerFrame::Res { id: got, .. }) if *got == id),
+        );
+        if let Some(Received::Frame(ServerFrame::Res { result, error, .. })) =
+            kept.and_then(|i| self.pending.remove(i))
+        {
+            return answer_of(result, error);
+        }
         loop {
             match self.read().await {
                 Received::Frame(ServerFrame::Res {
                     id: got,
                     result,
                     error,
-                }) if got == id => {
-                    return match (result, error) {
-                        (_, Some(e)) => Err(e),
-                        (Some(r), None) => Ok(r),
-                        (None, None) => Ok(Value::Null),
-                    };
-                }
+                }) if got == id => return answer_of(result, error),
                 other @ (Received::Event(_) | Received::Frame(ServerFrame::Res { .. })) => {
                     self.pending.push_back(other)
                 }
@@ -240,5 +243,14 @@ impl RawClient {
     /// Closes the WebSocket politely.
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// A `res` frame's outcome.
+fn answer_of(result: Option<Value>, error: Option<WireError>) -> Result<Value, WireError> {
+    match (result, error) {
+        (_, Some(e)) => Err(e),
+        (Some(r), None) => Ok(r),
+        (None, None) => Ok(Value::Null),
     }
 }

@@ -251,3 +251,39 @@ async fn a_flood_of_bad_tokens_leaves_good_clients_served() {
         started.elapsed()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_past_the_in_flight_limit_are_answered_20429_and_the_session_stays() {
+    let server = TestServer::start_with(|c| c.realtime.max_pending_requests = 1).await;
+    let conv = conversation_with(&server.api(), "alice").await;
+    let (mut alice, _) = server.realtime("alice").await;
+    // 200 requests sent back to back, without waiting for answers: each waits for the store
+    // while the session reads the next, so most find the one slot taken.
+    let mut ids = vec![];
+    for _ in 0..200 {
+        ids.push(
+            alice
+                .send_req("conversation.get", None, json!({"conversation": conv}))
+                .await,
+        );
+    }
+    let (mut ok, mut busy) = (0, 0);
+    for id in ids {
+        match alice.answer(id).await {
+            Ok(c) => {
+                assert_eq!(c["sid"], conv);
+                ok += 1;
+            }
+            Err(e) => {
+                assert_eq!(e.code, 20429, "{e:?}");
+                busy += 1;
+            }
+        }
+    }
+    assert!(ok >= 1 && busy >= 1, "{ok} answered, {busy} refused");
+    // Every request got its answer, and the session goes on.
+    alice
+        .call("conversation.get", json!({"conversation": conv}))
+        .await
+        .unwrap();
+}
