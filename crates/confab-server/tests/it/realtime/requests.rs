@@ -149,15 +149,7 @@ async fn message_pages_follow_their_tokens_both_ways() {
     let server = TestServer::start().await;
     let (mut alice, _) = server.realtime("alice").await;
     let sid = own_conversation(&mut alice).await;
-    for i in 0..5 {
-        alice
-            .call(
-                "message.send",
-                json!({"conversation": sid, "body": format!("m{i}")}),
-            )
-            .await
-            .unwrap();
-    }
+    send_numbered(&mut alice, &sid, 5).await;
     let mut seen = vec![];
     let mut token: Option<String> = None;
     loop {
@@ -190,15 +182,7 @@ async fn messages_page_backwards_and_forwards_from_an_anchor() {
     let server = TestServer::start().await;
     let (mut alice, _) = server.realtime("alice").await;
     let sid = own_conversation(&mut alice).await;
-    for i in 0..10 {
-        alice
-            .call(
-                "message.send",
-                json!({"conversation": sid, "body": format!("m{i}")}),
-            )
-            .await
-            .unwrap();
-    }
+    send_numbered(&mut alice, &sid, 10).await;
     let indexes = |page: &serde_json::Value| -> Vec<i64> {
         page["items"]
             .as_array()
@@ -374,6 +358,18 @@ async fn empty_updates_and_sid_shaped_identities_are_refused() {
 }
 
 /// A conversation the client creates and joins; its SID.
+/// Sends messages `m0`, `m1`, ... `m{n-1}` to `sid`.
+async fn send_numbered(c: &mut confab_testkit::RawClient, sid: &str, n: usize) {
+    for i in 0..n {
+        c.call(
+            "message.send",
+            json!({"conversation": sid, "body": format!("m{i}")}),
+        )
+        .await
+        .unwrap();
+    }
+}
+
 async fn own_conversation(c: &mut confab_testkit::RawClient) -> String {
     let conv = c.call("conversation.create", json!({})).await.unwrap();
     let sid = conv["sid"].as_str().unwrap().to_owned();
