@@ -475,7 +475,9 @@ async fn open(url: &str) -> Result<Ws, String> {
         "Sec-WebSocket-Protocol",
         HeaderValue::from_static(SUBPROTOCOL),
     );
-    let (ws, _) = tokio_tungstenite::connect_async(req)
+    // Nagle's algorithm would hold a small frame sent right after another until the first is
+    // acknowledged (40 ms with a delayed ACK): no batching is worth that in a chat.
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, None, true)
         .await
         .map_err(|e| e.to_string())?;
     Ok(ws)

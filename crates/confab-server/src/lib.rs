@@ -8,6 +8,7 @@
 //!   store's writer commits what it has queued and closes the database).
 
 pub mod credentials;
+pub mod listen;
 pub mod realtime;
 pub mod rest;
 
@@ -22,7 +23,6 @@ use confab_protocol::limits::Limits;
 use confab_store::Store;
 use confab_store_postgres::{PgOptions, PgStore};
 use confab_store_sqlite::{SqliteOptions, SqliteStore, Synchronous};
-use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -108,6 +108,12 @@ pub struct ServerConfig {
     pub shutdown_grace: std::time::Duration,
     /// The server's clock (token checks, timestamps); tests inject a fixed one.
     pub clock: ServerClock,
+    /// Open connections allowed at once; past it a connection is answered 503 and closed.
+    /// `None`: the open-file limit (raised to its hard limit at start) less a reserve.
+    pub max_connections: Option<usize>,
+    /// How long a client may take to send a request head (the first one on a connection,
+    /// and each later one on a kept-alive connection) before the connection is closed.
+    pub request_head_timeout: std::time::Duration,
 }
 
 /// The clock a server runs on: the system clock unless a test gives another.
@@ -140,6 +146,8 @@ impl ServerConfig {
             token_skew_secs: confab_token::DEFAULT_SKEW_SECS,
             shutdown_grace: std::time::Duration::from_secs(10),
             clock: ServerClock::default(),
+            max_connections: None,
+            request_head_timeout: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -172,6 +180,7 @@ pub struct Server {
     realtime: Arc<realtime::Realtime>,
     stop_sessions: tokio::sync::watch::Sender<bool>,
     shutdown_grace: std::time::Duration,
+    gate: Arc<listen::Gate>,
 }
 
 /// The full HTTP app: health check, the realtime endpoint and the REST API.
@@ -233,22 +242,27 @@ impl Server {
             credentials: Arc::new(credentials),
             rate_limiter: Arc::new(rest::rate_limit::RateLimiter::new(config.rest_rate_limit)),
         };
-        let listener = TcpListener::bind(config.listen)
-            .await
-            .map_err(|e| StartError::Bind(config.listen, e))?;
+        let listener =
+            listen::bind(config.listen).map_err(|e| StartError::Bind(config.listen, e))?;
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
+        let max_connections = config
+            .max_connections
+            .unwrap_or_else(|| listen::connection_cap(listen::raise_open_file_limit()));
+        let gate = listen::Gate::new(max_connections);
         let (stop, stopped) = oneshot::channel::<()>();
         let router = app(state, rt.clone());
-        let task = tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await
-        });
-        tracing::info!(%addr, "confab listening");
+        let task = tokio::spawn(listen::serve(
+            listener,
+            router,
+            gate.clone(),
+            config.request_head_timeout,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        tracing::info!(%addr, max_connections, "confab listening");
         Ok(Server {
             addr,
             stop: Some(stop),
@@ -257,6 +271,7 @@ impl Server {
             realtime: rt,
             stop_sessions,
             shutdown_grace: config.shutdown_grace,
+            gate,
         })
     }
 
@@ -291,6 +306,16 @@ impl Server {
     /// or `dropped` for links dropped without a close frame).
     pub fn realtime_closes(&self, reason: &str) -> u64 {
         self.realtime.closes(reason)
+    }
+
+    /// Connections refused so far because the connection cap was reached.
+    pub fn connections_refused(&self) -> u64 {
+        self.gate.refused()
+    }
+
+    /// Connections open now (HTTP and WebSocket), counted against the cap.
+    pub fn open_connections(&self) -> usize {
+        self.gate.open()
     }
 
     /// Deletes conversation log rows written before `before` (unix ms), as the retention

@@ -69,6 +69,13 @@ struct ServeArgs {
     /// Clock skew allowed on access tokens' `nbf` and `exp`, in seconds.
     #[arg(long, default_value_t = 60, env = "CONFAB_TOKEN_SKEW_SECS")]
     token_skew_secs: u32,
+    /// Open connections allowed at once; past it a connection gets 503 and is closed.
+    /// Default: the open-file limit (raised to its hard limit at start) less a reserve.
+    #[arg(long, env = "CONFAB_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+    /// Seconds a client may take to send a request head before its connection is closed.
+    #[arg(long, default_value_t = 10, env = "CONFAB_REQUEST_HEAD_TIMEOUT_SECS")]
+    request_head_timeout_secs: u64,
     /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
     #[arg(long, default_value = "info", env = "CONFAB_LOG")]
     log: String,
@@ -154,6 +161,11 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     config.realtime.log_retention = (args.log_retention_hours > 0)
         .then(|| std::time::Duration::from_secs(args.log_retention_hours.saturating_mul(3600)));
     config.token_skew_secs = i64::from(args.token_skew_secs);
+    if args.max_connections == Some(0) || args.request_head_timeout_secs == 0 {
+        return Err("--max-connections and --request-head-timeout-secs must be positive".into());
+    }
+    config.max_connections = args.max_connections;
+    config.request_head_timeout = std::time::Duration::from_secs(args.request_head_timeout_secs);
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,
         SyncArg::Normal => Synchronous::Normal,

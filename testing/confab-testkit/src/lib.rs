@@ -261,6 +261,16 @@ impl TestServer {
             .map_or(0, |s| s.realtime_closes(reason))
     }
 
+    /// Connections refused so far at the connection cap.
+    pub fn connections_refused(&self) -> u64 {
+        self.server.as_ref().map_or(0, |s| s.connections_refused())
+    }
+
+    /// Connections open now, counted against the cap.
+    pub fn open_connections(&self) -> usize {
+        self.server.as_ref().map_or(0, |s| s.open_connections())
+    }
+
     /// Deletes conversation log rows written before `before` (unix ms).
     pub async fn prune_logs_before(&self, before: i64) -> u64 {
         match &self.server {

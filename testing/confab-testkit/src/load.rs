@@ -37,6 +37,10 @@ pub fn resident_kib() -> u64 {
 }
 
 /// What one client saw: per conversation, the `(index, body)` of each `MessageAdded`.
+/// Messages a second that [`ChatLoad`] sends into each conversation: half the server's shipped
+/// per-conversation limit (100 a second), so the load is never refused for its rate.
+pub const PER_CONVERSATION: f64 = 50.0;
+
 type View = Arc<Mutex<HashMap<String, Vec<(i64, String)>>>>;
 
 /// Running clients, their writers and what they saw.
@@ -141,6 +145,12 @@ impl ChatLoad {
         let (acks_tx, acks) = watch::channel(0usize);
         let acks_tx = Arc::new(acks_tx);
         load.acks = acks;
+        // Each conversation gets `PER_CONVERSATION` messages a second from all its writers
+        // together: a chat's pace, under the server's shipped per-conversation limit.
+        let clients_n = load.clients.len().max(1) as f64;
+        let pace = Duration::from_secs_f64(
+            clients_n / (PER_CONVERSATION * load.conversations.len().max(1) as f64),
+        );
         for (u, client) in load.clients.iter().enumerate() {
             let (client, conversations, acked, acks_tx, mut stop) = (
                 client.clone(),
@@ -151,7 +161,11 @@ impl ChatLoad {
             );
             load.writers.push(tokio::spawn(async move {
                 let mut failed = vec![];
+                let mut ticks = tokio::time::interval(pace);
+                // After a send that waited out a crash, carry on at the pace, not in a burst.
+                ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 for n in 0.. {
+                    ticks.tick().await;
                     if *stop.borrow_and_update() {
                         return failed;
                     }

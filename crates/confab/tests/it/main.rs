@@ -3,6 +3,7 @@
 
 mod chat;
 mod crash;
+mod flood;
 mod process;
 mod serve_cli;
 mod sigkill;

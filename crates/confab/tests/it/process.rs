@@ -34,7 +34,7 @@ impl ServeProcess {
         let fixed = !listen.ends_with(":0");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            match Self::try_start(data_dir, database, listen).await {
+            match Self::try_start(data_dir, database, listen, &[]).await {
                 Some(started) => return started,
                 None if fixed && tokio::time::Instant::now() < deadline => {
                     // A pause before the next try, as any supervisor would make.
@@ -45,17 +45,26 @@ impl ServeProcess {
         }
     }
 
+    /// Like [`ServeProcess::start`], with more `confab serve` flags.
+    pub async fn start_with(data_dir: &Path, flags: &[&str]) -> ServeProcess {
+        Self::try_start(data_dir, None, "127.0.0.1:0", flags)
+            .await
+            .expect("confab serve started")
+    }
+
     /// One start; `None` if the process ended without saying where it listens.
     async fn try_start(
         data_dir: &Path,
         database: Option<&str>,
         listen: &str,
+        flags: &[&str],
     ) -> Option<ServeProcess> {
         let c = test_credentials();
         let mut args = vec!["serve", "--listen", listen, "--log", "warn"];
         if let Some(url) = database {
             args.extend(["--database", url]);
         }
+        args.extend(flags);
         let mut child = Command::new(env!("CARGO_BIN_EXE_confab"))
             .args(args)
             .arg("--data-dir")

@@ -287,3 +287,126 @@ async fn requests_past_the_in_flight_limit_are_answered_20429_and_the_session_st
         .await
         .unwrap();
 }
+
+/// Reads what the server sends on `stream` until it closes, at most `within`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = vec![];
+    tokio::time::timeout(within, stream.read_to_end(&mut got))
+        .await
+        .expect("the server closed the connection in time")
+        .ok();
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// Opens a connection and completes one request on it, so the server surely counts it.
+async fn kept_alive(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = vec![0; 1024];
+    let mut n = 0;
+    while !String::from_utf8_lossy(&answer[..n]).ends_with("ok") {
+        let more = s.read(&mut answer[n..]).await.unwrap();
+        assert!(more > 0, "closed before answering");
+        n += more;
+    }
+    assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
+    s
+}
+
+/// Waits until the server counts `n` open connections: closes are seen on its own time.
+async fn settle(server: &TestServer, n: usize) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while server.open_connections() != n {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} connections open, not {n}",
+            server.open_connections()
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_get_503_and_the_sessions_in_go_on() {
+    let server = TestServer::start_with(|c| c.max_connections = Some(6)).await;
+    let conv = alice_and_bob(&server.api()).await;
+    let (mut alice, _) = server.realtime("alice").await;
+    let (mut bob, _) = server.realtime("bob").await;
+    // The REST client of the setup has gone; the server sees its connection close.
+    settle(&server, 2).await;
+    let mut fillers = vec![];
+    for _ in 0..4 {
+        fillers.push(kept_alive(server.addr()).await);
+    }
+    assert_eq!(server.open_connections(), 6);
+    // The cap is reached: a new connection is told 503 and closed, whatever it is for.
+    for _ in 0..3 {
+        let mut late = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+        let answer = read_until_closed(&mut late, Duration::from_secs(5)).await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+        assert!(answer.contains("retry-after: 1"), "{answer:?}");
+    }
+    assert!(RawClient::connect(server.addr()).await.is_err());
+    assert_eq!(server.connections_refused(), 4);
+    assert_eq!(server.open_connections(), 6, "refusals hold nothing");
+    // The sessions already in are served as before.
+    alice
+        .call(
+            "message.send",
+            json!({"conversation": conv, "body": "still here"}),
+        )
+        .await
+        .unwrap();
+    match bob.next_event().await.body {
+        confab_protocol::event::EventBody::MessageAdded(m) => {
+            assert_eq!(m.body.as_deref(), Some("still here"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // A connection that closes gives its place back: the next one gets in (once the server
+    // has seen the close, which it does on its own time, hence the tries).
+    drop(fillers.pop());
+    settle(&server, 5).await;
+    let mut carol = RawClient::connect(server.addr()).await.unwrap();
+    carol.hello(&server.token("carol"), None).await;
+    assert!(matches!(
+        carol.next().await,
+        Received::Frame(ServerFrame::Welcome(_))
+    ));
+    assert_eq!(server.open_connections(), 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_that_say_nothing_are_closed_at_the_head_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let server =
+        TestServer::start_with(|c| c.request_head_timeout = Duration::from_millis(300)).await;
+    let conv = alice_and_bob(&server.api()).await;
+    let (mut alice, _) = server.realtime("alice").await;
+    // Silent from the start, a head dribbled and never finished, and an idle kept-alive
+    // connection: each is closed by the server, none holds its descriptor for good.
+    let mut silent = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let mut dribbling = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    dribbling
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut idle = kept_alive(server.addr()).await;
+    for s in [&mut silent, &mut dribbling, &mut idle] {
+        read_until_closed(s, Duration::from_secs(10)).await;
+    }
+    // A realtime session is past its request head: the deadline does not touch it.
+    alice
+        .call(
+            "message.send",
+            json!({"conversation": conv, "body": "later"}),
+        )
+        .await
+        .unwrap();
+}

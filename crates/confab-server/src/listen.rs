@@ -1,0 +1,284 @@
+//! Accepting connections so that no flood can take the server's file descriptors.
+//!
+//! - A cap on open connections, kept below the process's open-file limit: past it a
+//!   connection gets a bare `503` and is closed at once, so the descriptors the store needs
+//!   (SQLite's files, PostgreSQL's sockets) are never starved by clients.
+//! - A deadline on every request head, the first on a connection included: a connection that
+//!   opens and says nothing (or dribbles its headers) is closed, so idle sockets cannot fill
+//!   the cap for good. After a WebSocket upgrade the realtime hello deadline takes over.
+//! - Graceful shutdown: stop accepting, let in-flight requests finish.
+//!
+//! `axum::serve` offers neither a cap nor a head deadline (it sets no timer), hence this
+//! small loop over hyper, as axum's own "serve with hyper" example does.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+/// Descriptors kept free for the rest of the process when the cap is derived from the
+/// open-file limit: the store, log files, outgoing connections, a margin.
+const RESERVED_FILES: u64 = 1_000;
+
+/// The listen backlog asked for (the kernel caps it at `net.core.somaxconn`). When a storm of
+/// clients reconnects at once, a short queue overflows and Linux drops the handshake's last
+/// ACK: the client believes it is connected while the server never saw it, and a silent
+/// client then waits forever. A long queue rides out the burst while the loop accepts.
+const LISTEN_BACKLOG: u32 = 8_192;
+
+/// What a refused connection reads before it is closed.
+const FULL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\n\
+    content-length: 0\r\nconnection: close\r\n\r\n";
+
+/// Binds `addr` with a long listen backlog.
+pub(crate) fn bind(addr: std::net::SocketAddr) -> io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // As `TcpListener::bind` does: a restarted server must not wait out TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
+/// Raises the soft open-file limit to the hard one and returns it (or the current limit if
+/// it cannot be raised); a server holds one descriptor per connection.
+pub fn raise_open_file_limit() -> u64 {
+    let before = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .map(|(soft, _)| soft)
+        .unwrap_or(1_024);
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(now) => {
+            tracing::info!(limit = now, before, "open-file limit");
+            now
+        }
+        Err(e) => {
+            tracing::warn!(limit = before, error = %e, "open-file limit could not be raised");
+            before
+        }
+    }
+}
+
+/// The connection cap for an open-file limit: all but a reserve (a quarter of a small limit).
+pub fn connection_cap(open_files: u64) -> usize {
+    let reserve = RESERVED_FILES.min(open_files / 4);
+    usize::try_from(open_files.saturating_sub(reserve)).unwrap_or(usize::MAX)
+}
+
+/// Counts open connections against the cap.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    max: usize,
+    open: AtomicUsize,
+    refused: AtomicU64,
+    /// Set while refusing, so a flood logs once when it starts, not once per connection.
+    full: AtomicBool,
+}
+
+impl Gate {
+    pub(crate) fn new(max: usize) -> Arc<Gate> {
+        Arc::new(Gate {
+            max,
+            open: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+            full: AtomicBool::new(false),
+        })
+    }
+
+    /// Connections refused so far because the cap was reached.
+    pub(crate) fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+
+    /// Connections open now.
+    pub(crate) fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+
+    fn enter(self: &Arc<Self>) -> Option<Slot> {
+        let entered = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.max).then_some(n + 1)
+            })
+            .is_ok();
+        if entered {
+            if self.full.swap(false, Ordering::Relaxed) {
+                tracing::info!(max = self.max, "accepting connections again");
+            }
+            return Some(Slot(self.clone()));
+        }
+        self.refused.fetch_add(1, Ordering::Relaxed);
+        if !self.full.swap(true, Ordering::Relaxed) {
+            tracing::warn!(max = self.max, "connection cap reached: refusing with 503");
+        }
+        None
+    }
+}
+
+/// One open connection's place under the cap, given back when its socket closes.
+struct Slot(Arc<Gate>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A socket that holds its slot: after a WebSocket upgrade the socket outlives hyper's
+/// connection task, and the slot must live exactly as long as the descriptor.
+struct Counted {
+    stream: TcpStream,
+    _slot: Slot,
+}
+
+impl AsyncRead for Counted {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counted {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+/// Serves `router` on `listener` until `stop` resolves, then waits for in-flight requests.
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: Router,
+    gate: Arc<Gate>,
+    head_timeout: Duration,
+    stop: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(head_timeout);
+    // Each connection task holds `closed`'s receiver; once the last is gone, all are done.
+    let (stopping, stop_signal) = tokio::sync::watch::channel(());
+    let (closed, open_tasks) = tokio::sync::watch::channel(());
+    let mut stop = std::pin::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    accept_failed(e).await;
+                    continue;
+                }
+            },
+            () = &mut stop => break,
+        };
+        let Some(slot) = gate.enter() else {
+            // Best effort and never waiting: the socket is fresh, its buffer is empty.
+            let _ = stream.try_write(FULL);
+            continue;
+        };
+        // Frames are small and latency matters more than packet count.
+        let _ = stream.set_nodelay(true);
+        let io = TokioIo::new(Counted {
+            stream,
+            _slot: slot,
+        });
+        let conn = http
+            .serve_connection(io, TowerToHyperService::new(router.clone()))
+            .with_upgrades();
+        let (mut stop_signal, open) = (stop_signal.clone(), open_tasks.clone());
+        tokio::spawn(async move {
+            let mut conn = std::pin::pin!(conn);
+            // A client that goes away mid-request is its own business: results are dropped.
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stop_signal.changed() => {
+                    // In-flight requests finish; idle kept-alive connections close now.
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(open);
+        });
+    }
+    drop(listener);
+    stopping.send_replace(());
+    drop(open_tasks);
+    closed.closed().await;
+    Ok(())
+}
+
+/// Accept errors other than a connection's own are about this process (out of descriptors,
+/// out of memory); waiting a moment lets closing connections free what is short.
+async fn accept_failed(e: io::Error) {
+    use io::ErrorKind::*;
+    if matches!(
+        e.kind(),
+        ConnectionAborted | ConnectionReset | ConnectionRefused | Interrupted
+    ) {
+        return;
+    }
+    tracing::error!(error = %e, "accept failed; retrying in 50 ms");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cap_keeps_a_reserve() {
+        assert_eq!(connection_cap(20_000), 19_000);
+        assert_eq!(connection_cap(1_024), 768);
+        assert_eq!(connection_cap(0), 0);
+    }
+
+    #[test]
+    fn slots_are_given_back() {
+        let gate = Gate::new(2);
+        let a = gate.enter().expect("room");
+        let b = gate.enter().expect("room");
+        assert!(gate.enter().is_none());
+        assert_eq!((gate.open(), gate.refused()), (2, 1));
+        drop(a);
+        let c = gate.enter().expect("room again");
+        drop((b, c));
+        assert_eq!(gate.open(), 0);
+    }
+}
