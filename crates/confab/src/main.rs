@@ -36,6 +36,9 @@ enum Command {
     Token(TokenArgs),
     /// Chat in a conversation from the terminal (each line typed is a message).
     Chat(chat::ChatArgs),
+    /// Load scenarios against a server (started here, or `--server`): throughput, latency,
+    /// the server's CPU per delivery and memory per connection.
+    Bench(confab_bench::BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -109,6 +112,9 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve(args),
         Command::Token(args) => token(args),
         Command::Chat(args) => chat::chat(args),
+        Command::Bench(args) => std::env::current_exe()
+            .map_err(|e| format!("the confab binary's path: {e}"))
+            .and_then(|exe| confab_bench::run(args, &exe)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -104,7 +104,11 @@ impl FaultProxy {
     ///
     /// Fails if the listener cannot be bound.
     pub async fn start(upstream: SocketAddr) -> std::io::Result<FaultProxy> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        // A long backlog: thousands of clients reconnecting at once after a cut would
+        // overflow the default 1,024 and be left half-open (see the server's listener).
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind((Ipv4Addr::LOCALHOST, 0).into())?;
+        let listener = socket.listen(8_192)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             upstream,

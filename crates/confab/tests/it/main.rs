@@ -1,6 +1,7 @@
 //! Tests of the real `confab` binary: start it as a child process, kill it, restart it.
 #![allow(clippy::unwrap_used)]
 
+mod bench_cli;
 mod chat;
 mod crash;
 mod flood;
