@@ -119,6 +119,9 @@ pub async fn run(
     if conversations == 0 || participants == 0 {
         return Err("--conversations and --participants must be positive".into());
     }
+    if !(args.start_rate > 0.0 && args.step_factor > 1.0 && args.step_secs > 0.0) {
+        return Err("--start-rate and --step-secs must be positive, --step-factor above 1".into());
+    }
     let run = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let name = move |c: usize, p: usize| format!("{run}-{c}-{p}");
     println!(
@@ -175,8 +178,16 @@ pub async fn run(
             ..Tally::default()
         }));
         seen.push(stats.clone());
-        tasks.push(tokio::spawn(receive(readers, stats, epoch)));
-        let (tx, rx) = mpsc::channel(1024);
+        // At most 100 connections per reading task, so that a big room is not read by one
+        // task on one core.
+        let mut readers = readers;
+        while !readers.is_empty() {
+            let rest = readers.split_off(readers.len().min(100));
+            tasks.push(tokio::spawn(receive(readers, stats.clone(), epoch)));
+            readers = rest;
+        }
+        // Room for one send: a conversation whose sender is behind skips its turn.
+        let (tx, rx) = mpsc::channel(1);
         go.push(tx);
         tasks.push(tokio::spawn(send(
             writers,
@@ -406,10 +417,7 @@ async fn send(
     // One connection at a time, each every 10 s: pinging all at once would stall the sends
     // (and load the server with a burst of pongs) for a moment every 10 s.
     let n = writers.len().max(1) as u32;
-    let mut pings = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(5),
-        Duration::from_secs(10) / n,
-    );
+    let mut pings = tokio::time::interval(Duration::from_secs(10) / n);
     let (mut next, mut id, mut pinged) = (0usize, 0u64, 0usize);
     loop {
         tokio::select! {

@@ -43,6 +43,9 @@ pub struct Figures {
 
 /// Runs the scenario.
 pub async fn run(target: &Target, args: &IdleArgs) -> Result<Figures, String> {
+    if !(args.hold_secs >= 0.0 && args.hold_secs.is_finite()) {
+        return Err("--hold-secs must be a number of seconds".into());
+    }
     let run = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let before = target.rss_kib();
     let own_before = own_rss_kib();

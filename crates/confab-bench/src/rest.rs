@@ -43,14 +43,14 @@ impl Rest {
             .await
             .map_err(|e| format!("POST {path}: {e}"))?;
         let status = answer.status();
-        let json: Value = answer
-            .json()
+        let text = answer
+            .text()
             .await
             .map_err(|e| format!("POST {path}: {e}"))?;
         if !status.is_success() {
-            return Err(format!("POST {path}: {status} {json}"));
+            return Err(format!("POST {path}: {status} {text}"));
         }
-        Ok(json)
+        serde_json::from_str(&text).map_err(|e| format!("POST {path}: {e}: {text}"))
     }
 
     /// Creates `n` conversations, the `i`th with `members(i)` as participants; their SIDs in

@@ -52,6 +52,9 @@ pub struct Figures {
 
 /// Runs the scenario.
 pub async fn run(target: &Target, args: &WritesArgs) -> Result<Figures, String> {
+    if !(args.secs > 0.0 && args.sender_rate > 0.0 && args.senders > 0) {
+        return Err("--senders, --secs and --sender-rate must be positive".into());
+    }
     let run = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let name = move |n: usize| format!("w-{run}-{n}");
     println!(
@@ -81,7 +84,7 @@ pub async fn run(target: &Target, args: &WritesArgs) -> Result<Figures, String> 
             r,
             sids[n].clone(),
             args.body_bytes,
-            Duration::from_secs_f64(1.0 / args.sender_rate.max(0.001)),
+            Duration::from_secs_f64(1.0 / args.sender_rate),
             warm,
             end,
         )));

@@ -114,6 +114,9 @@ pub struct ServerConfig {
     /// How long a client may take to send a request head (the first one on a connection,
     /// and each later one on a kept-alive connection) before the connection is closed.
     pub request_head_timeout: std::time::Duration,
+    /// How long a write may wait for a client that stopped reading before its connection is
+    /// dropped.
+    pub write_stall_timeout: std::time::Duration,
 }
 
 /// The clock a server runs on: the system clock unless a test gives another.
@@ -148,6 +151,7 @@ impl ServerConfig {
             clock: ServerClock::default(),
             max_connections: None,
             request_head_timeout: std::time::Duration::from_secs(10),
+            write_stall_timeout: listen::WRITE_STALL,
         }
     }
 }
@@ -247,9 +251,18 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| StartError::Bind(config.listen, e))?;
-        let max_connections = config
-            .max_connections
-            .unwrap_or_else(|| listen::connection_cap(listen::raise_open_file_limit()));
+        // Raised whatever the cap: an explicit cap is no use under a soft limit of 1,024.
+        let open_files = listen::raise_open_file_limit();
+        let fits = listen::connection_cap(open_files);
+        let max_connections = config.max_connections.unwrap_or(fits);
+        if max_connections > fits {
+            tracing::warn!(
+                max_connections,
+                open_files,
+                "the connection cap leaves too few descriptors for the store: raise the \
+                 open-file limit (LimitNOFILE) or lower --max-connections"
+            );
+        }
         let gate = listen::Gate::new(max_connections);
         let (stop, stopped) = oneshot::channel::<()>();
         let router = app(state, rt.clone());
@@ -258,6 +271,7 @@ impl Server {
             router,
             gate.clone(),
             config.request_head_timeout,
+            config.write_stall_timeout,
             async move {
                 let _ = stopped.await;
             },
@@ -289,7 +303,15 @@ impl Server {
         }
         // Realtime sessions are told `shutting_down`; their requests still commit.
         self.stop_sessions.send_replace(true);
-        let served = self.wait().await;
+        // Bounded: a client that stopped reading a response must not hold the shutdown (its
+        // connection dies at the write-stall deadline anyway).
+        let served = match tokio::time::timeout(self.shutdown_grace, self.wait()).await {
+            Ok(served) => served,
+            Err(_) => {
+                tracing::warn!("HTTP connections still open at the end of the shutdown grace");
+                Ok(())
+            }
+        };
         if !self.realtime.idle(self.shutdown_grace).await {
             tracing::warn!("realtime sessions still open at the end of the shutdown grace");
         }
@@ -316,6 +338,11 @@ impl Server {
     /// Connections open now (HTTP and WebSocket), counted against the cap.
     pub fn open_connections(&self) -> usize {
         self.gate.open()
+    }
+
+    /// Waits until exactly `n` connections are open, at most `within`; true if so.
+    pub async fn wait_open_connections(&self, n: usize, within: std::time::Duration) -> bool {
+        self.gate.wait_open(n, within).await
     }
 
     /// Deletes conversation log rows written before `before` (unix ms), as the retention

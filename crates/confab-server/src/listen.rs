@@ -4,8 +4,10 @@
 //!   connection gets a bare `503` and is closed at once, so the descriptors the store needs
 //!   (SQLite's files, PostgreSQL's sockets) are never starved by clients.
 //! - A deadline on every request head, the first on a connection included: a connection that
-//!   opens and says nothing (or dribbles its headers) is closed, so idle sockets cannot fill
-//!   the cap for good. After a WebSocket upgrade the realtime hello deadline takes over.
+//!   opens and says nothing (or dribbles its headers) is closed. After a WebSocket upgrade the
+//!   realtime hello deadline takes over. Kept-alive connections idle past it are closed too.
+//! - A deadline on writes that wait for a peer that stopped reading ([`WRITE_STALL`]), so
+//!   neither a silent nor a deaf client holds a place under the cap for good.
 //! - Graceful shutdown: stop accepting, let in-flight requests finish.
 //!
 //! `axum::serve` offers neither a cap nor a head deadline (it sets no timer), hence this
@@ -83,6 +85,8 @@ pub(crate) struct Gate {
     refused: AtomicU64,
     /// Set while refusing, so a flood logs once when it starts, not once per connection.
     full: AtomicBool,
+    /// Told whenever a connection opens or closes (for [`Gate::wait_open`]).
+    changed: tokio::sync::Notify,
 }
 
 impl Gate {
@@ -92,7 +96,25 @@ impl Gate {
             open: AtomicUsize::new(0),
             refused: AtomicU64::new(0),
             full: AtomicBool::new(false),
+            changed: tokio::sync::Notify::new(),
         })
+    }
+
+    /// Waits until exactly `n` connections are open, at most `within`; true if so.
+    pub(crate) async fn wait_open(&self, n: usize, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the check, so a change right after it is not missed.
+            notified.as_mut().enable();
+            if self.open() == n {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.open() == n;
+            }
+        }
     }
 
     /// Connections refused so far because the cap was reached.
@@ -116,6 +138,7 @@ impl Gate {
             if self.full.swap(false, Ordering::Relaxed) {
                 tracing::info!(max = self.max, "accepting connections again");
             }
+            self.changed.notify_waiters();
             return Some(Slot(self.clone()));
         }
         self.refused.fetch_add(1, Ordering::Relaxed);
@@ -132,14 +155,45 @@ struct Slot(Arc<Gate>);
 impl Drop for Slot {
     fn drop(&mut self) {
         self.0.open.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_waiters();
     }
 }
 
+/// How long a write may wait for a peer that stopped reading before the connection is
+/// dropped, by default. The head deadline guards reads only: without this, a client that
+/// pipelines requests and never reads the answers would hold its slot (and the server's
+/// shutdown) for good. Realtime sessions have their own, shorter write deadline.
+pub const WRITE_STALL: Duration = Duration::from_secs(30);
+
 /// A socket that holds its slot: after a WebSocket upgrade the socket outlives hyper's
-/// connection task, and the slot must live exactly as long as the descriptor.
+/// connection task, and the slot must live exactly as long as the descriptor. It also gives
+/// up on a write that has waited `write_stall` ([`WRITE_STALL`] by default).
 struct Counted {
     stream: TcpStream,
     _slot: Slot,
+    write_stall: Duration,
+    /// Armed while a write waits for the peer to read.
+    stall: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Counted {
+    /// Passes a write's outcome on; a pending write arms (or checks) the stall deadline.
+    fn writing<T>(&mut self, cx: &mut Context<'_>, r: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if r.is_ready() {
+            self.stall = None;
+            return r;
+        }
+        let stall = self
+            .stall
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(self.write_stall)));
+        match stall.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the peer stopped reading",
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 impl AsyncRead for Counted {
@@ -158,7 +212,9 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.writing(cx, r)
     }
 
     fn poll_write_vectored(
@@ -166,7 +222,9 @@ impl AsyncWrite for Counted {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        let r = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.writing(cx, r)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -188,6 +246,7 @@ pub(crate) async fn serve(
     router: Router,
     gate: Arc<Gate>,
     head_timeout: Duration,
+    write_stall: Duration,
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -209,8 +268,7 @@ pub(crate) async fn serve(
             () = &mut stop => break,
         };
         let Some(slot) = gate.enter() else {
-            // Best effort and never waiting: the socket is fresh, its buffer is empty.
-            let _ = stream.try_write(FULL);
+            refuse(stream);
             continue;
         };
         // Frames are small and latency matters more than packet count.
@@ -218,6 +276,8 @@ pub(crate) async fn serve(
         let io = TokioIo::new(Counted {
             stream,
             _slot: slot,
+            write_stall,
+            stall: None,
         });
         let conn = http
             .serve_connection(io, TowerToHyperService::new(router.clone()))
@@ -242,6 +302,18 @@ pub(crate) async fn serve(
     drop(open_tasks);
     closed.closed().await;
     Ok(())
+}
+
+/// Answers `503` and closes, never waiting. Direct syscalls on the socket (not tokio's,
+/// which would wait for readiness it has not seen yet on a fresh socket). What the client
+/// already sent is read first: closing a socket with unread bytes sends a reset, which can
+/// destroy the answer before the client reads it.
+fn refuse(stream: TcpStream) {
+    use std::io::{Read, Write};
+    let Ok(mut s) = stream.into_std() else { return };
+    let mut scratch = [0u8; 2048];
+    while matches!(s.read(&mut scratch), Ok(n) if n == scratch.len()) {}
+    let _ = s.write(FULL);
 }
 
 /// Accept errors other than a connection's own are about this process (out of descriptors,

@@ -7,6 +7,7 @@
 //! - A pool of reader threads with read-only connections serves every read ([`reader`]).
 //! - Migrations live in `migrations/` and run on open ([`schema`]).
 
+mod checkpoint;
 mod common;
 mod conversations;
 mod messages;
@@ -72,6 +73,8 @@ pub struct SqliteStore {
     // Field order matters on drop: the writer finishes its queue before readers close.
     writer: Writer,
     readers: Readers,
+    /// Taken (and stopped) by `close`, so that a closed store holds no connection.
+    checkpointer: std::sync::Mutex<Option<checkpoint::Checkpointer>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -110,6 +113,13 @@ impl SqliteStore {
         };
         conn.pragma_update(None, "synchronous", sync).map_err(e)?;
         schema::migrate(&mut conn).map_err(e)?;
+        // Checkpoints run on their own thread (see `checkpoint`), never inside a commit.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(e)?;
+        let checkpointer = open_conn(&opts.path, rw).map_err(e)?;
+        checkpointer
+            .pragma_update(None, "synchronous", sync)
+            .map_err(e)?;
         let ro = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let readers = (0..opts.readers.max(1))
             .map(|_| open_conn(&opts.path, ro))
@@ -120,6 +130,9 @@ impl SqliteStore {
             writer: Writer::start(conn, opts.queue_capacity.max(1), opts.max_batch.max(1))
                 .map_err(io)?,
             readers: Readers::start(readers).map_err(io)?,
+            checkpointer: std::sync::Mutex::new(Some(
+                checkpoint::Checkpointer::start(checkpointer, &opts.path).map_err(io)?,
+            )),
         })
     }
 }
@@ -524,6 +537,13 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.writer.close().await;
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        // Stopping it waits for a checkpoint under way: not on the async threads.
+        let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
     }
 
     async fn conversation_log(

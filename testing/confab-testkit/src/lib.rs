@@ -271,6 +271,19 @@ impl TestServer {
         self.server.as_ref().map_or(0, |s| s.open_connections())
     }
 
+    /// Waits until exactly `n` connections are open (the server sees closes on its own
+    /// time); panics after 10 s.
+    pub async fn wait_open_connections(&self, n: usize) {
+        let Some(server) = &self.server else { return };
+        assert!(
+            server
+                .wait_open_connections(n, std::time::Duration::from_secs(10))
+                .await,
+            "{} connections open, not {n}",
+            server.open_connections()
+        );
+    }
+
     /// Deletes conversation log rows written before `before` (unix ms).
     pub async fn prune_logs_before(&self, before: i64) -> u64 {
         match &self.server {

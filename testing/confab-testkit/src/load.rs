@@ -36,11 +36,11 @@ pub fn resident_kib() -> u64 {
         .unwrap_or(0)
 }
 
-/// What one client saw: per conversation, the `(index, body)` of each `MessageAdded`.
 /// Messages a second that [`ChatLoad`] sends into each conversation: half the server's shipped
 /// per-conversation limit (100 a second), so the load is never refused for its rate.
 pub const PER_CONVERSATION: f64 = 50.0;
 
+/// What one client saw: per conversation, the `(index, body)` of each `MessageAdded`.
 type View = Arc<Mutex<HashMap<String, Vec<(i64, String)>>>>;
 
 /// Running clients, their writers and what they saw.

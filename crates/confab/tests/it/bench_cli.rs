@@ -51,7 +51,8 @@ fn fanout_ramps_and_reports_latency_and_server_cpu() {
             (s["refused"].as_u64(), s["closed"].as_u64()),
             (Some(0), Some(0))
         );
-        assert!(s["server_us_per_delivery"].as_f64().unwrap() > 0.0, "{s}");
+        // Present; /proc counts CPU in 10 ms ticks, so a quiet 1 s step may read 0.
+        assert!(s["server_us_per_delivery"].as_f64().is_some(), "{s}");
     }
 }
 

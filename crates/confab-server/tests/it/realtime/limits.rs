@@ -317,19 +317,6 @@ async fn kept_alive(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     s
 }
 
-/// Waits until the server counts `n` open connections: closes are seen on its own time.
-async fn settle(server: &TestServer, n: usize) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while server.open_connections() != n {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} connections open, not {n}",
-            server.open_connections()
-        );
-        tokio::task::yield_now().await;
-    }
-}
-
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -339,7 +326,7 @@ async fn connections_past_the_cap_get_503_and_the_sessions_in_go_on() {
     let (mut alice, _) = server.realtime("alice").await;
     let (mut bob, _) = server.realtime("bob").await;
     // The REST client of the setup has gone; the server sees its connection close.
-    settle(&server, 2).await;
+    server.wait_open_connections(2).await;
     let mut fillers = vec![];
     for _ in 0..4 {
         fillers.push(kept_alive(server.addr()).await);
@@ -372,7 +359,7 @@ async fn connections_past_the_cap_get_503_and_the_sessions_in_go_on() {
     // A connection that closes gives its place back: the next one gets in (once the server
     // has seen the close, which it does on its own time, hence the tries).
     drop(fillers.pop());
-    settle(&server, 5).await;
+    server.wait_open_connections(5).await;
     let mut carol = RawClient::connect(server.addr()).await.unwrap();
     carol.hello(&server.token("carol"), None).await;
     assert!(matches!(
@@ -409,4 +396,23 @@ async fn connections_that_say_nothing_are_closed_at_the_head_deadline() {
         )
         .await
         .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stops_reading_answers_is_dropped_at_the_write_deadline() {
+    use tokio::io::AsyncWriteExt;
+    let server =
+        TestServer::start_with(|c| c.write_stall_timeout = Duration::from_millis(300)).await;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut deaf = socket.connect(server.addr()).await.unwrap();
+    server.wait_open_connections(1).await;
+    // Requests pipelined without reading a byte of the answers, until the server stops
+    // taking them (its answers fill the socket) or drops the connection.
+    let requests = b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n".repeat(1000);
+    while let Ok(Ok(())) =
+        tokio::time::timeout(Duration::from_secs(2), deaf.write_all(&requests)).await
+    {}
+    // Dropped at the write deadline: its place under the cap is free again.
+    server.wait_open_connections(0).await;
 }
