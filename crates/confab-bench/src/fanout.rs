@@ -226,6 +226,7 @@ pub async fn run(
     );
     let mut steps = vec![];
     let mut rate = args.start_rate;
+    let mut retried = false;
     loop {
         // Messages per second in each conversation for `rate` deliveries per second.
         rate_tx.send_replace(rate / participants as f64);
@@ -281,7 +282,16 @@ pub async fn run(
                 format!("  <- did not hold (refused {refused}, closed {closed})")
             }
         );
+        // A step that kept up but missed the latency bound is measured once more: at a low
+        // rate one slow message is a percent of the deliveries, and one moment is not a knee.
+        let kept_up = delivered_per_s >= 0.9 * rate && refused == 0 && closed == 0;
+        let again = !held && kept_up && !retried;
         steps.push(step);
+        if again {
+            retried = true;
+            continue;
+        }
+        retried = false;
         if !held || rate >= args.max_rate {
             break;
         }
