@@ -346,23 +346,26 @@ struct Totals {
     closed: u64,
 }
 
-/// Reads every participant's connection of one conversation in one task.
+/// Reads some of a conversation's participants' connections in one task; a connection that
+/// ends (the server closed it) counts as closed.
 async fn receive(readers: Vec<conn::Reader>, stats: Arc<Mutex<Tally>>, epoch: Instant) {
     let mut all: SelectAll<conn::Reader> = SelectAll::new();
-    let n = readers.len() as u64;
     for r in readers {
         all.push(r);
     }
-    while let Some(frame) = all.next().await {
+    let mut open = all.len();
+    loop {
+        let frame = all.next().await;
+        // SelectAll drops a stream once it ends: the count says how many ended.
+        let ended = open - all.len();
+        open = all.len();
+        let Ok(mut s) = stats.lock() else { return };
+        s.closed += ended as u64;
+        let Some(frame) = frame else { return };
         let Ok(Message::Text(text)) = frame else {
-            if let Ok(mut s) = stats.lock() {
-                s.closed += 1;
-            }
             continue;
         };
-        let seen = conn::classify(&text);
-        let Ok(mut s) = stats.lock() else { return };
-        match seen {
+        match conn::classify(&text) {
             Seen::Message { sent_us } => {
                 let now = epoch.elapsed().as_micros() as u64;
                 if let Some(h) = s.latency.as_mut() {
@@ -373,10 +376,6 @@ async fn receive(readers: Vec<conn::Reader>, stats: Arc<Mutex<Tally>>, epoch: In
             Seen::Answer { error: true, .. } => s.refused += 1,
             _ => {}
         }
-    }
-    // Every stream ended: each connection closed.
-    if let Ok(mut s) = stats.lock() {
-        s.closed = s.closed.max(n);
     }
 }
 

@@ -6,8 +6,9 @@
 //! - A deadline on every request head, the first on a connection included: a connection that
 //!   opens and says nothing (or dribbles its headers) is closed. After a WebSocket upgrade the
 //!   realtime hello deadline takes over. Kept-alive connections idle past it are closed too.
-//! - A deadline on writes that wait for a peer that stopped reading ([`WRITE_STALL`]), so
-//!   neither a silent nor a deaf client holds a place under the cap for good.
+//! - A deadline on writes that wait for a peer that stopped reading ([`WRITE_STALL`]), so a
+//!   deaf client does not hold a place under the cap (one that reads a byte now and then
+//!   still can, as long as it keeps doing so).
 //! - Graceful shutdown: stop accepting, let in-flight requests finish.
 //!
 //! `axum::serve` offers neither a cap nor a head deadline (it sets no timer), hence this
@@ -311,8 +312,14 @@ pub(crate) async fn serve(
 fn refuse(stream: TcpStream) {
     use std::io::{Read, Write};
     let Ok(mut s) = stream.into_std() else { return };
-    let mut scratch = [0u8; 2048];
-    while matches!(s.read(&mut scratch), Ok(n) if n == scratch.len()) {}
+    // At most 64 KiB: this runs on the accept loop, which must not be held by a client
+    // that keeps streaming into a refused socket.
+    let mut scratch = [0u8; 4096];
+    for _ in 0..16 {
+        if !matches!(s.read(&mut scratch), Ok(n) if n == scratch.len()) {
+            break;
+        }
+    }
     let _ = s.write(FULL);
 }
 

@@ -9,13 +9,13 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use confab_protocol::event::EventFrame;
+use confab_protocol::event::{EventBody, EventFrame};
 use confab_protocol::frame::{
     ClientFrame, CloseReason, Incoming, REALTIME_PATH, Resume, SUBPROTOCOL, ServerFrame, Welcome,
     WireError, decode_incoming,
 };
 use futures_util::{SinkExt, StreamExt};
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -120,6 +120,26 @@ impl RawClient {
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value, WireError> {
         let id = self.send_req(method, None, params).await;
         self.answer(id).await
+    }
+
+    /// Sends message `m{index}` to `conversation`, checks that it is answered with `index`
+    /// and that `reader`'s next event is that message at that index.
+    pub async fn send_seen_by(&mut self, reader: &mut RawClient, conversation: &str, index: i64) {
+        let body = format!("m{index}");
+        let sent = self
+            .call(
+                "message.send",
+                json!({"conversation": conversation, "body": body}),
+            )
+            .await
+            .expect("message.send answered");
+        assert_eq!(sent["index"], index);
+        match reader.next_event().await.body {
+            EventBody::MessageAdded(m) => {
+                assert_eq!((m.body.as_deref(), m.index), (Some(body.as_str()), index))
+            }
+            other => panic!("expected messageAdded m{index}: {other:?}"),
+        }
     }
 
     /// Like [`RawClient::call`] with an `op_id`.
