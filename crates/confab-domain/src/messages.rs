@@ -1,7 +1,8 @@
 //! Messages: add (gapless `index`), fetch, update, remove (text scrubbed from the log), list.
 
+use confab_protocol::ErrorCode;
 use confab_protocol::entity::{Message, Millis};
-use confab_protocol::sid::SidKind;
+use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{Committed, MessagePatch, NewMessage, Page};
 
 use crate::authz::Access;
@@ -80,15 +81,34 @@ impl Domain {
         conversation: &str,
         input: CreateMessage,
     ) -> DomainResult<Committed<Message>> {
+        self.add_message_admitted(actor, service, conversation, input, |_| true)
+            .await
+    }
+
+    /// Adds a message as [`Domain::add_message`] does, asking `admit` with the conversation's
+    /// SID once a user's message is known to be allowed and well formed, just before the
+    /// write; refused, it is error 20429 and nothing is written. The realtime endpoint charges
+    /// a conversation's message rate here: only a participant's message spends it, and the
+    /// conversation is read once for both the permission and the rate.
+    pub async fn add_message_admitted(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        conversation: &str,
+        input: CreateMessage,
+        admit: impl FnOnce(&Sid) -> bool,
+    ) -> DomainResult<Committed<Message>> {
         let service = self.service_for(actor, service)?;
         // A user must be a participant allowed to send; an app backend may write anywhere, so
         // for it the write transaction alone resolves the conversation (one store round trip
         // per message).
+        let mut admitted_in = None;
         if let Actor::User { .. } = actor {
-            self.access(actor, Some(service.as_str()), conversation)
-                .await?
-                .1
-                .require("sendMessage")?;
+            let (c, access) = self
+                .access(actor, Some(service.as_str()), conversation)
+                .await?;
+            access.require("sendMessage")?;
+            admitted_in = Some(c.sid);
         }
         let author = match actor {
             Actor::User { identity, .. } => identity.clone(),
@@ -104,6 +124,14 @@ impl Domain {
         }
         if let Some(op) = &input.op_id {
             validate::identity("op_id", op, 128)?;
+        }
+        if let Some(sid) = admitted_in
+            && !admit(&sid)
+        {
+            return Err(DomainError::new(
+                ErrorCode::TooManyRequests,
+                "too many messages in this conversation: slow down",
+            ));
         }
         let now = self.now();
         let new = NewMessage {

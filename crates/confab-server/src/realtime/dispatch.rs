@@ -10,6 +10,7 @@ use confab_domain::{
     UpdateMessage, UpdateParticipant,
 };
 use confab_protocol::ErrorCode;
+use confab_protocol::sid::Sid;
 use confab_store::{ActivityKey, Cursor, Order, Page};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -260,6 +261,7 @@ pub async fn call(
     method: &str,
     op_id: Option<String>,
     p: Value,
+    admit_message: impl FnOnce(&Sid) -> bool,
 ) -> Result<Value, DomainError> {
     let Actor::User { service, identity } = actor else {
         return Err(DomainError::forbidden("realtime calls are made by users"));
@@ -420,7 +422,7 @@ pub async fn call(
                 ..Default::default()
             };
             let m = domain
-                .add_message(actor, service, &f.conversation, input)
+                .add_message_admitted(actor, service, &f.conversation, input, admit_message)
                 .await?;
             Ok(to_json(&m.value))
         }

@@ -153,18 +153,6 @@ async fn call(
     if method == "user.update" {
         return update_user(rt, actor, &params).await;
     }
-    if method == "message.send" {
-        // The conversation's message rate is charged only for a participant's message, by
-        // the conversation's SID: an outsider cannot spend it, nor a second name double it.
-        let c = rt
-            .domain
-            .conversation(actor, service, &conversation()?)
-            .await
-            .map_err(wire)?;
-        if !rt.admit_message(&c.sid) {
-            return Err(too_many());
-        }
-    }
     if let Some(mode) = read_mode(method, &params) {
         let (conversation, mode) = (conversation()?, mode?);
         let Actor::User { identity, .. } = actor else {
@@ -199,7 +187,10 @@ async fn call(
             "unread_messages_count": state.unread_messages_count,
         }));
     }
-    let mut answer = dispatch::call(&rt.domain, actor, method, op_id, params)
+    // A conversation's message rate is charged inside the domain, once the sender is known
+    // to be a participant: an outsider cannot spend it, nor a second name double it.
+    let admit = |sid: &confab_protocol::sid::Sid| rt.admit_message(sid);
+    let mut answer = dispatch::call(&rt.domain, actor, method, op_id, params, admit)
         .await
         .map_err(wire)?;
     if method == "user.get" {
