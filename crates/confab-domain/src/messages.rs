@@ -125,8 +125,8 @@ impl Domain {
         if let Some(op) = &input.op_id {
             validate::identity("op_id", op, 128)?;
         }
-        if let Some(sid) = admitted_in
-            && !admit(&sid)
+        if let Some(sid) = &admitted_in
+            && !admit(sid)
         {
             return Err(DomainError::new(
                 ErrorCode::TooManyRequests,
@@ -136,7 +136,11 @@ impl Domain {
         let now = self.now();
         let new = NewMessage {
             sid: new_sid(SidKind::Message),
-            conversation: conversation.to_owned(),
+            // A user's message goes to the conversation its permission and rate were checked
+            // on, even if its unique name moves meanwhile.
+            conversation: admitted_in
+                .as_ref()
+                .map_or_else(|| conversation.to_owned(), |sid| sid.to_string()),
             author,
             body: input.body,
             attributes: input.attributes.unwrap_or_else(|| "{}".into()),

@@ -95,15 +95,26 @@ async fn an_identity_past_its_rate_is_refused_with_20429_and_nothing_changes() {
     assert_eq!(bodies, ["a", "b", "c"]);
 }
 
+/// One request a second, bursts of one.
+const SLOW: RateLimit = RateLimit {
+    per_second: 1.0,
+    burst: 1,
+};
+
 #[tokio::test]
 async fn a_refusal_for_the_rate_is_not_remembered_and_a_resend_of_a_done_request_is_free() {
-    let server = TestServer::start_with(|c| {
-        c.realtime.identity_rate = RateLimit {
-            per_second: 1.0,
-            burst: 1,
-        }
-    })
-    .await;
+    refusal_not_remembered(|c| c.realtime.identity_rate = SLOW).await;
+}
+
+#[tokio::test]
+async fn a_refusal_for_the_conversation_rate_is_not_remembered_either() {
+    refusal_not_remembered(|c| c.realtime.conversation_rate = SLOW).await;
+}
+
+/// With a limit of one message a second (by `limit`), a resend of an answered request gets
+/// its answer uncharged, and a refused one runs when resent after a pause.
+async fn refusal_not_remembered(limit: impl FnOnce(&mut confab_server::ServerConfig)) {
+    let server = TestServer::start_with(limit).await;
     let api = server.api();
     let conv = conversation_with(&api, "alice").await;
     let (mut alice, _) = server.realtime("alice").await;
@@ -164,16 +175,25 @@ async fn a_conversation_past_its_rate_refuses_more_messages_from_anyone() {
         .call("message.send", json!({"conversation": busy, "body": "c"}))
         .await;
     assert_eq!(refused.unwrap_err().code, 20429);
-    // An outsider cannot spend the conversation's budget: refused as a non-participant.
+    // An outsider cannot spend the conversation's budget (refused as a non-participant),
+    // nor can a malformed message: after two of each, both of quiet's messages still go.
     let (mut mallory, _) = server.realtime("mallory").await;
-    let outsider = mallory
-        .call("message.send", json!({"conversation": quiet, "body": "x"}))
-        .await;
-    assert_eq!(outsider.unwrap_err().code, 20403);
+    for _ in 0..2 {
+        let outsider = mallory
+            .call("message.send", json!({"conversation": quiet, "body": "x"}))
+            .await;
+        assert_eq!(outsider.unwrap_err().code, 20403);
+        let empty = bob
+            .call("message.send", json!({"conversation": quiet, "body": ""}))
+            .await;
+        assert_ne!(empty.unwrap_err().code, 20429);
+    }
     // Other conversations, and other methods in this one, go on.
-    bob.call("message.send", json!({"conversation": quiet, "body": "q"}))
-        .await
-        .unwrap();
+    for body in ["q", "r"] {
+        bob.call("message.send", json!({"conversation": quiet, "body": body}))
+            .await
+            .unwrap();
+    }
     bob.call("message.list", json!({"conversation": busy}))
         .await
         .unwrap();
@@ -403,4 +423,30 @@ async fn a_client_that_stops_reading_answers_is_dropped_at_the_write_deadline() 
     {}
     // Dropped at the write deadline: its place under the cap is free again.
     server.wait_open_connections(0).await;
+}
+
+#[tokio::test]
+async fn a_conversation_has_one_budget_by_sid_or_unique_name() {
+    let server = TestServer::start_with(|c| c.realtime.conversation_rate = only(1)).await;
+    let api = server.api();
+    let c = api
+        .post("/v1/Conversations", &[("UniqueName", "room")])
+        .await
+        .expect(201);
+    let sid = c["sid"].as_str().unwrap().to_owned();
+    api.post(
+        &format!("/v1/Conversations/{sid}/Participants"),
+        &[("Identity", "alice")],
+    )
+    .await
+    .expect(201);
+    let (mut alice, _) = server.realtime("alice").await;
+    alice
+        .call("message.send", json!({"conversation": sid, "body": "a"}))
+        .await
+        .unwrap();
+    let by_name = alice
+        .call("message.send", json!({"conversation": "room", "body": "b"}))
+        .await;
+    assert_eq!(by_name.unwrap_err().code, 20429);
 }
