@@ -98,13 +98,23 @@ pub struct Figures {
     pub best: Option<Step>,
 }
 
-/// What one conversation's receivers saw.
-#[derive(Default)]
+/// What one conversation's receivers saw (or, summed, all of them).
 struct Tally {
-    latency: Option<Histogram<u64>>,
+    latency: Histogram<u64>,
     delivered: u64,
     refused: u64,
     closed: u64,
+}
+
+impl Tally {
+    fn new() -> Tally {
+        Tally {
+            latency: report::histogram(),
+            delivered: 0,
+            refused: 0,
+            closed: 0,
+        }
+    }
 }
 
 /// Runs the scenario against `target`.
@@ -173,10 +183,7 @@ pub async fn run(
     let mut tasks = vec![];
     let mut go = vec![];
     for (c, (writers, readers)) in groups.into_iter().enumerate() {
-        let stats = Arc::new(Mutex::new(Tally {
-            latency: Some(report::histogram()),
-            ..Tally::default()
-        }));
+        let stats = Arc::new(Mutex::new(Tally::new()));
         seen.push(stats.clone());
         // At most 100 connections per reading task, so that a big room is not read by one
         // task on one core.
@@ -231,12 +238,12 @@ pub async fn run(
         // Messages per second in each conversation for `rate` deliveries per second.
         rate_tx.send_replace(rate / participants as f64);
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let before = snapshot(&seen, true);
+        let before = snapshot(&seen);
         let sent_before = sent.load(Ordering::Relaxed);
         let window = CpuWindow::start(target);
         tokio::time::sleep(Duration::from_secs_f64(args.step_secs)).await;
         let cpu = window.end(target);
-        let after = snapshot(&seen, true);
+        let after = snapshot(&seen);
         let sent_n = sent.load(Ordering::Relaxed) - sent_before;
         let delivered = after.delivered - before.delivered;
         let latency = Latency::of(&after.latency);
@@ -316,34 +323,18 @@ pub async fn run(
     })
 }
 
-/// Totals over every conversation; with `reset`, the latency histograms start over.
-fn snapshot(seen: &[Arc<Mutex<Tally>>], reset: bool) -> Totals {
-    let mut t = Totals {
-        latency: report::histogram(),
-        delivered: 0,
-        refused: 0,
-        closed: 0,
-    };
+/// Totals over every conversation; the latency histograms start over, for the next step.
+fn snapshot(seen: &[Arc<Mutex<Tally>>]) -> Tally {
+    let mut t = Tally::new();
     for s in seen {
         let Ok(mut s) = s.lock() else { continue };
         t.delivered += s.delivered;
         t.refused += s.refused;
         t.closed += s.closed;
-        if let Some(h) = s.latency.as_mut() {
-            let _ = t.latency.add(&*h);
-            if reset {
-                h.reset();
-            }
-        }
+        let _ = t.latency.add(&s.latency);
+        s.latency.reset();
     }
     t
-}
-
-struct Totals {
-    latency: Histogram<u64>,
-    delivered: u64,
-    refused: u64,
-    closed: u64,
 }
 
 /// Reads some of a conversation's participants' connections in one task; a connection that
@@ -368,9 +359,7 @@ async fn receive(readers: Vec<conn::Reader>, stats: Arc<Mutex<Tally>>, epoch: In
         match conn::classify(&text) {
             Seen::Message { sent_us } => {
                 let now = epoch.elapsed().as_micros() as u64;
-                if let Some(h) = s.latency.as_mut() {
-                    let _ = h.record(now.saturating_sub(sent_us).max(1));
-                }
+                let _ = s.latency.record(now.saturating_sub(sent_us).max(1));
                 s.delivered += 1;
             }
             Seen::Answer { error: true, .. } => s.refused += 1,

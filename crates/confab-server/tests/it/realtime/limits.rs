@@ -1,5 +1,8 @@
 //! Overload limits: sessions per identity, request rates per identity and per conversation,
-//! and a flood of connections with bad tokens while good clients are served.
+//! a flood of connections with bad tokens while good clients are served, the connection cap,
+//! and the request-head and write deadlines.
+
+use std::time::Duration;
 
 use confab_protocol::frame::{CloseReason, ServerFrame};
 use confab_server::rest::rate_limit::RateLimit;
@@ -324,8 +327,6 @@ async fn kept_alive(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
     assert!(String::from_utf8_lossy(&answer[..n]).starts_with("HTTP/1.1 200"));
     s
 }
-
-use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_past_the_cap_get_503_and_the_sessions_in_go_on() {
