@@ -11,14 +11,15 @@
 //! forgotten at once; other nodes see the change within the cache's lifetime.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use confab_protocol::entity::{Conversation, Participant, RoleType};
-use confab_protocol::sid::Sid;
+use confab_protocol::sid::{Sid, SidKind, is_sid};
+use confab_store::AccessFacts;
 
 use crate::error::{DomainError, DomainResult};
-use crate::{Actor, Domain};
+use crate::{Actor, Domain, validate};
 
 /// How long role permissions are cached.
 const ROLE_TTL: Duration = Duration::from_secs(5);
@@ -58,6 +59,72 @@ impl RoleCache {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(sid);
+    }
+}
+
+/// How long the facts of a user's access to a conversation are reused for its messages.
+const ACCESS_TTL: Duration = Duration::from_secs(2);
+/// Entries past which the access cache starts over.
+const ACCESS_MAX: usize = 100_000;
+
+/// The facts of users' access to conversations (addressed by SID), reused for the messages
+/// they send: reading them for every message was a store round trip (a hop to a reader
+/// thread and back) per message. Safe to reuse for a moment because the membership itself is
+/// checked again inside the message's write ([`confab_store::NewMessage::participant_only`]);
+/// what may be up to [`ACCESS_TTL`] old is a role, as with [`RoleCache`]. Changes made
+/// through this process forget what they touch at once (see [`Domain::published`]).
+#[derive(Default)]
+pub(crate) struct AccessCache {
+    entries: Mutex<AccessEntries>,
+}
+
+/// Entries by conversation SID, then identity, and how many there are.
+#[derive(Default)]
+struct AccessEntries {
+    count: usize,
+    by_conversation: HashMap<Sid, HashMap<String, (Instant, Arc<AccessFacts>)>>,
+}
+
+impl AccessCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, AccessEntries> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, conversation: &Sid, service: &Sid, identity: &str) -> Option<Arc<AccessFacts>> {
+        let entries = self.lock();
+        let (at, facts) = entries.by_conversation.get(conversation)?.get(identity)?;
+        (at.elapsed() < ACCESS_TTL && facts.conversation.chat_service_sid == *service)
+            .then(|| facts.clone())
+    }
+
+    fn put(&self, identity: &str, facts: Arc<AccessFacts>) {
+        let mut entries = self.lock();
+        if entries.count >= ACCESS_MAX {
+            *entries = AccessEntries::default();
+        }
+        let previous = entries
+            .by_conversation
+            .entry(facts.conversation.sid.clone())
+            .or_default()
+            .insert(identity.to_owned(), (Instant::now(), facts));
+        if previous.is_none() {
+            entries.count += 1;
+        }
+    }
+
+    /// Forgets what is known of a conversation (its participants or the conversation changed).
+    pub(crate) fn forget(&self, conversation: &Sid) {
+        let mut entries = self.lock();
+        if let Some(gone) = entries.by_conversation.remove(conversation) {
+            entries.count -= gone.len();
+        }
+    }
+
+    /// Forgets everything (a user's role or a service's default roles changed).
+    pub(crate) fn clear(&self) {
+        *self.lock() = AccessEntries::default();
     }
 }
 
@@ -113,9 +180,100 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<(Conversation, Access)> {
-        let c = self.find_conversation(actor, service, sid_or_name).await?;
-        let access = self.access_in(actor, &c).await?;
-        Ok((c, access))
+        self.access_with(actor, service, sid_or_name, false).await
+    }
+
+    /// [`Domain::access`] for a message: the facts of a user's access to a conversation named
+    /// by SID may come from the [`AccessCache`], the write checking the membership again.
+    pub(crate) async fn message_access(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+    ) -> DomainResult<(Conversation, Access)> {
+        self.access_with(actor, service, sid_or_name, true).await
+    }
+
+    async fn access_with(
+        &self,
+        actor: &Actor,
+        service: Option<&str>,
+        sid_or_name: &str,
+        cached: bool,
+    ) -> DomainResult<(Conversation, Access)> {
+        let Actor::User { identity, .. } = actor else {
+            let c = self.find_conversation(actor, service, sid_or_name).await?;
+            return Ok((c, Access::backend()));
+        };
+        validate::lookup_key(sid_or_name, "Conversation")?;
+        let service = self.service_for(actor, service)?;
+        let by_sid = Sid::parse(SidKind::Conversation, sid_or_name).filter(|_| cached);
+        let hit = by_sid
+            .as_ref()
+            .and_then(|sid| self.access_cache().get(sid, &service, identity));
+        let facts = match hit {
+            Some(facts) => facts,
+            None => {
+                // One store call for the conversation, the participant, the user and the
+                // service's default roles.
+                let facts = Arc::new(
+                    self.store()
+                        .access_facts(service.as_str(), sid_or_name, identity)
+                        .await?
+                        .ok_or_else(|| {
+                            DomainError::not_found(format!("Conversation {sid_or_name}"))
+                        })?,
+                );
+                if by_sid.is_some() {
+                    self.access_cache().put(identity, facts.clone());
+                }
+                facts
+            }
+        };
+        let AccessFacts {
+            conversation,
+            participant,
+            user,
+            configuration,
+        } = &*facts;
+        let (conversation, participant) = (conversation.clone(), participant.clone());
+        // Participants are found by identity; a SID-shaped identity is never a participant's
+        // (refused on creation), so it must not match another's SID here.
+        let Some(participant) = participant.filter(|_| !is_sid(SidKind::Participant, identity))
+        else {
+            return Err(DomainError::forbidden(
+                "not a participant of this conversation",
+            ));
+        };
+        let default_role = |kind: RoleType| {
+            configuration.as_ref().map(|cfg| match kind {
+                RoleType::Service => cfg.default_chat_service_role_sid.to_string(),
+                RoleType::Conversation => cfg.default_conversation_role_sid.to_string(),
+            })
+        };
+        let service_role = user
+            .as_ref()
+            .and_then(|u| u.role_sid.as_ref())
+            .map(|r| r.to_string())
+            .or_else(|| default_role(RoleType::Service));
+        let conversation_role = participant
+            .role_sid
+            .as_ref()
+            .map(Sid::to_string)
+            .or_else(|| default_role(RoleType::Conversation));
+        let (Some(service_role), Some(conversation_role)) = (service_role, conversation_role)
+        else {
+            return Err(DomainError::not_found(format!("Service {service}")));
+        };
+        let mut permissions = self.permissions_of(&service, &service_role).await?;
+        permissions.extend(self.permissions_of(&service, &conversation_role).await?);
+        Ok((
+            conversation,
+            Access {
+                permissions: Some(permissions),
+                participant: Some(participant),
+            },
+        ))
     }
 
     /// `actor`'s access to `c`, which it must belong to.
@@ -205,17 +363,22 @@ impl Domain {
                 }
             }
         };
-        if let Some(p) = self.roles_cache().get(&sid) {
+        self.permissions_of(service, &sid).await
+    }
+
+    /// A role's permissions, through the cache.
+    async fn permissions_of(&self, service: &Sid, sid: &str) -> DomainResult<Vec<String>> {
+        if let Some(p) = self.roles_cache().get(sid) {
             return Ok(p);
         }
         // A role deleted meanwhile grants nothing.
         let permissions = self
             .store()
-            .role(service.as_str(), &sid)
+            .role(service.as_str(), sid)
             .await?
             .map(|r| r.permissions)
             .unwrap_or_default();
-        self.roles_cache().put(&sid, permissions.clone());
+        self.roles_cache().put(sid, permissions.clone());
         Ok(permissions)
     }
 }

@@ -41,6 +41,7 @@ impl From<StoreError> for DomainError {
         match e {
             StoreError::NotFound(what) => DomainError::not_found(what),
             StoreError::Conflict(m) => DomainError::new(ErrorCode::Conflict, m),
+            e @ StoreError::NotParticipant(_) => DomainError::forbidden(e.to_string()),
             e @ StoreError::TooManyParticipants(_) => {
                 DomainError::new(ErrorCode::TooManyParticipants, e.to_string())
             }

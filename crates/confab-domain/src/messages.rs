@@ -105,7 +105,7 @@ impl Domain {
         let mut admitted_in = None;
         if let Actor::User { .. } = actor {
             let (c, access) = self
-                .access(actor, Some(service.as_str()), conversation)
+                .message_access(actor, Some(service.as_str()), conversation)
                 .await?;
             access.require("sendMessage")?;
             admitted_in = Some(c.sid);
@@ -147,6 +147,7 @@ impl Domain {
             date_created: input.date_created.unwrap_or(now),
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
             op_id: input.op_id,
+            participant_only: admitted_in.is_some(),
         };
         Ok(self.published(self.store().add_message(service.as_str(), new).await?))
     }

@@ -128,9 +128,12 @@ impl Domain {
                     .await?,
             );
         }
-        Ok(self
+        let updated = self
             .store()
             .update_service_configuration(service.as_str(), update)
-            .await?)
+            .await?;
+        // The default roles may have changed.
+        self.access_cache().clear();
+        Ok(updated)
     }
 }

@@ -211,6 +211,8 @@ impl Domain {
             .store()
             .update_user(user.chat_service_sid.as_str(), user.sid.as_str(), patch)
             .await?;
+        // Its role may have changed.
+        self.access_cache().clear();
         self.inner
             .sink
             .user_changed(&user.chat_service_sid, &user.identity);

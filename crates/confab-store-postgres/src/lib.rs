@@ -460,6 +460,29 @@ impl Store for PgStore {
         write_tx!(self, |c| participants::add(c, service, p.clone(), limits))
     }
 
+    async fn access_facts(
+        &self,
+        service: &str,
+        conversation: &str,
+        identity: &str,
+    ) -> StoreResult<Option<AccessFacts>> {
+        read!(self, |c| async {
+            let Some(conv) = common::find_conversation(c, service, conversation, false).await?
+            else {
+                return Ok(None);
+            };
+            let participant = participants::find_in(c, &conv, "identity", identity).await?;
+            let user = users::find(c, service, identity).await?;
+            let configuration = services::configuration(c, service).await?;
+            Ok(Some(AccessFacts {
+                participant: participant.map(|(_, p)| p),
+                user: user.map(|(_, u)| u),
+                configuration,
+                conversation: conv.conversation,
+            }))
+        })
+    }
+
     async fn participant(
         &self,
         service: &str,

@@ -55,6 +55,12 @@ pub(crate) async fn add(
             });
         }
     }
+    // Before the counters' row lock: writers of one conversation queue on that lock until
+    // they commit, so nothing that can be done first is done under it.
+    let participant_sid = author_participant(c, conv.id, &new.author).await?;
+    if new.participant_only && participant_sid.is_none() {
+        return Err(StoreError::NotParticipant(new.author));
+    }
     let row = sqlx::query(
         "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
          messages_count = messages_count + 1, last_message_at = GREATEST(coalesce(last_message_at, 0), $2) \
@@ -69,7 +75,6 @@ pub(crate) async fn add(
         row.try_get(0).map_err(backend)?,
         row.try_get(1).map_err(backend)?,
     );
-    let participant_sid = author_participant(c, conv.id, &new.author).await?;
     let m = Message {
         sid: new.sid,
         conversation_sid: sid,

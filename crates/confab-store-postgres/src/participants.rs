@@ -13,7 +13,7 @@ use sqlx::{PgConnection, Row};
 use crate::common::{
     self, append_conversation_event, append_user_event, ensure_user, keyset, next_seq, service_id,
 };
-use crate::rows::{self, PARTICIPANT_COLS, backend, json_text, unique_violation};
+use crate::rows::{self, ConversationRow, PARTICIPANT_COLS, backend, json_text, unique_violation};
 
 const EXISTS: &str = "a participant with this identity already exists in the conversation";
 
@@ -143,20 +143,29 @@ pub(crate) async fn find(
     } else {
         "identity"
     };
+    let found = find_in(c, &conv, col, sid_or_identity).await?;
+    Ok(found.map(|(id, p)| (conv.id, id, p)))
+}
+
+/// The participant of `conv` whose `col` (`sid` or `identity`) is `key`, with its row id.
+pub(crate) async fn find_in(
+    c: &mut PgConnection,
+    conv: &ConversationRow,
+    col: &str,
+    key: &str,
+) -> StoreResult<Option<(i64, Participant)>> {
     let row = sqlx::query(&format!(
         "SELECT {PARTICIPANT_COLS} FROM participants WHERE conversation_id = $1 AND {col} = $2"
     ))
     .bind(conv.id)
-    .bind(sid_or_identity)
+    .bind(key)
     .fetch_optional(&mut *c)
     .await
     .map_err(backend)?;
-    let found = row
-        .as_ref()
+    row.as_ref()
         .map(|r| rows::participant_at(r, 0, &conv.conversation.sid))
         .transpose()
-        .map_err(backend)?;
-    Ok(found.map(|(id, p)| (conv.id, id, p)))
+        .map_err(backend)
 }
 
 async fn load(

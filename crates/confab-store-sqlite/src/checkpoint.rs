@@ -1,15 +1,20 @@
 //! WAL checkpoints, mostly on a thread of their own.
 //!
-//! SQLite's automatic checkpoint runs inside the commit that crosses the threshold (1,000
-//! pages), on the writer's thread: that commit, and every write queued behind it, waits while
-//! the checkpoint copies pages into the database file and fsyncs it. Under steady load that
-//! was a stall of about 100 ms every few seconds (`confab bench fanout`). This thread copies
-//! pages in PASSIVE mode, which never blocks the writer or the readers, so that the writer's
-//! own checkpoint finds little left to copy.
+//! SQLite's automatic checkpoint runs inside the commit that crosses its threshold, on the
+//! writer's thread: that commit, and every write queued behind it, waits while the checkpoint
+//! copies pages into the database file and fsyncs it. This thread copies pages in PASSIVE
+//! mode every [`PAUSE`], which never blocks the writer or the readers, so that the writer's own
+//! checkpoint finds little left to copy.
 //!
-//! The writer's checkpoint stays on: the WAL starts over only when a checkpoint has copied
-//! every frame, which under steady load happens only between the writer's own commits (with
-//! this thread alone, the WAL grew without end).
+//! The writer's checkpoint stays on, at a high threshold (`WRITER_CHECKPOINT_PAGES` in
+//! `lib.rs`): the WAL starts over only when a checkpoint has copied every frame, which under
+//! steady load happens only between the writer's own commits (with this thread alone, the WAL
+//! grew without end).
+//!
+//! Checkpoints are rare on purpose. A busy conversation rewrites the same few pages (the ends
+//! of its indexes) with every message, and each checkpoint copies every page changed since the
+//! last one once: with a checkpoint every 10 ms, as this thread did when it fell behind, a
+//! thousand busy conversations made it copy the same pages a hundred times a second.
 
 use std::path::Path;
 use std::sync::mpsc;
@@ -18,12 +23,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-/// Pause between checkpoints while the WAL is small.
-const PAUSE: Duration = Duration::from_millis(500);
-/// More pages than this left in the WAL after a checkpoint: go again after [`SOON`].
-const BEHIND: i64 = 4_000;
-/// The pause when behind: short, but not a spin while a reader's snapshot holds frames.
-const SOON: Duration = Duration::from_millis(10);
+/// Pause between checkpoints.
+const PAUSE: Duration = Duration::from_millis(250);
 
 /// The checkpointing thread; dropping it stops the thread.
 pub(crate) struct Checkpointer {
@@ -57,28 +58,14 @@ impl Drop for Checkpointer {
 }
 
 fn run(conn: &Connection, stopped: &mpsc::Receiver<()>, name: &str) {
-    let mut pause = PAUSE;
     loop {
-        match stopped.recv_timeout(pause) {
+        match stopped.recv_timeout(PAUSE) {
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             // Stopped (the sender is dropped; nothing is ever sent).
             _ => return,
         }
-        // (busy, frames in the WAL, frames checkpointed)
-        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        });
-        pause = match result {
-            Ok((_, log, done)) if log - done > BEHIND => SOON,
-            Ok(_) => PAUSE,
-            Err(e) => {
-                tracing::warn!(database = name, error = %e, "WAL checkpoint failed");
-                PAUSE
-            }
-        };
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(database = name, error = %e, "WAL checkpoint failed");
+        }
     }
 }

@@ -184,8 +184,8 @@ pub(crate) fn prune_conversation_logs(
     limit: u32,
 ) -> StoreResult<u64> {
     conn.prepare_cached(
-        "DELETE FROM conversation_events WHERE (conversation_id, seq) IN \
-         (SELECT conversation_id, seq FROM conversation_events WHERE date_created < ?1 ORDER BY date_created, seq LIMIT ?2)",
+        "DELETE FROM conversation_events WHERE id IN \
+         (SELECT id FROM conversation_events WHERE date_created < ?1 ORDER BY date_created, id LIMIT ?2)",
     )
     .and_then(|mut st| st.execute(params![before, limit]))
     .map(|n| n as u64)

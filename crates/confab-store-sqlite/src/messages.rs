@@ -34,6 +34,10 @@ pub(crate) fn add(
             });
         }
     }
+    let participant_sid = author_participant(conn, conv.id, &new.author)?;
+    if new.participant_only && participant_sid.is_none() {
+        return Err(StoreError::NotParticipant(new.author));
+    }
     let (seq, index): (i64, i64) = conn
         .prepare_cached(
             "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
@@ -46,7 +50,6 @@ pub(crate) fn add(
             })
         })
         .map_err(backend)?;
-    let participant_sid = author_participant(conn, conv.id, &new.author)?;
     let m = Message {
         sid: new.sid,
         conversation_sid: sid,

@@ -14,7 +14,7 @@ use crate::common::{
     self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
 };
 use crate::conversations::unique_violation;
-use crate::rows::{self, PARTICIPANT_COLS, backend, json_text};
+use crate::rows::{self, ConversationRow, PARTICIPANT_COLS, backend, json_text};
 
 const EXISTS: &str = "a participant with this identity already exists in the conversation";
 
@@ -132,19 +132,28 @@ pub(crate) fn find(
     } else {
         "identity"
     };
-    let found = conn
-        .prepare_cached(&format!(
-            "SELECT {PARTICIPANT_COLS} FROM participants WHERE conversation_id = ?1 AND {col} = ?2"
-        ))
-        .and_then(|mut s| {
-            s.query_row(
-                params![conv.id, sid_or_identity],
-                rows::participant(&conv.conversation.sid),
-            )
-            .optional()
-        })
-        .map_err(backend)?;
+    let found = find_in(conn, &conv, col, sid_or_identity)?;
     Ok(found.map(|(id, p)| (conv.id, id, p)))
+}
+
+/// The participant of `conv` whose `col` (`sid` or `identity`) is `key`, with its row id.
+pub(crate) fn find_in(
+    conn: &Connection,
+    conv: &ConversationRow,
+    col: &str,
+    key: &str,
+) -> StoreResult<Option<(i64, Participant)>> {
+    conn.prepare_cached(&format!(
+        "SELECT {PARTICIPANT_COLS} FROM participants WHERE conversation_id = ?1 AND {col} = ?2"
+    ))
+    .and_then(|mut s| {
+        s.query_row(
+            params![conv.id, key],
+            rows::participant(&conv.conversation.sid),
+        )
+        .optional()
+    })
+    .map_err(backend)
 }
 
 fn load(

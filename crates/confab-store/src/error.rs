@@ -14,6 +14,9 @@ pub enum StoreError {
     /// The identity belongs to the maximum number of conversations.
     #[error("the identity belongs to the maximum of {0} conversations")]
     TooManyConversations(u32),
+    /// A message that must come from a participant names an author who is none.
+    #[error("{0} is not a participant of this conversation")]
+    NotParticipant(String),
     /// The database failed, or the store is shutting down. Details are for the log only.
     #[error("storage failure: {0}")]
     Backend(String),

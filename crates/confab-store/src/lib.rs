@@ -176,6 +176,15 @@ pub trait Store: Send + Sync + 'static {
         participant: NewParticipant,
         limits: &CountLimits,
     ) -> StoreResult<Committed<Participant>>;
+    /// A conversation of `service` (by SID or unique name) with what decides `identity`'s
+    /// access to it: its participant (by identity), its user, and the service's
+    /// configuration, read together; `None` if there is no such conversation.
+    async fn access_facts(
+        &self,
+        service: &str,
+        conversation: &str,
+        identity: &str,
+    ) -> StoreResult<Option<AccessFacts>>;
     /// Fetches a participant by SID or identity.
     async fn participant(
         &self,

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use confab_protocol::entity::{
     Conversation, ConversationState, Millis, NotificationLevel, Participant, Role, Service, Timers,
+    User,
 };
 use confab_protocol::sid::Sid;
 
@@ -125,6 +126,10 @@ pub struct NewMessage {
     /// The client's idempotency key: a second message with the same (conversation, author,
     /// op_id) returns the first instead of adding another.
     pub op_id: Option<String>,
+    /// The author must be a participant (a user's own message): checked inside the write, so
+    /// that a permission checked a moment before cannot outlive the membership it rests on.
+    /// Without one the write fails with [`crate::StoreError::NotParticipant`].
+    pub participant_only: bool,
 }
 
 /// Changes to a conversation; `None` leaves a field as it is, `Some(None)` clears it.
@@ -369,4 +374,19 @@ pub struct Memberships {
     pub user_seq: i64,
     /// Each conversation the identity participates in, with its head `seq`.
     pub conversations: Vec<(Sid, i64)>,
+}
+
+/// What decides a user's access to a conversation, read together in one store call: the
+/// realtime path checks it for every message a user sends, and reading the four rows one call
+/// at a time cost four hops to the store's threads per message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessFacts {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// The identity's participant in it (looked up by identity only), if any.
+    pub participant: Option<Participant>,
+    /// The identity's user in the service, if it has one.
+    pub user: Option<User>,
+    /// The service's configuration (its default roles).
+    pub configuration: Option<ServiceConfiguration>,
 }

@@ -866,3 +866,80 @@ pub async fn recent_conversations_follow_activity_and_counts(store: Arc<dyn Stor
         .unwrap();
     assert_eq!((nobody.items.len(), nobody.next), (0, None));
 }
+
+pub async fn access_facts_are_the_rows_read_one_at_a_time(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let c = store
+        .create_conversation(conversation(&service, Some("lobby")))
+        .await
+        .unwrap()
+        .value;
+    let alice = store
+        .add_participant(s, participant(&c.sid, "alice"), &LIMITS)
+        .await
+        .unwrap()
+        .value;
+    let configuration = store.service_configuration(s).await.unwrap();
+    assert!(configuration.is_some());
+    for key in [c.sid.as_str(), "lobby"] {
+        let facts = store.access_facts(s, key, "alice").await.unwrap().unwrap();
+        assert_eq!(facts.conversation, c);
+        assert_eq!(facts.participant.as_ref(), Some(&alice));
+        assert_eq!(facts.user, store.user(s, "alice").await.unwrap());
+        assert!(facts.user.is_some(), "a participant's user exists");
+        assert_eq!(facts.configuration, configuration);
+    }
+    let stranger = store
+        .access_facts(s, "lobby", "bob")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stranger.participant, stranger.user), (None, None));
+    // Participants are found by identity only: a participant's SID is nobody's identity.
+    let by_sid = store
+        .access_facts(s, "lobby", alice.sid.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_sid.participant, None);
+    assert_eq!(
+        store.access_facts(s, "nowhere", "alice").await.unwrap(),
+        None
+    );
+    let other = store.create_service(new_service("other")).await.unwrap();
+    assert_eq!(
+        store
+            .access_facts(other.sid.as_str(), c.sid.as_str(), "alice")
+            .await
+            .unwrap(),
+        None,
+        "a conversation of another service is not found"
+    );
+}
+
+pub async fn a_participants_only_message_from_anyone_else_changes_nothing(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = new_conversation(&*store, &service).await;
+    store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    let before = store.conversation(s, conv.as_str()).await.unwrap();
+    let log_before = whole_log(&*store, &conv).await;
+    let mut stranger = message(&conv, "mallory", "let me in");
+    stranger.participant_only = true;
+    stranger.op_id = Some("op-m".into());
+    assert!(matches!(
+        store.add_message(s, stranger).await,
+        Err(StoreError::NotParticipant(_))
+    ));
+    assert_eq!(store.conversation(s, conv.as_str()).await.unwrap(), before);
+    assert_eq!(whole_log(&*store, &conv).await, log_before);
+    let mut own = message(&conv, "alice", "hello");
+    own.participant_only = true;
+    let added = store.add_message(s, own).await.unwrap().value;
+    assert_eq!(added.index, 0, "the refused message took no index");
+    assert!(added.participant_sid.is_some());
+}

@@ -50,6 +50,8 @@ macro_rules! conformance_tests {
             pruning_drops_old_log_rows_and_keeps_the_counters,
             read_horizons_move_without_logging,
             recent_conversations_follow_activity_and_counts,
+            access_facts_are_the_rows_read_one_at_a_time,
+            a_participants_only_message_from_anyone_else_changes_nothing,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {
@@ -165,6 +167,7 @@ pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
         date_created: 30,
         date_updated: 30,
         op_id: None,
+        participant_only: false,
     }
 }
 

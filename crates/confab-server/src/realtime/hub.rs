@@ -20,7 +20,7 @@ use confab_protocol::sid::Sid;
 use confab_store::{LogEvent, Stream};
 use tokio::sync::mpsc;
 
-use super::session::{Kill, Outbound};
+use super::session::{Kill, Live, Outbound};
 
 /// A session as the hub sees it: where its events go and how to stop it.
 #[derive(Clone)]
@@ -191,7 +191,10 @@ impl EventSink for Hub {
             let Some(subs) = streams.get(&event.stream) else {
                 continue;
             };
-            let event = Arc::new(event.clone());
+            let Some(event) = Live::new(event).map(Arc::new) else {
+                tracing::error!(stream = ?event.stream, seq = event.seq, "an event frame is not UTF-8");
+                continue;
+            };
             for sub in subs {
                 match sub.tx.try_send(Outbound::Event(event.clone())) {
                     Ok(()) => {}

@@ -19,7 +19,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use bytes::Bytes;
 use confab_domain::Actor;
 use confab_protocol::frame::{ClientFrame, CloseReason, Resumed, ServerFrame, Welcome, WireError};
 use confab_protocol::sid::{Sid, SidKind};
@@ -41,7 +42,7 @@ pub(crate) enum Outbound {
     /// A frame encoded for this session alone (`res`, `pong`).
     Text(String),
     /// A committed event, shared by every recipient.
-    Event(Arc<LogEvent>),
+    Event(Arc<Live>),
     /// An ephemeral event of a conversation (typing), delivered only while it is followed.
     Ephemeral {
         conversation: Sid,
@@ -49,6 +50,38 @@ pub(crate) enum Outbound {
         /// News about this identity, numbered: delivered once per session.
         once: Option<(String, u64)>,
     },
+}
+
+/// A committed event as the hub hands it to every recipient: checked and classified once,
+/// so that a delivery costs no scan of the frame.
+pub(crate) struct Live {
+    /// The event as committed.
+    pub event: LogEvent,
+    /// Its frame as WebSocket text.
+    pub text: Utf8Bytes,
+    /// Whether it is a `participantLeft`, the one event a recipient must look inside (its own
+    /// leave ends the conversation's stream for it).
+    pub participant_left: bool,
+}
+
+impl Live {
+    /// `None` for a frame that is not UTF-8 (never, for a frame this server encoded).
+    pub fn new(event: &LogEvent) -> Option<Live> {
+        let text = Utf8Bytes::try_from(Bytes::from_owner(event.frame.clone())).ok()?;
+        Some(Live {
+            participant_left: is_participant_left(&event.frame),
+            event: event.clone(),
+            text,
+        })
+    }
+}
+
+/// Whether `frame` is a `participantLeft` event, by the type in its head (frames are encoded
+/// with `type` before `data`).
+pub(crate) fn is_participant_left(frame: &[u8]) -> bool {
+    const MARK: &[u8] = br#""type":"participantLeft""#;
+    let head = &frame[..frame.len().min(160)];
+    head.windows(MARK.len()).any(|w| w == MARK)
 }
 
 /// How a session ends.

@@ -6,6 +6,7 @@ mod basics;
 mod denial;
 mod limits;
 mod membership_resume;
+mod nodes;
 mod overload;
 mod presence;
 mod protocol_errors;
