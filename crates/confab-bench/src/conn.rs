@@ -55,12 +55,28 @@ pub async fn open(ws: &str, token: &str) -> Result<(Writer, Reader), String> {
     }
 }
 
-/// A `req` frame.
-pub fn request(id: u64, method: &str, params: &serde_json::Value) -> Message {
+/// A `message.send` request as the SDK makes it: with an `op_id` (the time in milliseconds,
+/// then 80 random bits, as the SDK's), so that the server does the de-duplication work every
+/// real send costs.
+pub fn send_message(id: u64, conversation: &str, body: &str) -> Message {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let op_id = format!(
+        "{:012x}{:020x}",
+        millis & 0xffff_ffff_ffff,
+        rand::random::<u128>() & ((1 << 80) - 1)
+    );
     Message::Text(
-        serde_json::json!({"op": "req", "id": id, "method": method, "params": params})
-            .to_string()
-            .into(),
+        serde_json::json!({
+            "op": "req",
+            "id": id,
+            "op_id": op_id,
+            "method": "message.send",
+            "params": {"conversation": conversation, "body": body},
+        })
+        .to_string()
+        .into(),
     )
 }
 

@@ -431,11 +431,7 @@ async fn send(
                 let now = epoch.elapsed().as_micros() as u64;
                 let body = conn::stamped_body(now, body_bytes);
                 id += 1;
-                let frame = conn::request(
-                    id,
-                    "message.send",
-                    &serde_json::json!({"conversation": conversation, "body": body}),
-                );
+                let frame = conn::send_message(id, &conversation, &body);
                 let w = next % writers.len();
                 next += 1;
                 if writers[w].send(frame).await.is_ok() {

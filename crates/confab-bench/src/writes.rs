@@ -48,6 +48,8 @@ pub struct Figures {
     pub server_cores: Option<f64>,
     /// The server's CPU time per acknowledged message, µs.
     pub server_us_per_message: Option<f64>,
+    /// The load generator's CPU in cores.
+    pub generator_cores: f64,
 }
 
 /// Runs the scenario.
@@ -109,10 +111,12 @@ pub async fn run(target: &Target, args: &WritesArgs) -> Result<Figures, String> 
         refused,
         server_cores: cpu.server_cores,
         server_us_per_message: cpu.server_us_per(acked),
+        generator_cores: cpu.generator_cores,
     };
     println!(
         "writes: {:.0} durable messages/s from {} senders; answer p50 {:.2} ms, p99 {:.2} ms, \
-         p999 {:.2} ms; refused {}; server {} % of a core, {} us per message",
+         p999 {:.2} ms; refused {}; server {} % of a core, {} us per message; generator {:.0} % \
+         of a core",
         figures.acked_per_s,
         figures.senders,
         figures.latency.p50_ms,
@@ -120,7 +124,8 @@ pub async fn run(target: &Target, args: &WritesArgs) -> Result<Figures, String> 
         figures.latency.p999_ms,
         refused,
         opt(cpu.server_cores.map(|c| c * 100.0), 0),
-        opt(figures.server_us_per_message, 1)
+        opt(figures.server_us_per_message, 1),
+        figures.generator_cores * 100.0,
     );
     Ok(figures)
 }
@@ -143,14 +148,13 @@ async fn sender(
     let mut h = report::histogram();
     let (mut acked, mut refused) = (0u64, 0u64);
     let body = conn::stamped_body(0, body_bytes);
-    let params = serde_json::json!({"conversation": conversation, "body": body});
     for id in 1u64.. {
         pace.tick().await;
         let sent = Instant::now();
         if sent >= end {
             break;
         }
-        w.send(conn::request(id, "message.send", &params))
+        w.send(conn::send_message(id, &conversation, &body))
             .await
             .map_err(|e| format!("send: {e}"))?;
         let error = loop {

@@ -451,7 +451,7 @@ impl Session {
             });
             return id;
         }
-        let op_id = is_mutation(method).then(|| self.new_op_id());
+        let op_id = is_mutation(method).then(|| self.new_op_id(now));
         let pending = Pending {
             method: method.to_owned(),
             params,
@@ -587,8 +587,15 @@ impl Session {
         id
     }
 
-    fn new_op_id(&mut self) -> String {
-        format!("{:016x}{:016x}", self.rng.next_u64(), self.rng.next_u64())
+    /// 32 hex digits: the time in milliseconds (48 bits), then 80 random bits. Time first
+    /// puts the server's index entry for it at the index's end (see its migrations).
+    fn new_op_id(&mut self, now: u64) -> String {
+        format!(
+            "{:012x}{:016x}{:04x}",
+            now & 0xffff_ffff_ffff,
+            self.rng.next_u64(),
+            self.rng.next_u64() & 0xffff
+        )
     }
 
     fn set_conn(&mut self, state: ConnectionState) {

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_init.sql"),
     include_str!("../migrations/0002_log_retention.sql"),
     include_str!("../migrations/0003_activity.sql"),
+    include_str!("../migrations/0004_append_order.sql"),
 ];
 
 /// How to reach the database.

@@ -8,7 +8,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_roles_users.sql"),
     include_str!("../migrations/0003_log_retention.sql"),
     include_str!("../migrations/0004_activity.sql"),
-    include_str!("../migrations/0005_event_rows.sql"),
+    include_str!("../migrations/0005_append_order.sql"),
 ];
 
 /// Brings the schema up to date.
