@@ -24,14 +24,17 @@ use crate::{Actor, Domain, validate};
 /// How long role permissions are cached.
 const ROLE_TTL: Duration = Duration::from_secs(5);
 
+/// A role's permissions, shared: a user's every message is checked against two of them.
+type Permissions = Arc<[String]>;
+
 /// Role permissions by role SID, with when they were read.
 #[derive(Default)]
 pub(crate) struct RoleCache {
-    roles: Mutex<HashMap<String, (Instant, Vec<String>)>>,
+    roles: Mutex<HashMap<String, (Instant, Permissions)>>,
 }
 
 impl RoleCache {
-    fn get(&self, sid: &str) -> Option<Vec<String>> {
+    fn get(&self, sid: &str) -> Option<Permissions> {
         let roles = self
             .roles
             .lock()
@@ -42,7 +45,7 @@ impl RoleCache {
             .map(|(_, p)| p.clone())
     }
 
-    fn put(&self, sid: &str, permissions: Vec<String>) {
+    fn put(&self, sid: &str, permissions: Permissions) {
         let mut roles = self
             .roles
             .lock()
@@ -131,8 +134,8 @@ impl AccessCache {
 /// What a caller may do in one conversation (or, without one, in its service).
 #[derive(Debug, Clone)]
 pub(crate) struct Access {
-    /// `None`: an app backend, allowed everything.
-    permissions: Option<Vec<String>>,
+    /// The permission sets of the caller's roles; `None`: an app backend, allowed everything.
+    permissions: Option<Vec<Permissions>>,
     /// The caller's participant, for a user in a conversation.
     pub participant: Option<Participant>,
 }
@@ -149,7 +152,7 @@ impl Access {
     pub fn allows(&self, permission: &str) -> bool {
         self.permissions
             .as_ref()
-            .is_none_or(|p| p.iter().any(|x| x == permission))
+            .is_none_or(|sets| sets.iter().any(|p| p.iter().any(|x| x == permission)))
     }
 
     /// Refuses (20403) unless the caller holds `permission`.
@@ -265,8 +268,10 @@ impl Domain {
         else {
             return Err(DomainError::not_found(format!("Service {service}")));
         };
-        let mut permissions = self.permissions_of(&service, &service_role).await?;
-        permissions.extend(self.permissions_of(&service, &conversation_role).await?);
+        let permissions = vec![
+            self.permissions_of(&service, &service_role).await?,
+            self.permissions_of(&service, &conversation_role).await?,
+        ];
         Ok((
             conversation,
             Access {
@@ -296,17 +301,16 @@ impl Domain {
                 "not a participant of this conversation",
             ));
         };
-        let mut permissions = self
-            .service_permissions(&c.chat_service_sid, identity)
-            .await?;
-        permissions.extend(
+        let permissions = vec![
+            self.service_permissions(&c.chat_service_sid, identity)
+                .await?,
             self.role_permissions(
                 &c.chat_service_sid,
                 participant.role_sid.as_ref().map(Sid::as_str),
                 RoleType::Conversation,
             )
             .await?,
-        );
+        ];
         Ok(Access {
             permissions: Some(permissions),
             participant: Some(participant),
@@ -323,7 +327,7 @@ impl Domain {
             return Ok(Access::backend());
         };
         Ok(Access {
-            permissions: Some(self.service_permissions(service, identity).await?),
+            permissions: Some(vec![self.service_permissions(service, identity).await?]),
             participant: None,
         })
     }
@@ -332,7 +336,7 @@ impl Domain {
         &self,
         service: &Sid,
         identity: &str,
-    ) -> DomainResult<Vec<String>> {
+    ) -> DomainResult<Permissions> {
         let role = self
             .store()
             .user(service.as_str(), identity)
@@ -348,7 +352,7 @@ impl Domain {
         service: &Sid,
         role: Option<&str>,
         kind: RoleType,
-    ) -> DomainResult<Vec<String>> {
+    ) -> DomainResult<Permissions> {
         let sid = match role {
             Some(r) => r.to_owned(),
             None => {
@@ -367,17 +371,18 @@ impl Domain {
     }
 
     /// A role's permissions, through the cache.
-    async fn permissions_of(&self, service: &Sid, sid: &str) -> DomainResult<Vec<String>> {
+    async fn permissions_of(&self, service: &Sid, sid: &str) -> DomainResult<Permissions> {
         if let Some(p) = self.roles_cache().get(sid) {
             return Ok(p);
         }
         // A role deleted meanwhile grants nothing.
-        let permissions = self
+        let permissions: Permissions = self
             .store()
             .role(service.as_str(), sid)
             .await?
             .map(|r| r.permissions)
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         self.roles_cache().put(sid, permissions.clone());
         Ok(permissions)
     }

@@ -4,7 +4,13 @@
 //! that arrives while the first attempt still runs waits for its answer.
 //!
 //! `message.send` is also de-duplicated by the store (a unique key on the message row), which
-//! outlives this cache and a server restart.
+//! outlives this cache and a server restart: for it the cache keeps no answer, only that the
+//! send ran ([`Done::InStore`]); a retry runs again, uncharged, and the store answers with the
+//! first message. Keeping every message's answer for the whole TTL held gigabytes under load.
+//!
+//! The cache holds at most a set number of entries: past it the oldest go first, so a flood of
+//! requests cannot grow it without bound (the window then shrinks below the TTL; a message
+//! retried after it is still de-duplicated by the store).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -19,9 +25,19 @@ pub(crate) type Answer = Result<Value, WireError>;
 
 type Key = (String, String, String);
 
+/// How a finished request is remembered.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Done {
+    /// Its answer, given again to a retry.
+    Answer(Answer),
+    /// The store keeps the result under the `op_id` (`message.send`): a retry runs again and
+    /// gets it from there.
+    InStore,
+}
+
 struct Entry {
     at: Instant,
-    answer: watch::Receiver<Option<Answer>>,
+    answer: watch::Receiver<Option<Done>>,
 }
 
 /// The longest `op_id`, in characters.
@@ -37,6 +53,7 @@ pub(crate) fn valid_op_id(op_id: &str) -> bool {
 /// The cache of recent answers by `op_id`.
 pub(crate) struct OpCache {
     ttl: Duration,
+    max_entries: usize,
     entries: Mutex<Entries>,
 }
 
@@ -50,17 +67,18 @@ struct Entries {
 
 /// What [`OpCache::claim`] found.
 pub(crate) enum Claim {
-    /// The first attempt: run it and [`Claim::First`]'s sender takes the answer.
-    First(watch::Sender<Option<Answer>>),
-    /// A retry: the first attempt's answer arrives here (it may still be running).
-    Retry(watch::Receiver<Option<Answer>>),
+    /// The first attempt: run it and [`Claim::First`]'s sender takes how it ended.
+    First(watch::Sender<Option<Done>>),
+    /// A retry: how the first attempt ended arrives here (it may still be running).
+    Retry(watch::Receiver<Option<Done>>),
 }
 
 impl OpCache {
-    /// A cache that keeps answers for `ttl`.
-    pub fn new(ttl: Duration) -> OpCache {
+    /// A cache that keeps answers for `ttl`, at most `max_entries` of them.
+    pub fn new(ttl: Duration, max_entries: usize) -> OpCache {
         OpCache {
             ttl,
+            max_entries: max_entries.max(1),
             entries: Mutex::new(Entries::default()),
         }
     }
@@ -70,7 +88,7 @@ impl OpCache {
         let now = Instant::now();
         let mut entries = self.lock();
         while let Some((at, _)) = entries.order.front() {
-            if now.duration_since(*at) < self.ttl {
+            if now.duration_since(*at) < self.ttl && entries.by_key.len() < self.max_entries {
                 break;
             }
             if let Some((at, key)) = entries.order.pop_front()
@@ -116,7 +134,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_retry_gets_the_first_answer_even_while_it_runs() {
-        let cache = OpCache::new(Duration::from_secs(60));
+        let cache = OpCache::new(Duration::from_secs(60), 100);
         let Claim::First(tx) = cache.claim("IS1", "alice", "op-1") else {
             panic!("first claim must run")
         };
@@ -125,22 +143,40 @@ mod tests {
         };
         // Another identity's identical op_id is its own.
         assert!(matches!(cache.claim("IS1", "bob", "op-1"), Claim::First(_)));
-        tx.send_replace(Some(Ok(serde_json::json!({"index": 3}))));
+        let done = Done::Answer(Ok(serde_json::json!({"index": 3})));
+        tx.send_replace(Some(done.clone()));
         let answer = rx.wait_for(Option::is_some).await.unwrap().clone();
-        assert_eq!(answer, Some(Ok(serde_json::json!({"index": 3}))));
+        assert_eq!(answer, Some(done));
     }
 
     #[test]
     fn a_released_op_id_runs_again() {
-        let cache = OpCache::new(Duration::from_secs(60));
+        let cache = OpCache::new(Duration::from_secs(60), 100);
         assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
         cache.release("IS1", "a", "x");
         assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
     }
 
     #[test]
+    fn past_its_size_the_oldest_entries_go_first() {
+        let cache = OpCache::new(Duration::from_secs(60), 3);
+        for op in ["a", "b", "c", "d"] {
+            assert!(matches!(cache.claim("IS1", "u", op), Claim::First(_)));
+        }
+        assert_eq!(cache.lock().by_key.len(), 3);
+        assert!(
+            matches!(cache.claim("IS1", "u", "d"), Claim::Retry(_)),
+            "the newest is kept"
+        );
+        assert!(
+            matches!(cache.claim("IS1", "u", "a"), Claim::First(_)),
+            "the oldest went first"
+        );
+    }
+
+    #[test]
     fn expired_entries_are_claimed_anew() {
-        let cache = OpCache::new(Duration::ZERO);
+        let cache = OpCache::new(Duration::ZERO, 100);
         assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
         assert!(matches!(cache.claim("IS1", "a", "x"), Claim::First(_)));
     }

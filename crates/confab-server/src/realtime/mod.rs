@@ -61,6 +61,8 @@ pub struct RealtimeConfig {
     pub max_pending_requests: usize,
     /// How long `op_id` answers are remembered (longer than any client's request timeout).
     pub op_ttl: Duration,
+    /// The most `op_id`s remembered at once; past it the oldest are forgotten first.
+    pub op_cache_entries: usize,
     /// How long conversation log rows are kept for replay; `None` keeps them forever.
     pub log_retention: Option<Duration>,
     /// How often old log rows are pruned.
@@ -88,6 +90,8 @@ impl Default for RealtimeConfig {
             queue_capacity: 1024,
             max_pending_requests: 64,
             op_ttl: Duration::from_secs(300),
+            // A few tens of megabytes at most (a message's entry keeps no answer).
+            op_cache_entries: 100_000,
             log_retention: Some(Duration::from_secs(7 * 24 * 3600)),
             prune_interval: Duration::from_secs(60),
             typing_timeout: Duration::from_secs(5),
@@ -170,7 +174,7 @@ impl Realtime {
         shutdown: watch::Receiver<bool>,
     ) -> Realtime {
         Realtime {
-            ops: dedup::OpCache::new(config.op_ttl),
+            ops: dedup::OpCache::new(config.op_ttl, config.op_cache_entries),
             typing: Arc::new(typing::TypingTracker::new(config.typing_timeout)),
             horizons: Arc::default(),
             presence: presence::Presence::default(),

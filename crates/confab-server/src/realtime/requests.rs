@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::Realtime;
-use super::dedup::{Answer, Claim, MAX_OP_ID_CHARS, OpCache, valid_op_id};
+use super::dedup::{Answer, Claim, Done, MAX_OP_ID_CHARS, OpCache, valid_op_id};
 use super::dispatch;
 use super::session::Outbound;
 
@@ -51,13 +51,13 @@ pub(crate) async fn request(
     let _active = rt.active();
     // The identity's rate is charged by what runs: a resend of a request already answered
     // (or under way) gets that answer without being charged again.
-    let run = |op_id: Option<String>| {
-        let (rt, actor, method) = (rt.clone(), actor.clone(), method.clone());
+    let run = |op_id: Option<String>, charge: bool| {
+        let (rt, actor, method, params) = (rt.clone(), actor.clone(), method.clone(), &params);
         async move {
-            if !rt.admit(&actor) {
+            if charge && !rt.admit(&actor) {
                 return Err(too_many());
             }
-            call(&rt, &actor, &method, op_id, params).await
+            call(&rt, &actor, &method, op_id, params.clone(), charge).await
         }
     };
     let answer = match (&op_id, &actor) {
@@ -71,8 +71,11 @@ pub(crate) async fn request(
                     // Forgets the op_id if this task is dropped or panics before answering,
                     // so that a retry runs instead of waiting on an answer that never comes.
                     let mut guard = Release(&rt.ops, service.as_str(), identity, op, true);
-                    let answer = run(op_id.clone()).await;
-                    done.send_replace(Some(answer.clone()));
+                    let answer = run(op_id.clone(), true).await;
+                    done.send_replace(Some(match &answer {
+                        Ok(_) if method == "message.send" => Done::InStore,
+                        _ => Done::Answer(answer.clone()),
+                    }));
                     // A passing failure, or a refusal for the rate, is not the operation's
                     // answer: a retry runs again.
                     guard.4 = answer.as_ref().is_err_and(|e| {
@@ -82,13 +85,18 @@ pub(crate) async fn request(
                     drop(guard);
                     answer
                 }
-                Claim::Retry(mut first) => match first.wait_for(Option::is_some).await {
-                    Ok(a) => a.clone().unwrap_or_else(|| Err(internal())),
-                    Err(_) => Err(internal()),
-                },
+                Claim::Retry(mut first) => {
+                    let done = first.wait_for(Option::is_some).await.map(|d| d.clone());
+                    match done {
+                        Ok(Some(Done::Answer(a))) => a,
+                        // Runs again, uncharged: the store answers with the first message.
+                        Ok(Some(Done::InStore)) => run(op_id.clone(), false).await,
+                        _ => Err(internal()),
+                    }
+                }
             }
         }
-        _ => run(op_id.clone()).await,
+        _ => run(op_id.clone(), true).await,
     };
     if method == "message.send"
         && let (Ok(m), Actor::User { identity, .. }) = (&answer, &actor)
@@ -114,12 +122,14 @@ impl Drop for Release<'_> {
 }
 
 /// Runs a method: those that need the endpoint's live state here, the rest in `dispatch`.
+/// Unless `charge`, a message does not spend its conversation's rate (a retry of one sent).
 async fn call(
     rt: &Realtime,
     actor: &Actor,
     method: &str,
     op_id: Option<String>,
     params: Value,
+    charge: bool,
 ) -> Answer {
     let Actor::User {
         service: service_sid,
@@ -189,7 +199,8 @@ async fn call(
     }
     // A conversation's message rate is charged inside the domain, once the sender is known
     // to be a participant: an outsider cannot spend it, nor a second name double it.
-    let admit = |sid: &confab_protocol::sid::Sid| rt.admit_message(sid);
+    // A retry of a message already sent is not charged again.
+    let admit = |sid: &confab_protocol::sid::Sid| !charge || rt.admit_message(sid);
     let mut answer = dispatch::call(&rt.domain, actor, method, op_id, params, admit)
         .await
         .map_err(wire)?;
