@@ -526,8 +526,9 @@ impl Store for SqliteStore {
 
     async fn add_message(&self, service: &str, new: NewMessage) -> StoreResult<Committed<Message>> {
         let service = service.to_owned();
+        // Every check comes before its first change (see `messages::add`).
         self.writer
-            .write(move |c| messages::add(c, &service, new))
+            .write_checked_first(move |c| messages::add(c, &service, new))
             .await
     }
 

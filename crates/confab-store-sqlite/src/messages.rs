@@ -12,6 +12,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::common::{self, append_conversation_event, keyset, next_seq};
 use crate::rows::{self, MESSAGE_COLS, backend};
 
+/// Adds a message. Every check comes before the first change, so the writer runs it without a
+/// savepoint (`Writer::write_checked_first`): keep it so.
 pub(crate) fn add(
     conn: &Connection,
     service: &str,

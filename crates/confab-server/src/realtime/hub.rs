@@ -20,7 +20,7 @@ use confab_protocol::sid::Sid;
 use confab_store::{LogEvent, Stream};
 use tokio::sync::mpsc;
 
-use super::session::{Kill, Live, Outbound};
+use super::session::{Ephemeral, Kill, Live, Outbound};
 
 /// A session as the hub sees it: where its events go and how to stop it.
 #[derive(Clone)]
@@ -143,11 +143,11 @@ impl Hub {
         };
         for sub in subs.iter().filter(|s| Some(s.identity.as_str()) != skip) {
             if has_headroom(sub) {
-                let _ = sub.tx.try_send(Outbound::Ephemeral {
+                let _ = sub.tx.try_send(Outbound::Ephemeral(Box::new(Ephemeral {
                     conversation: conversation.clone(),
                     frame: frame.clone(),
                     once: None,
-                });
+                })));
             }
         }
     }
@@ -174,11 +174,11 @@ impl Hub {
                     continue;
                 }
                 let frame = frame.get_or_insert_with(|| frame_for(conversation)).clone();
-                let _ = sub.tx.try_send(Outbound::Ephemeral {
+                let _ = sub.tx.try_send(Outbound::Ephemeral(Box::new(Ephemeral {
                     conversation: conversation.clone(),
                     frame,
                     once: Some((about.to_owned(), version)),
-                });
+                })));
             }
         }
     }

@@ -289,13 +289,15 @@ async fn upgrade(State(rt): State<Arc<Realtime>>, ws: WebSocketUpgrade) -> Respo
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Sized on purpose (DESIGN.md section 5): the read buffer is allocated whole for every
-        // connection, idle or not, and most client frames are far below 2 KiB (a larger one
-        // grows it for a moment). 8 KiB here cost 6 KiB more per connection (`confab bench
-        // idle`: 21 KiB against 15 KiB); tungstenite's default is 128 KiB.
-        .read_buffer_size(2 * 1024)
+        // connection, idle or not, and most client frames are below 1 KiB (a larger one is
+        // read in more calls and grows the buffer). 8 KiB here cost 6 KiB more per connection
+        // (`confab bench idle`: 21 KiB against 15 KiB), 2 KiB 1 KiB more; tungstenite's
+        // default is 128 KiB.
+        .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        .on_upgrade(move |socket| session::run(rt, socket))
+        // Boxed: the socket is large, and a future keeps its arguments' room for good.
+        .on_upgrade(move |socket| session::run(rt, Box::new(socket)))
 }
 
 /// Prunes conversation log rows older than the retention, every `prune_interval`, until

@@ -31,7 +31,7 @@ use tokio::time::timeout;
 
 use super::Realtime;
 use super::hub::Subscriber;
-use super::session::{Ending, Live, Outbound, is_participant_left, send_close};
+use super::session::{Ending, Ephemeral, Live, Outbound, is_participant_left, send_close};
 
 /// Log rows read per store call during a replay.
 const REPLAY_PAGE: u32 = 256;
@@ -151,11 +151,33 @@ impl Pump {
                     }
                 }
             }
-            send_close(&mut self.sink, answers, reason, code, message).await;
+            Box::pin(send_close(&mut self.sink, answers, reason, code, message)).await;
         }
     }
 
     async fn serve(&mut self, start: Start) -> Result<(), Stopped> {
+        // The replays' state is large and lives only for a moment: boxed, so that the task of
+        // every open session, idle or not, keeps only the live loop's (see also `handle`).
+        Box::pin(self.start(start)).await?;
+        loop {
+            let item = tokio::select! {
+                biased;
+                _ = self.ended.changed() => return Err(Stopped),
+                item = self.rx.recv() => item.ok_or(Stopped)?,
+            };
+            self.handle(item).await?;
+            for _ in 1..BATCH {
+                match self.rx.try_recv() {
+                    Ok(item) => self.handle(item).await?,
+                    Err(_) => break,
+                }
+            }
+            self.flush().await?;
+        }
+    }
+
+    /// `welcome`, then the replay after the client's cursors, up to live.
+    async fn start(&mut self, start: Start) -> Result<(), Stopped> {
         self.feed(Message::Text(start.welcome.into())).await?;
         self.flush().await?;
         self.departed = start.departed;
@@ -182,22 +204,7 @@ impl Pump {
             self.replay_conversation(&sid, head, None).await?;
         }
         self.catch_up_after_lag().await?;
-        self.flush().await?;
-        loop {
-            let item = tokio::select! {
-                biased;
-                _ = self.ended.changed() => return Err(Stopped),
-                item = self.rx.recv() => item.ok_or(Stopped)?,
-            };
-            self.handle(item).await?;
-            for _ in 1..BATCH {
-                match self.rx.try_recv() {
-                    Ok(item) => self.handle(item).await?,
-                    Err(_) => break,
-                }
-            }
-            self.flush().await?;
-        }
+        self.flush().await
     }
 
     /// Live events that did not fit in the queue while the replay ran were dropped (see
@@ -254,11 +261,12 @@ impl Pump {
     async fn handle(&mut self, item: Outbound) -> Result<(), Stopped> {
         match item {
             Outbound::Text(t) => self.feed(Message::Text(t.into())).await,
-            Outbound::Ephemeral {
-                conversation,
-                frame,
-                once,
-            } => {
+            Outbound::Ephemeral(e) => {
+                let Ephemeral {
+                    conversation,
+                    frame,
+                    once,
+                } = *e;
                 if !self.conversations.contains_key(&conversation) {
                     return Ok(());
                 }
@@ -272,7 +280,10 @@ impl Pump {
                 self.send_event(&frame).await
             }
             Outbound::Event(live) => match &live.event.stream {
-                Stream::User { .. } => self.on_user_event(live.event.seq, &live.event.frame).await,
+                // Membership changes may read logs: boxed, off the live loop's state.
+                Stream::User { .. } => {
+                    Box::pin(self.on_user_event(live.event.seq, &live.event.frame)).await
+                }
                 Stream::Conversation(sid) => self.on_conversation_event(sid, &live).await,
             },
         }
@@ -287,8 +298,8 @@ impl Pump {
             return Ok(());
         }
         if seq > cursor + 1 {
-            self.replay_conversation(sid, seq - 1, Some(seq - 1))
-                .await?;
+            // A gap: read from the log (boxed, off the live loop's state).
+            Box::pin(self.replay_conversation(sid, seq - 1, Some(seq - 1))).await?;
         }
         if self.conversations.get(sid).is_some_and(|&c| c < seq) {
             self.send_text(live.text.clone()).await?;
@@ -540,14 +551,19 @@ async fn io(
     if let Some(r) = first {
         return r.map_err(|_| Stopped);
     }
-    tokio::select! {
-        biased;
-        _ = ended.changed() => Err(Stopped),
-        r = timeout(deadline, write) => match r {
-            Ok(Ok(())) => Ok(()),
-            _ => Err(Stopped),
-        },
-    }
+    // The wait (a timer and the ending's notification) is boxed: a few hundred bytes that
+    // every session's task would otherwise carry for good.
+    Box::pin(async move {
+        tokio::select! {
+            biased;
+            _ = ended.changed() => Err(Stopped),
+            r = timeout(deadline, write) => match r {
+                Ok(Ok(())) => Ok(()),
+                _ => Err(Stopped),
+            },
+        }
+    })
+    .await
 }
 
 impl Drop for Pump {
