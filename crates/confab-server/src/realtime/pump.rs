@@ -27,7 +27,7 @@ use confab_store::{LogEntry, Stream};
 use futures_util::SinkExt;
 use futures_util::stream::SplitSink;
 use tokio::sync::{mpsc, watch};
-use tokio::time::timeout;
+use tokio::time::{Instant, timeout};
 
 use super::Realtime;
 use super::hub::Subscriber;
@@ -37,6 +37,15 @@ use super::session::{Ending, Ephemeral, Live, Outbound, is_participant_left, sen
 const REPLAY_PAGE: u32 = 256;
 /// Queue items taken per flush at most, so one flush never holds a huge batch.
 const BATCH: usize = 256;
+/// The least time between two flushes of events to a session. A session that gets events
+/// faster than this waits out the rest of it, so that the events of that moment go in one
+/// write: on this machine class one `write` costs 6-8 us of CPU whatever its size (and the
+/// reader's `read` as much again), so a room of a thousand busy members cost a write per
+/// message per member (`confab bench big-room`: 7.5 us of server CPU per delivery, 3.9 with
+/// this gap, and 252,000 deliveries a second at p99 25 ms against 115,000). A session whose
+/// last flush is older sends at once, so a quiet one's latency does not change; answers
+/// (`res`, `pong`) never wait.
+const FLUSH_GAP: Duration = Duration::from_millis(15);
 
 /// What the pump starts with.
 pub(crate) struct Start {
@@ -87,6 +96,8 @@ pub(crate) struct Pump {
     departed: HashMap<Sid, i64>,
     /// The latest news (`userUpdated`) delivered about each identity.
     news: HashMap<String, u64>,
+    /// When the live loop last flushed.
+    flushed_at: Option<Instant>,
 }
 
 impl Pump {
@@ -122,6 +133,7 @@ impl Pump {
             conversations,
             departed: HashMap::new(),
             news: HashMap::new(),
+            flushed_at: None,
         }
     }
 
@@ -165,15 +177,59 @@ impl Pump {
                 _ = self.ended.changed() => return Err(Stopped),
                 item = self.rx.recv() => item.ok_or(Stopped)?,
             };
+            let answer = matches!(item, Outbound::Text(_));
             self.handle(item).await?;
-            for _ in 1..BATCH {
-                match self.rx.try_recv() {
-                    Ok(item) => self.handle(item).await?,
-                    Err(_) => break,
-                }
+            let (taken, answers) = self.take_queued(1).await?;
+            if let Some(due) = self.flushed_at.map(|at| at + FLUSH_GAP)
+                && !(answer || answers)
+                && due > Instant::now()
+                && taken < BATCH
+            {
+                // Busy: what comes in the rest of the gap goes in the same write.
+                Box::pin(self.gather_until(due, taken)).await?;
             }
             self.flush().await?;
+            self.flushed_at = Some(Instant::now());
         }
+    }
+
+    /// Handles what the queue holds now, up to [`BATCH`] items in all with the `taken` so far;
+    /// the new total, and whether an answer was among them.
+    async fn take_queued(&mut self, mut taken: usize) -> Result<(usize, bool), Stopped> {
+        let mut answers = false;
+        while taken < BATCH {
+            match self.rx.try_recv() {
+                Ok(item) => {
+                    answers |= matches!(item, Outbound::Text(_));
+                    self.handle(item).await?;
+                }
+                Err(_) => break,
+            }
+            taken += 1;
+        }
+        Ok((taken, answers))
+    }
+
+    /// Handles what comes until `due`, up to [`BATCH`] items in all with the `taken` so far;
+    /// an answer ends the wait at once.
+    async fn gather_until(&mut self, due: Instant, mut taken: usize) -> Result<(), Stopped> {
+        let sleep = tokio::time::sleep_until(due);
+        tokio::pin!(sleep);
+        while taken < BATCH {
+            let item = tokio::select! {
+                biased;
+                _ = self.ended.changed() => return Err(Stopped),
+                item = self.rx.recv() => item.ok_or(Stopped)?,
+                () = &mut sleep => return Ok(()),
+            };
+            let answer = matches!(item, Outbound::Text(_));
+            self.handle(item).await?;
+            taken += 1;
+            if answer {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     /// `welcome`, then the replay after the client's cursors, up to live.
