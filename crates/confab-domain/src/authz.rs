@@ -183,31 +183,46 @@ impl Domain {
         service: Option<&str>,
         sid_or_name: &str,
     ) -> DomainResult<(Conversation, Access)> {
-        self.access_with(actor, service, sid_or_name, false).await
+        let Actor::User { identity, .. } = actor else {
+            let c = self.find_conversation(actor, service, sid_or_name).await?;
+            return Ok((c, Access::backend()));
+        };
+        let (facts, mut access) = self
+            .user_access(actor, identity, service, sid_or_name, false)
+            .await?;
+        access.participant = facts.participant.clone();
+        Ok((facts.conversation.clone(), access))
     }
 
-    /// [`Domain::access`] for a message: the facts of a user's access to a conversation named
-    /// by SID may come from the [`AccessCache`], the write checking the membership again.
+    /// [`Domain::access`] for a message: the conversation's SID and the caller's permissions
+    /// (no participant). The facts of a user's access to a conversation named by SID may come
+    /// from the [`AccessCache`], the write checking the membership again.
     pub(crate) async fn message_access(
         &self,
         actor: &Actor,
         service: Option<&str>,
         sid_or_name: &str,
-    ) -> DomainResult<(Conversation, Access)> {
-        self.access_with(actor, service, sid_or_name, true).await
+    ) -> DomainResult<(Sid, Access)> {
+        let Actor::User { identity, .. } = actor else {
+            let c = self.find_conversation(actor, service, sid_or_name).await?;
+            return Ok((c.sid, Access::backend()));
+        };
+        let (facts, access) = self
+            .user_access(actor, identity, service, sid_or_name, true)
+            .await?;
+        Ok((facts.conversation.sid.clone(), access))
     }
 
-    async fn access_with(
+    /// A user's access to a conversation it must be a participant of: the facts it rests on,
+    /// and its permissions (the participant left out, for the caller to add if it needs it).
+    async fn user_access(
         &self,
         actor: &Actor,
+        identity: &str,
         service: Option<&str>,
         sid_or_name: &str,
         cached: bool,
-    ) -> DomainResult<(Conversation, Access)> {
-        let Actor::User { identity, .. } = actor else {
-            let c = self.find_conversation(actor, service, sid_or_name).await?;
-            return Ok((c, Access::backend()));
-        };
+    ) -> DomainResult<(Arc<AccessFacts>, Access)> {
         validate::lookup_key(sid_or_name, "Conversation")?;
         let service = self.service_for(actor, service)?;
         let by_sid = Sid::parse(SidKind::Conversation, sid_or_name).filter(|_| cached);
@@ -234,49 +249,44 @@ impl Domain {
             }
         };
         let AccessFacts {
-            conversation,
             participant,
             user,
             configuration,
+            ..
         } = &*facts;
-        let (conversation, participant) = (conversation.clone(), participant.clone());
         // Participants are found by identity; a SID-shaped identity is never a participant's
         // (refused on creation), so it must not match another's SID here.
-        let Some(participant) = participant.filter(|_| !is_sid(SidKind::Participant, identity))
+        let Some(participant) = participant
+            .as_ref()
+            .filter(|_| !is_sid(SidKind::Participant, identity))
         else {
             return Err(DomainError::forbidden(
                 "not a participant of this conversation",
             ));
         };
-        let default_role = |kind: RoleType| {
-            configuration.as_ref().map(|cfg| match kind {
-                RoleType::Service => cfg.default_chat_service_role_sid.to_string(),
-                RoleType::Conversation => cfg.default_conversation_role_sid.to_string(),
-            })
-        };
         let service_role = user
             .as_ref()
             .and_then(|u| u.role_sid.as_ref())
-            .map(|r| r.to_string())
-            .or_else(|| default_role(RoleType::Service));
-        let conversation_role = participant
-            .role_sid
+            .or(configuration
+                .as_ref()
+                .map(|c| &c.default_chat_service_role_sid));
+        let conversation_role = participant.role_sid.as_ref().or(configuration
             .as_ref()
-            .map(Sid::to_string)
-            .or_else(|| default_role(RoleType::Conversation));
+            .map(|c| &c.default_conversation_role_sid));
         let (Some(service_role), Some(conversation_role)) = (service_role, conversation_role)
         else {
             return Err(DomainError::not_found(format!("Service {service}")));
         };
         let permissions = vec![
-            self.permissions_of(&service, &service_role).await?,
-            self.permissions_of(&service, &conversation_role).await?,
+            self.permissions_of(&service, service_role.as_str()).await?,
+            self.permissions_of(&service, conversation_role.as_str())
+                .await?,
         ];
         Ok((
-            conversation,
+            facts.clone(),
             Access {
                 permissions: Some(permissions),
-                participant: Some(participant),
+                participant: None,
             },
         ))
     }

@@ -104,11 +104,11 @@ impl Domain {
         // per message).
         let mut admitted_in = None;
         if let Actor::User { .. } = actor {
-            let (c, access) = self
+            let (sid, access) = self
                 .message_access(actor, Some(service.as_str()), conversation)
                 .await?;
             access.require("sendMessage")?;
-            admitted_in = Some(c.sid);
+            admitted_in = Some(sid);
         }
         let author = match actor {
             Actor::User { identity, .. } => identity.clone(),

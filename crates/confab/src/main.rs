@@ -106,6 +106,12 @@ struct TokenArgs {
     data_dir: PathBuf,
 }
 
+/// mimalloc rather than glibc's allocator: the server allocates per request and per task from
+/// several threads at once, and tokio's tasks are aligned allocations that glibc serves on a
+/// slow path (`_int_memalign`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {

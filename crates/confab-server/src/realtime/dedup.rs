@@ -13,7 +13,7 @@
 //! retried after it is still de-duplicated by the store).
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use confab_protocol::frame::WireError;
@@ -23,7 +23,13 @@ use tokio::sync::watch;
 /// A request's answer as it is sent.
 pub(crate) type Answer = Result<Value, WireError>;
 
-type Key = (String, String, String);
+/// `service`, `identity` and `op_id` joined by NUL (none of them holds one): one allocation per
+/// request, shared by the map and the expiry order.
+type Key = Arc<str>;
+
+fn key(service: &str, identity: &str, op_id: &str) -> Key {
+    format!("{service}\0{identity}\0{op_id}").into()
+}
 
 /// How a finished request is remembered.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,7 +103,7 @@ impl OpCache {
                 entries.by_key.remove(&key);
             }
         }
-        let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
+        let key = key(service, identity, op_id);
         if let Some(e) = entries.by_key.get(&key)
             && now.duration_since(e.at) < self.ttl
         {
@@ -117,8 +123,7 @@ impl OpCache {
 
     /// Forgets `op_id`, so that the next claim runs the operation again.
     pub fn release(&self, service: &str, identity: &str, op_id: &str) {
-        let key = (service.to_owned(), identity.to_owned(), op_id.to_owned());
-        self.lock().by_key.remove(&key);
+        self.lock().by_key.remove(&key(service, identity, op_id));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {

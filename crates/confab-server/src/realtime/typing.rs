@@ -68,9 +68,14 @@ impl TypingTracker {
 
     /// `identity` stopped typing in `conversation` (it sent a message).
     pub fn stopped(&self, hub: &Arc<Hub>, conversation: &Sid, identity: &str) {
-        let ended = self
-            .lock()
-            .remove(&(conversation.clone(), identity.to_owned()));
+        let ended = {
+            let mut typing = self.lock();
+            // Every message comes here: nobody typing costs no key.
+            if typing.is_empty() {
+                return;
+            }
+            typing.remove(&(conversation.clone(), identity.to_owned()))
+        };
         if let Some((_, t)) = ended {
             broadcast(hub, &t, EventBody::TypingEnded(t.clone()));
         }
