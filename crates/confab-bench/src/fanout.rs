@@ -234,6 +234,10 @@ pub async fn run(
     let mut steps = vec![];
     let mut rate = args.start_rate;
     let mut retried = false;
+    // The highest rate that held, and whether the rate between it and the first that did not
+    // hold was tried (once: a step of 1.5 leaves the knee anywhere in a wide interval).
+    let mut held_at: Option<f64> = None;
+    let mut refined = false;
     loop {
         // Messages per second in each conversation for `rate` deliveries per second.
         rate_tx.send_replace(rate / participants as f64);
@@ -299,7 +303,23 @@ pub async fn run(
             continue;
         }
         retried = false;
-        if !held || rate >= args.max_rate {
+        if held {
+            held_at = Some(rate);
+        }
+        if !held
+            && !refined
+            && let Some(below) = held_at
+            && rate / below > 1.15
+        {
+            // Between the last rate that held and this one. Sends stop for a moment first,
+            // so that this step's backlog does not count against the next.
+            refined = true;
+            rate = (rate * below).sqrt();
+            rate_tx.send_replace(0.0);
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            continue;
+        }
+        if !held || refined || rate >= args.max_rate {
             break;
         }
         rate = (rate * args.step_factor).min(args.max_rate);

@@ -9,6 +9,7 @@
 
 pub mod conn;
 pub mod fanout;
+pub mod floor;
 pub mod idle;
 pub mod init;
 pub mod report;
@@ -64,6 +65,9 @@ pub enum Scenario {
     /// N connected SDK clients (5,000) cut at once through the fault proxy: time until all
     /// have resumed, lost and duplicated messages.
     Storm(storm::StormArgs),
+    /// No server: what a frame costs when each delivery is its own `write` on this machine's
+    /// loopback (the writer's and the reader's CPU per frame), the floor under `fanout`.
+    Floor(floor::FloorArgs),
 }
 
 impl Scenario {
@@ -75,6 +79,7 @@ impl Scenario {
             Scenario::Writes(_) => "writes",
             Scenario::Init(_) => "init",
             Scenario::Storm(_) => "storm",
+            Scenario::Floor(_) => "floor",
         }
     }
 }
@@ -91,6 +96,14 @@ async fn run_async(args: BenchArgs, exe: &Path) -> Result<(), String> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("bench-{name}.json")));
+    if let Scenario::Floor(a) = &args.scenario {
+        // Blocking threads of its own: off the runtime.
+        let a = a.clone();
+        let figures = tokio::task::spawn_blocking(move || floor::run(&a))
+            .await
+            .map_err(|e| e.to_string())??;
+        return report::write_json(&out, &figures);
+    }
     let target = match &args.server {
         Some(url) => Target::running(url, args.server_pid)?,
         None => {
@@ -129,6 +142,8 @@ async fn run_async(args: BenchArgs, exe: &Path) -> Result<(), String> {
         Scenario::Storm(a) => storm::run(&target, a)
             .await
             .and_then(|f| report::write_json(&out, &f)),
+        // Run above, without a server.
+        Scenario::Floor(_) => Ok(()),
     };
     target.stop().await;
     result

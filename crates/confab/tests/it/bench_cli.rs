@@ -102,3 +102,26 @@ fn a_storm_loses_nothing() {
     );
     assert_eq!(f["expected"], 80);
 }
+
+#[test]
+fn floor_measures_both_ends_of_plain_loopback_writes() {
+    let f = bench(&[
+        "floor",
+        "--connections",
+        "20",
+        "--burst",
+        "10",
+        "--rates",
+        "2000,4000",
+        "--secs",
+        "0.5",
+    ]);
+    let steps = f["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 2);
+    for s in steps {
+        assert!(s["written_per_s"].as_f64().unwrap() > 0.0, "{s}");
+        // Nanosecond accounting: a thread that wrote or read anything used some CPU.
+        assert!(s["writer_us_per_frame"].as_f64().unwrap() > 0.0, "{s}");
+        assert!(s["reader_us_per_frame"].as_f64().unwrap() > 0.0, "{s}");
+    }
+}
