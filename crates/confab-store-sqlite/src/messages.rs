@@ -19,8 +19,8 @@ pub(crate) fn add(
     service: &str,
     new: NewMessage,
 ) -> StoreResult<Committed<Message>> {
-    let conv = common::conversation(conn, service, &new.conversation)?;
-    let sid = conv.conversation.sid.clone();
+    let conv = target(conn, service, &new.conversation)?;
+    let sid = conv.sid;
     if let Some(op_id) = &new.op_id {
         // A retried request: answer with the message the first attempt made, log nothing.
         let existing = conn
@@ -40,18 +40,16 @@ pub(crate) fn add(
     if new.participant_only && participant_sid.is_none() {
         return Err(StoreError::NotParticipant(new.author));
     }
-    let (seq, index): (i64, i64) = conn
-        .prepare_cached(
-            "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
-             messages_count = messages_count + 1, last_message_at = max(coalesce(last_message_at, 0), ?2) \
-             WHERE id = ?1 RETURNING last_seq, last_message_index",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![conv.id, new.date_created], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-        })
-        .map_err(backend)?;
+    // The writer is the only one changing rows, so the counters read above are the ones this
+    // update moves on from: no RETURNING (it would run as a trigger with a statement journal
+    // and a temporary table, for every message).
+    let (seq, index) = (conv.last_seq + 1, conv.last_message_index + 1);
+    conn.prepare_cached(
+        "UPDATE conversations SET last_seq = ?2, last_message_index = ?3, messages_count = messages_count + 1, \
+         last_message_at = max(coalesce(last_message_at, 0), ?4) WHERE id = ?1",
+    )
+    .and_then(|mut s| s.execute(params![conv.id, seq, index, new.date_created]))
+    .map_err(backend)?;
     let m = Message {
         sid: new.sid,
         conversation_sid: sid,
@@ -63,13 +61,12 @@ pub(crate) fn add(
         date_created: new.date_created,
         date_updated: new.date_updated,
     };
-    let id: i64 = conn
-        .prepare_cached(
+    conn.prepare_cached(
             "INSERT INTO messages (sid, conversation_id, idx, author, body, attributes, participant_sid, op_id, \
-             date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+             date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         )
         .and_then(|mut s| {
-            s.query_row(
+            s.execute(
                 params![
                     m.sid.as_str(),
                     conv.id,
@@ -81,11 +78,10 @@ pub(crate) fn add(
                     new.op_id,
                     m.date_created,
                     m.date_updated
-                ],
-                |r| r.get(0),
-            )
+                ])
         })
         .map_err(backend)?;
+    let id = conn.last_insert_rowid();
     let event = append_conversation_event(
         conn,
         conv.id,
@@ -98,6 +94,41 @@ pub(crate) fn add(
         value: m,
         events: vec![event],
     })
+}
+
+/// What a message needs of its conversation: the row, the SID and the counters it moves on.
+struct Target {
+    id: i64,
+    sid: Sid,
+    last_seq: i64,
+    last_message_index: i64,
+}
+
+/// Loads the [`Target`] of `sid_or_name` in `service` (not the whole row: no attributes, timers
+/// or bindings decoded for every message).
+fn target(conn: &Connection, service: &str, sid_or_name: &str) -> StoreResult<Target> {
+    let by_sid = confab_protocol::sid::is_sid(confab_protocol::SidKind::Conversation, sid_or_name);
+    let sql = if by_sid {
+        "SELECT c.id, c.sid, c.last_seq, c.last_message_index FROM conversations c \
+         JOIN services s ON s.id = c.service_id WHERE s.sid = ?1 AND c.sid = ?2"
+    } else {
+        "SELECT c.id, c.sid, c.last_seq, c.last_message_index FROM conversations c \
+         JOIN services s ON s.id = c.service_id WHERE s.sid = ?1 AND c.unique_name = ?2"
+    };
+    conn.prepare_cached(sql)
+        .and_then(|mut s| {
+            s.query_row(params![service, sid_or_name], |r| {
+                Ok(Target {
+                    id: r.get(0)?,
+                    sid: Sid::from_trusted(r.get(1)?),
+                    last_seq: r.get(2)?,
+                    last_message_index: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+        .map_err(backend)?
+        .ok_or_else(|| StoreError::NotFound(format!("Conversation {sid_or_name}")))
 }
 
 /// The participant whose identity is `author`, if there is one.

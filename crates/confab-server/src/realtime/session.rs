@@ -557,7 +557,9 @@ async fn serve<'a>(rt: &'a Arc<Realtime>, open: Open<'a>) {
                             queue(&tx, &me, res(id, Err(busy)));
                             continue;
                         };
-                        let run = request(rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params);
+                        // Boxed: the task then holds a pointer, and tokio does not copy the
+                        // whole request's state in and out of the task on spawn and on finish.
+                        let run = Box::pin(request(rt.clone(), actor.clone(), tx.clone(), id, op_id, method, params));
                         tokio::spawn(async move {
                             run.await;
                             drop(permit);
