@@ -42,6 +42,10 @@ pub struct FanoutArgs {
     /// Seconds measured per step (after a second of warm-up).
     #[arg(long, default_value_t = 5.0)]
     pub step_secs: f64,
+    /// Seconds measured in the first step, the light-load figure: at 2,000 deliveries a second
+    /// a 5-second step holds 100 messages, and its p99 is then the slowest message or two.
+    #[arg(long, default_value_t = 20.0)]
+    pub light_secs: f64,
     /// The latency bound: the ramp stops at the first step whose p99 passes it.
     #[arg(long, default_value_t = 50.0)]
     pub p99_ms: f64,
@@ -129,8 +133,15 @@ pub async fn run(
     if conversations == 0 || participants == 0 {
         return Err("--conversations and --participants must be positive".into());
     }
-    if !(args.start_rate > 0.0 && args.step_factor > 1.0 && args.step_secs > 0.0) {
-        return Err("--start-rate and --step-secs must be positive, --step-factor above 1".into());
+    if !(args.start_rate > 0.0
+        && args.step_factor > 1.0
+        && args.step_secs > 0.0
+        && args.light_secs > 0.0)
+    {
+        return Err(
+            "--start-rate, --step-secs and --light-secs must be positive, --step-factor above 1"
+                .into(),
+        );
     }
     let run = format!("{:06x}", rand::random::<u32>() & 0xff_ffff);
     let name = move |c: usize, p: usize| format!("{run}-{c}-{p}");
@@ -245,7 +256,12 @@ pub async fn run(
         let before = snapshot(&seen);
         let sent_before = sent.load(Ordering::Relaxed);
         let window = CpuWindow::start(target);
-        tokio::time::sleep(Duration::from_secs_f64(args.step_secs)).await;
+        let secs = if steps.is_empty() {
+            args.light_secs
+        } else {
+            args.step_secs
+        };
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
         let cpu = window.end(target);
         let after = snapshot(&seen);
         let sent_n = sent.load(Ordering::Relaxed) - sent_before;

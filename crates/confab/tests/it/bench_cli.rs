@@ -41,6 +41,8 @@ fn fanout_ramps_and_reports_latency_and_server_cpu() {
         "72",
         "--step-secs",
         "1",
+        "--light-secs",
+        "1",
     ]);
     let steps = f["steps"].as_array().unwrap();
     assert!(!steps.is_empty() && steps.len() <= 2);
@@ -67,6 +69,8 @@ fn big_room_delivers_to_everyone() {
         "--max-rate",
         "200",
         "--step-secs",
+        "1",
+        "--light-secs",
         "1",
     ]);
     assert_eq!(f["conversations"], 1);
