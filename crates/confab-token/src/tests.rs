@@ -84,3 +84,19 @@ fn secrets_do_not_show_in_debug_output() {
     assert!(!text.contains("secret\""), "{text}");
     assert!(!text.contains("[115, 101"), "{text}");
 }
+
+#[test]
+fn sign_json_signs_the_bytes_it_is_given() {
+    let header = br#"{"alg":"HS256","typ":"JWT","cty":"twilio-fpa;v=1"}"#;
+    let claims = format!(
+        r#"{{"iss":"{}","sub":"{ACCOUNT}","exp":1003600,"nbf":1000000,"grants":{{"identity":"alice","chat":{{}}}}}}"#,
+        key().sid
+    );
+    let t = sign_json(&key().secret, header, claims.as_bytes());
+    assert_eq!(verifier().verify(&t, 1_000_010).unwrap().identity, "alice");
+    let other = sign_json("not-the-secret", header, claims.as_bytes());
+    assert_eq!(
+        verifier().verify(&other, 1_000_010),
+        Err(TokenError::BadSignature)
+    );
+}

@@ -311,6 +311,13 @@ impl TestServer {
         self.restart_on(addr).await;
     }
 
+    /// Stops the server and starts a new one on the same data directory that accepts
+    /// `credentials` instead (a rotated key, say).
+    pub async fn restart_as(&mut self, credentials: Credentials) {
+        self.credentials = credentials;
+        self.restart().await;
+    }
+
     async fn restart_on(&mut self, listen: SocketAddr) {
         self.stop().await;
         let mut config = self.config.clone();

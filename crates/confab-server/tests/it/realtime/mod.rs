@@ -13,6 +13,7 @@ mod protocol_errors;
 mod read;
 mod requests;
 mod resume;
+mod token_attacks;
 mod tokens;
 mod tracker;
 mod typing;
