@@ -230,33 +230,6 @@ impl Session {
 
     /// Time has come: runs every timer due at `now`.
     pub fn handle_timeout(&mut self, now: u64) {
-        if !self.shut {
-            if !self.warned && self.warn_at().is_some_and(|t| t <= now) {
-                self.warned = true;
-                let remaining = self
-                    .expires_at
-                    .map_or(0, |e| e.saturating_sub(self.server_now(now)).max(0) as u64);
-                self.outputs.push_back(Output::TokenAboutToExpire {
-                    remaining_ms: remaining,
-                });
-            }
-            if !self.expired && self.expire_at().is_some_and(|t| t <= now) {
-                self.expired = true;
-                self.warned = true;
-                self.outputs.push_back(Output::TokenExpired);
-                if self.conn == ConnectionState::Connecting && self.synced {
-                    // An expired token cannot connect: stop until the app gives a new one.
-                    // (Before the server's clock is known the device's may be wrong: the
-                    // server decides then.)
-                    self.stop(
-                        now,
-                        ConnectionState::Disconnected,
-                        ErrorCode::TokenExpired,
-                        "the access token expired",
-                    );
-                }
-            }
-        }
         match self.link {
             Link::Opening { since } | Link::Hello { since }
                 if now >= since.saturating_add(self.config.connect_timeout_ms) =>
@@ -284,6 +257,35 @@ impl Session {
                 }
             }
             _ => {}
+        }
+        // The token's deadlines after the link's: losing the link adopts a renewal the server
+        // had no time to answer, whose deadlines may be due already.
+        if !self.shut {
+            if !self.warned && self.warn_at().is_some_and(|t| t <= now) {
+                self.warned = true;
+                let remaining = self
+                    .expires_at
+                    .map_or(0, |e| e.saturating_sub(self.server_now(now)).max(0) as u64);
+                self.outputs.push_back(Output::TokenAboutToExpire {
+                    remaining_ms: remaining,
+                });
+            }
+            if !self.expired && self.expire_at().is_some_and(|t| t <= now) {
+                self.expired = true;
+                self.warned = true;
+                self.outputs.push_back(Output::TokenExpired);
+                if self.conn == ConnectionState::Connecting && self.synced {
+                    // An expired token cannot connect: stop until the app gives a new one.
+                    // (Before the server's clock is known the device's may be wrong: the
+                    // server decides then.)
+                    self.stop(
+                        now,
+                        ConnectionState::Disconnected,
+                        ErrorCode::TokenExpired,
+                        "the access token expired",
+                    );
+                }
+            }
         }
         if self.conn == ConnectionState::Connecting {
             if self.window_end.is_some_and(|w| w <= now) {

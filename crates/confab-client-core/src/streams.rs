@@ -58,14 +58,15 @@ impl Streams {
     pub fn welcome(&mut self, resumed: &Resumed) {
         let sent = self.resume();
         self.started = true;
-        self.user_seq = resumed.user_seq;
+        // A cursor is never below 0 (nothing delivered), whatever a server says.
+        self.user_seq = resumed.user_seq.max(0);
         let mut next = BTreeMap::new();
         let mut departed = BTreeMap::new();
         if let Some(sent) = &sent {
             for (sid, cursor) in &sent.conversations {
                 match resumed.conversations.get(sid) {
                     Some(seq) if next.len() < self.cap => {
-                        next.insert(sid.clone(), *seq);
+                        next.insert(sid.clone(), (*seq).max(0));
                     }
                     Some(_) => {}
                     None => {
@@ -78,7 +79,7 @@ impl Streams {
             if next.len() >= self.cap {
                 break;
             }
-            next.entry(sid.clone()).or_insert(*seq);
+            next.entry(sid.clone()).or_insert((*seq).max(0));
         }
         self.conversations = next;
         self.departed = departed;
@@ -95,6 +96,10 @@ impl Streams {
         let Some(seq) = e.seq else {
             return Verdict::Deliver;
         };
+        if seq < 1 {
+            // Streams count from 1: no server sends this, and no cursor may move to it.
+            return Verdict::Duplicate;
+        }
         if e.stream == USER_STREAM {
             if seq <= self.user_seq {
                 return Verdict::Duplicate;

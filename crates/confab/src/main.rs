@@ -136,10 +136,15 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
+    // The WebSocket library logs every frame's text at trace, access tokens included: it
+    // stays at debug whatever the filter asks (secrets never reach the log).
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_new(&args.log).map_err(|e| format!("--log: {e}"))?;
+    for quiet in ["tungstenite=debug", "tokio_tungstenite=debug"] {
+        filter = filter.add_directive(quiet.parse().map_err(|e| format!("--log: {e}"))?);
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&args.log).map_err(|e| format!("--log: {e}"))?,
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     let database = args

@@ -304,6 +304,30 @@ fn a_conversation_reset_moves_the_cursor() {
 }
 
 #[test]
+fn an_event_below_seq_1_or_a_negative_cursor_never_reaches_the_app() {
+    // Found by the `client` fuzz target: with a cursor of -3 from `welcome`, an event at
+    // seq -2 was delivered, and the cursor moved below zero.
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    let (c, d) = (conv_sid(3), conv_sid(4));
+    sim.go_online(resumed(-5, &[(&c, -3)]));
+    assert_eq!(sim.s.streams().conversation(&c), Some(0));
+    assert_eq!(sim.s.streams().user_seq(), 0);
+    sim.take_outputs();
+    for (stream, seq) in [(&c, -2), (&c, 0), (&d, 0), (&d, -7)] {
+        sim.raw(&message_event(stream, seq, 0));
+    }
+    assert!(
+        !sim.take_outputs()
+            .iter()
+            .any(|o| matches!(o, Output::Event(_))),
+        "an event below seq 1 was delivered"
+    );
+    sim.raw(&message_event(&c, 1, 0));
+    assert_eq!(sim.s.streams().conversation(&c), Some(1));
+    assert_eq!(sim.s.streams().conversation(&d), None);
+}
+
+#[test]
 fn welcome_keeps_watched_conversations_under_the_cap_and_left_ones_until_their_leave() {
     let config = Config {
         watch_cap: 2,

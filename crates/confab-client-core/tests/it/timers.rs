@@ -1,6 +1,7 @@
 //! Token deadlines on the server's clock.
 
 use confab_client_core::{Config, ConnectionState as C, Output};
+use confab_protocol::frame::{ServerFrame, Welcome};
 
 use crate::harness::*;
 
@@ -169,4 +170,39 @@ fn before_the_servers_clock_is_known_an_expired_looking_token_still_asks_the_ser
     assert!(sim.outputs.contains(&Output::TokenExpired));
     assert_eq!(sim.s.connection_state(), C::Connecting);
     assert_eq!(sim.connects, 1);
+}
+
+#[test]
+fn an_expired_renewal_adopted_when_the_link_dies_stops_in_the_same_wake_up() {
+    // Found by the `client` fuzz target: the link went silent with a renewal unanswered, its
+    // token (already past `exp`) was adopted, and its deadline was left in the past.
+    let start = 1_700_000_000_000;
+    let mut sim = Sim::start(Config::default(), start, HOUR);
+    sim.connected();
+    let exp = sim.token_exp();
+    // A 1 s heartbeat: the link is dead 2 s after its last frame, before the renewal's
+    // request times out (30 s).
+    sim.frame(&ServerFrame::Welcome(Welcome {
+        identity: "alice".into(),
+        service_sid: "IS00".into(),
+        server_time: sim.now as i64,
+        token_expires_at: exp,
+        heartbeat_ms: 1_000,
+        heartbeat_grace_ms: 0,
+        resumed: resumed(0, &[]),
+    }));
+    sim.answer_first_page(serde_json::json!([]));
+    let stale = token("alice", (start / 1000) as i64 - 10);
+    assert!(matches!(sim.s.update_token(stale, sim.now), Ok(Some(_))));
+    sim.drain();
+    sim.take_outputs();
+    // `step` checks that no wake-up is ever left in the past.
+    sim.run_until(start + 5_000);
+    let outs = sim.take_outputs();
+    assert!(warnings(&outs).contains(&&Output::TokenExpired), "{outs:?}");
+    assert_eq!(sim.s.connection_state(), C::Disconnected);
+    assert!(
+        sim.s.poll_timeout().is_none_or(|t| t > sim.now),
+        "a timer left in the past"
+    );
 }

@@ -12,6 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use confab_domain::Actor;
 use confab_protocol::ErrorCode;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::error::ApiError;
@@ -61,13 +62,22 @@ fn authenticate(creds: &Credentials, header: Option<&str>) -> Result<Actor, ApiE
     } else {
         return Err(fail("invalid username or password"));
     };
-    if bool::from(password.as_bytes().ct_eq(secret.as_bytes())) {
+    if same_secret(password, secret) {
         Ok(Actor::Backend {
             credential: user.to_owned(),
         })
     } else {
         Err(fail("invalid username or password"))
     }
+}
+
+/// Compares in constant time, length included: `ct_eq` on the raw bytes returns at once when
+/// the lengths differ, which would tell an attacker the secret's length. Digests are always
+/// 32 bytes.
+fn same_secret(given: &str, secret: &str) -> bool {
+    Sha256::digest(given.as_bytes())
+        .ct_eq(&Sha256::digest(secret.as_bytes()))
+        .into()
 }
 
 #[cfg(test)]
@@ -102,6 +112,10 @@ mod tests {
             "Bearer abc",
             &basic("nobody", "x"),
             &basic(&c.account_sid, ""),
+            // One character short, one too many, and a prefix of the right one.
+            &basic(&c.account_sid, "token-123"),
+            &basic(&c.account_sid, "token-12345"),
+            &basic(&c.api_key_sid, "secret"),
         ] {
             let e = authenticate(&c, Some(bad)).unwrap_err();
             assert_eq!(e.code, ErrorCode::AuthenticationFailed, "{bad}");

@@ -6,6 +6,7 @@ mod chat;
 mod crash;
 mod flood;
 mod process;
+mod secrets_in_logs;
 mod serve_cli;
 mod sigkill;
 mod sigterm;

@@ -12,6 +12,8 @@ use tokio::process::{Child, Command};
 pub struct ServeProcess {
     pub child: Child,
     pub url: String,
+    /// Its whole stderr, once it has exited (started with [`ServeProcess::start_logging`]).
+    pub log: Option<tokio::task::JoinHandle<String>>,
 }
 
 impl ServeProcess {
@@ -34,7 +36,7 @@ impl ServeProcess {
         let fixed = !listen.ends_with(":0");
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
-            match Self::try_start(data_dir, database, listen, &[]).await {
+            match Self::try_start(data_dir, database, listen, &[], None).await {
                 Some(started) => return started,
                 None if fixed && tokio::time::Instant::now() < deadline => {
                     // A pause before the next try, as any supervisor would make.
@@ -47,7 +49,15 @@ impl ServeProcess {
 
     /// Like [`ServeProcess::start`], with more `confab serve` flags.
     pub async fn start_with(data_dir: &Path, flags: &[&str]) -> ServeProcess {
-        Self::try_start(data_dir, None, "127.0.0.1:0", flags)
+        Self::try_start(data_dir, None, "127.0.0.1:0", flags, None)
+            .await
+            .expect("confab serve started")
+    }
+
+    /// Like [`ServeProcess::start`], logging with the filter `log` (`--log`) into
+    /// [`ServeProcess::log`] instead of the test's stderr.
+    pub async fn start_logging(data_dir: &Path, log: &str) -> ServeProcess {
+        Self::try_start(data_dir, None, "127.0.0.1:0", &[], Some(log))
             .await
             .expect("confab serve started")
     }
@@ -58,9 +68,10 @@ impl ServeProcess {
         database: Option<&str>,
         listen: &str,
         flags: &[&str],
+        log: Option<&str>,
     ) -> Option<ServeProcess> {
         let c = test_credentials();
-        let mut args = vec!["serve", "--listen", listen, "--log", "warn"];
+        let mut args = vec!["serve", "--listen", listen, "--log", log.unwrap_or("warn")];
         if let Some(url) = database {
             args.extend(["--database", url]);
         }
@@ -74,10 +85,21 @@ impl ServeProcess {
             .env("CONFAB_API_KEY_SID", &c.api_key_sid)
             .env("CONFAB_API_KEY_SECRET", &c.api_key_secret)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(if log.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::inherit()
+            })
             .kill_on_drop(true)
             .spawn()
             .expect("spawn confab serve");
+        let log = child.stderr.take().map(|mut stderr| {
+            tokio::spawn(async move {
+                let mut s = String::new();
+                let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut s).await;
+                s
+            })
+        });
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
@@ -88,7 +110,7 @@ impl ServeProcess {
             .strip_prefix("confab listening on ")
             .expect("the listening line")
             .to_owned();
-        Some(ServeProcess { child, url })
+        Some(ServeProcess { child, url, log })
     }
 
     /// A client with the test credentials.

@@ -1,7 +1,7 @@
 //! Bad input of every class gets a 4xx with a numeric code and changes nothing
 //! ([`odd_strings`]: no input at all makes the server answer 500).
 
-mod odd_strings;
+pub(crate) mod odd_strings;
 
 use confab_testkit::{Api, TestServer, form_body};
 use reqwest::Method;

@@ -14,7 +14,7 @@ const SQLISH: &[&str] = &[
     "1; SELECT * FROM participants WHERE '1'='1",
 ];
 
-fn odd_strings() -> Vec<String> {
+pub(crate) fn odd_strings() -> Vec<String> {
     let mut v: Vec<String> = [
         "\u{0}",
         "nul\u{0}inside",

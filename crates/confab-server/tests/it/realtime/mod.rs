@@ -7,6 +7,7 @@ mod denial;
 mod limits;
 mod membership_resume;
 mod nodes;
+mod odd_input;
 mod overload;
 mod presence;
 mod protocol_errors;
