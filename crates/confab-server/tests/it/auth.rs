@@ -259,3 +259,123 @@ async fn rest_authorization_matrix_every_operation_for_every_caller() {
     }
     assert_eq!(cells, callers.len() * 15);
 }
+
+#[tokio::test]
+async fn no_credential_trick_gets_into_rest() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let c = server.credentials().clone();
+    let token = server.token("alice");
+    let other_account = format!("AC{}", "e".repeat(32));
+    let other_key = format!("SK{}", "e".repeat(32));
+    let mut headers: Vec<String> = vec![
+        // Near misses of each secret: a character off, short, long, other case, padded.
+        basic(&c.account_sid, &c.auth_token[1..]),
+        basic(&c.account_sid, &c.auth_token[..c.auth_token.len() - 1]),
+        basic(&c.account_sid, &c.auth_token.to_uppercase()),
+        basic(&c.account_sid, &format!(" {}", c.auth_token)),
+        basic(&c.account_sid, &format!("{}\n", c.auth_token)),
+        basic(&c.account_sid, &format!("{}\0", c.auth_token)),
+        basic(&c.api_key_sid, &c.api_key_secret[1..]),
+        basic(&c.api_key_sid, &format!("{}x", c.api_key_secret)),
+        // Near misses of each name.
+        basic(&c.account_sid.to_lowercase(), &c.auth_token),
+        basic(&format!(" {}", c.account_sid), &c.auth_token),
+        basic(&c.account_sid[..20], &c.auth_token),
+        basic(&format!("{}:", c.account_sid), &c.auth_token),
+        basic("", &c.auth_token),
+        // Another account, an unknown key, the pairs crossed and swapped.
+        basic(&other_account, &c.auth_token),
+        basic(&other_key, &c.api_key_secret),
+        basic(&c.auth_token, &c.account_sid),
+        basic(&c.api_key_secret, &c.api_key_sid),
+        // An access token instead of a secret, or as a bearer.
+        basic(&c.account_sid, &token),
+        basic(&c.api_key_sid, &token),
+        format!("Bearer {token}"),
+        token.clone(),
+        // Other schemes and shapes.
+        format!(
+            "Basic{}",
+            STANDARD.encode(format!("{}:{}", c.account_sid, c.auth_token))
+        ),
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}{}", c.account_sid, c.auth_token))
+        ),
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", c.account_sid, "x".repeat(60_000)))
+        ),
+        format!("Basic {}", "A".repeat(60_000)),
+        "Negotiate YII=".into(),
+        "Basic Og==".into(),
+    ];
+    headers.dedup();
+    let paths = [
+        ("GET", "/v1/Conversations"),
+        ("POST", "/v1/Conversations"),
+        ("GET", "/v1/Configuration"),
+        ("POST", "/v1/Services"),
+    ];
+    let mut tried = 0;
+    for header in &headers {
+        let intruder = api.with_authorization(Some(header));
+        for (method, path) in paths {
+            let reply = match method {
+                "GET" => intruder.get(path).await,
+                _ => intruder.post(path, &[("FriendlyName", "intruder")]).await,
+            };
+            assert_eq!(
+                (reply.status, reply.body["code"].as_u64()),
+                (401, Some(20003)),
+                "{method} {path} with {:?}",
+                header.chars().take(60).collect::<String>()
+            );
+            tried += 1;
+        }
+    }
+    // Credentials anywhere but the Authorization header count for nothing.
+    let anon = api.with_authorization(None);
+    let pairs = [
+        (c.account_sid.as_str(), c.auth_token.as_str()),
+        (c.api_key_sid.as_str(), c.api_key_secret.as_str()),
+    ];
+    for (user, secret) in pairs {
+        let query = format!("/v1/Conversations?AccountSid={user}&AuthToken={secret}");
+        anon.get(&query).await.expect_error(401, 20003);
+        anon.post(
+            "/v1/Conversations",
+            &[
+                ("AccountSid", user),
+                ("AuthToken", secret),
+                ("ApiKey", user),
+                ("ApiSecret", secret),
+            ],
+        )
+        .await
+        .expect_error(401, 20003);
+        tried += 2;
+    }
+    // Basic credentials in the URL are only a header the client derives: through a fresh
+    // client with the URL as given, a wrong pair is refused the same way.
+    let with_userinfo =
+        server
+            .url()
+            .replacen("http://", &format!("http://{}:wrong@", c.account_sid), 1);
+    let res = reqwest::Client::new()
+        .get(format!("{with_userinfo}/v1/Conversations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    tried += 1;
+    assert_no_conversations(&api).await;
+    let services = api.get("/v1/Services").await.expect(200);
+    assert_eq!(
+        services["services"].as_array().map(Vec::len),
+        Some(1),
+        "{services}"
+    );
+    eprintln!("REST credential tricks: {tried} tried, 0 accepted, nothing changed");
+}
