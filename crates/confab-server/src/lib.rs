@@ -112,7 +112,8 @@ pub struct ServerConfig {
     /// `None`: the open-file limit (raised to its hard limit at start) less a reserve.
     pub max_connections: Option<usize>,
     /// How long a client may take to send a request head (the first one on a connection,
-    /// and each later one on a kept-alive connection) before the connection is closed.
+    /// and each later one on a kept-alive connection) before the connection is closed; and
+    /// how long a REST request's body may take after its head (answered 408, 20408).
     pub request_head_timeout: std::time::Duration,
     /// How long a write may wait for a client that stopped reading before its connection is
     /// dropped.
@@ -245,6 +246,7 @@ impl Server {
             domain,
             credentials: Arc::new(credentials),
             rate_limiter: Arc::new(rest::rate_limit::RateLimiter::new(config.rest_rate_limit)),
+            body_deadline: config.request_head_timeout,
         };
         let listener =
             listen::bind(config.listen).map_err(|e| StartError::Bind(config.listen, e))?;

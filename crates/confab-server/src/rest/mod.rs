@@ -42,6 +42,9 @@ pub struct AppState {
     pub credentials: Arc<Credentials>,
     /// Per-credential request limits.
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    /// How long a request body may take to arrive once its head has
+    /// (`ServerConfig::request_head_timeout`).
+    pub body_deadline: std::time::Duration,
 }
 
 impl AppState {
@@ -159,6 +162,7 @@ pub fn router(state: AppState) -> Router {
             auth::require_basic_auth,
         ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::Extension(params::BodyDeadline(state.body_deadline)))
         .with_state(state)
 }
 

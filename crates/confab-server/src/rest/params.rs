@@ -108,7 +108,21 @@ impl<S: Send + Sync> FromRequest<S> for Form {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        let deadline = req
+            .extensions()
+            .get::<BodyDeadline>()
+            .map_or(BodyDeadline::DEFAULT, |d| d.0);
+        // A body trickled in a byte at a time would hold its connection (and its place under
+        // the connection cap) for as long as the sender likes.
+        let read = tokio::time::timeout(deadline, Bytes::from_request(req, state))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::RequestTimeout,
+                    format!("the request body did not arrive within {deadline:?}"),
+                )
+            })?;
+        let bytes = read.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(ErrorCode::PayloadTooLarge, "the request body is too large")
             } else {
@@ -127,6 +141,16 @@ impl<S: Send + Sync> FromRequest<S> for Form {
         }
         Ok(Form(Params::parse(&bytes)))
     }
+}
+
+/// How long a form body may take to arrive once its request's head has, set by the router
+/// as an extension.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyDeadline(pub std::time::Duration);
+
+impl BodyDeadline {
+    /// Without the extension (the server's default head timeout).
+    pub const DEFAULT: std::time::Duration = std::time::Duration::from_secs(10);
 }
 
 /// The query string.

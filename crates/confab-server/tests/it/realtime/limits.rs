@@ -408,6 +408,37 @@ async fn connections_that_say_nothing_are_closed_at_the_head_deadline() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_in_time_is_answered_408_and_its_connection_closed() {
+    use tokio::io::AsyncWriteExt;
+    let server =
+        TestServer::start_with(|c| c.request_head_timeout = Duration::from_millis(300)).await;
+    let c = server.credentials().clone();
+    let auth = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        format!("{}:{}", c.account_sid, c.auth_token),
+    );
+    // A whole head promising 1,000 bytes, then a few of them, then nothing: the head was on
+    // time, the body never will be.
+    let mut slow = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    slow.write_all(
+        format!(
+            "POST /v1/Conversations HTTP/1.1\r\nhost: x\r\nauthorization: Basic {auth}\r\n\
+             content-type: application/x-www-form-urlencoded\r\ncontent-length: 1000\r\n\r\n\
+             FriendlyName=slo"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answer = read_until_closed(&mut slow, Duration::from_secs(10)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("20408"), "{answer}");
+    // Nothing was created, and the server serves the next request.
+    let list = server.api().get("/v1/Conversations").await.expect(200);
+    assert_eq!(list["conversations"], json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stops_reading_answers_is_dropped_at_the_write_deadline() {
     use tokio::io::AsyncWriteExt;
     let server =
