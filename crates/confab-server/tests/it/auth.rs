@@ -170,7 +170,7 @@ async fn rest_authorization_matrix_every_operation_for_every_caller() {
         ),
         ("other service", api.clone(), elsewhere, Err((404, 20404))),
     ];
-    let mut cells = 0;
+    let (mut cells, mut refused) = (0, 0);
     for (who, caller, base, expected) in &callers {
         for op in 0..15 {
             // A fresh conversation with alice, bob and a message of bob's, in `home`.
@@ -252,12 +252,16 @@ async fn rest_authorization_matrix_every_operation_for_every_caller() {
                         before,
                         "{who} {method} {path} changed nothing"
                     );
+                    refused += 1;
                 }
             }
             cells += 1;
         }
     }
     assert_eq!(cells, callers.len() * 15);
+    eprintln!(
+        "REST authorization matrix: {cells} cells as expected, {refused} refused with nothing changed, 0 unauthorized reads or writes"
+    );
 }
 
 #[tokio::test]

@@ -206,7 +206,7 @@ async fn every_operation_for_every_role_member_outsider_and_other_service() {
     let muted_role =
         support::new_role(&api, "/v1", "muted", "conversation", "leaveConversation").await;
     let other_service = support::service(&api, "elsewhere").await;
-    let mut cells = 0;
+    let (mut cells, mut refused) = (0, 0);
     for who in [
         Who::User,
         Who::Admin,
@@ -235,6 +235,7 @@ async fn every_operation_for_every_role_member_outsider_and_other_service() {
                     before,
                     "{who:?} {op} changed nothing"
                 );
+                refused += 1;
             }
             cells += 1;
         }
@@ -253,4 +254,7 @@ async fn every_operation_for_every_role_member_outsider_and_other_service() {
         cells += 2;
     }
     assert_eq!(cells, 5 * (OPS.len() + 2));
+    eprintln!(
+        "realtime authorization matrix: {cells} cells as expected, {refused} refused with nothing changed, 0 unauthorized reads or writes"
+    );
 }
