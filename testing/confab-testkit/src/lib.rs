@@ -12,6 +12,7 @@
 
 pub mod load;
 pub mod raw;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -145,6 +145,7 @@ impl Pump {
         let ending = self.ended.borrow().clone();
         self.rt.record_close(match &ending {
             Some(Ending::Close { reason, .. }) => reason.as_str(),
+            Some(Ending::Broken { .. }) => CloseReason::ProtocolError.as_str(),
             _ => "dropped",
         });
         if let Some(Ending::Close {
@@ -164,6 +165,12 @@ impl Pump {
                 }
             }
             Box::pin(send_close(&mut self.sink, answers, reason, code, message)).await;
+        } else if let Some(Ending::Broken { ws_code, why }) = ending {
+            Box::pin(super::session::fail(&mut self.sink, ws_code, why)).await;
+        } else if matches!(ending, Some(Ending::PeerClosed)) {
+            // Flushes the close WebSocket queued in answer to the client's; a peer that does
+            // not read it within a second will not.
+            let _ = tokio::time::timeout(Duration::from_secs(1), self.sink.close()).await;
         }
     }
 

@@ -101,6 +101,13 @@ pub(crate) enum Ending {
     },
     /// Just drop the connection: the peer is gone or silent, nothing can reach it.
     Drop(&'static str),
+    /// The client sent a WebSocket close: answer it with a close of the same code (RFC 6455
+    /// section 5.5.1: WebSocket queued that answer when it read the close), then drop.
+    PeerClosed,
+    /// The client broke WebSocket itself: fail the connection with a WebSocket close of this
+    /// code (1002, or 1007 for text that is not UTF-8) and no `close` frame (RFC 6455 section
+    /// 7.1.7; nothing more of ours belongs on a connection in that state).
+    Broken { ws_code: u16, why: String },
 }
 
 /// Ends a session, once: the first ending set wins.
@@ -180,24 +187,58 @@ pub(crate) async fn send_close(
     .await;
 }
 
+/// Fails a connection whose client broke WebSocket: a WebSocket close with `ws_code`, given a
+/// second to leave.
+pub(crate) async fn fail(sink: &mut SplitSink<WebSocket, Message>, ws_code: u16, why: String) {
+    tracing::debug!(ws_code, %why, "realtime: a client broke WebSocket");
+    let frame = CloseFrame {
+        code: ws_code,
+        reason: "WebSocket protocol violation".into(),
+    };
+    let _ = timeout(
+        Duration::from_secs(1),
+        sink.send(Message::Close(Some(frame))),
+    )
+    .await;
+}
+
 /// What the next frame read was.
 enum Read {
     Text(String),
     /// A WebSocket ping or pong: no data, but proof of life.
     Control,
+    /// The connection ended without a close.
     Gone,
+    /// The client sent a WebSocket close.
+    Closed,
+    /// The client broke WebSocket itself: the close code to fail the connection with, and why.
+    Broken(u16, String),
     Bad(String),
 }
 
 async fn next_frame(stream: &mut futures_util::stream::SplitStream<WebSocket>) -> Read {
     match stream.next().await {
-        None | Some(Ok(Message::Close(_))) => Read::Gone,
+        None => Read::Gone,
+        Some(Ok(Message::Close(_))) => Read::Closed,
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Control,
         Some(Ok(Message::Binary(_))) => {
             Read::Bad("binary frames are not part of the protocol".into())
         }
         Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
-        Some(Err(e)) => Read::Bad(format!("unreadable frame: {e}")),
+        Some(Err(e)) => broken(e),
+    }
+}
+
+/// What a read error means: WebSocket broken by the client (a close code for it), an
+/// oversized frame (our protocol's limit), or a connection gone.
+fn broken(e: axum::Error) -> Read {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    let inner = e.into_inner();
+    match inner.downcast_ref::<WsError>() {
+        Some(WsError::Utf8(_)) => Read::Broken(1007, format!("text that is not UTF-8: {inner}")),
+        Some(WsError::Protocol(_)) => Read::Broken(1002, inner.to_string()),
+        Some(WsError::Capacity(_)) => Read::Bad(format!("unreadable frame: {inner}")),
+        _ => Read::Gone,
     }
 }
 
@@ -253,6 +294,16 @@ async fn open(rt: &Arc<Realtime>, socket: WebSocket) -> Option<Open<'_>> {
         Ok(Read::Text(t)) => t,
         Ok(Read::Control) => return None,
         Ok(Read::Gone) => return None,
+        Ok(Read::Closed) => {
+            // Closed before hello: answer the close (RFC 6455 section 5.5.1), then go.
+            let _ = timeout(Duration::from_secs(1), sink.close()).await;
+            return None;
+        }
+        Ok(Read::Broken(ws_code, why)) => {
+            rt.record_close(CloseReason::ProtocolError.as_str());
+            fail(&mut sink, ws_code, why).await;
+            return None;
+        }
         Ok(Read::Bad(why)) => {
             let code = CloseReason::ProtocolError.code().code();
             refuse(rt, &mut sink, CloseReason::ProtocolError, code, why).await;
@@ -518,7 +569,15 @@ async fn serve<'a>(rt: &'a Arc<Realtime>, open: Open<'a>) {
                     Read::Text(t) => t,
                     Read::Control => continue,
                     Read::Gone => {
-                        kill.end(Ending::Drop("closed by the client"));
+                        kill.end(Ending::Drop("the connection ended"));
+                        break;
+                    }
+                    Read::Closed => {
+                        kill.end(Ending::PeerClosed);
+                        break;
+                    }
+                    Read::Broken(ws_code, why) => {
+                        kill.end(Ending::Broken { ws_code, why });
                         break;
                     }
                     Read::Bad(why) => {

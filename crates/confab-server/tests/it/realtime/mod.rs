@@ -18,3 +18,4 @@ mod token_attacks;
 mod tokens;
 mod tracker;
 mod typing;
+mod websocket;

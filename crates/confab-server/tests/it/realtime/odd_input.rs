@@ -5,13 +5,11 @@
 //! are not JSON a server should read (nested 100,000 deep, invalid UTF-8 in a text frame)
 //! close only their own session.
 
-use std::time::Duration;
-
-use confab_protocol::frame::{CloseReason, REALTIME_PATH, SUBPROTOCOL};
+use confab_protocol::frame::CloseReason;
 use confab_server::rest::rate_limit::RateLimit;
 use confab_testkit::TestServer;
+use confab_testkit::wire::Wire;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::bad_input::odd_strings::odd_strings;
 
@@ -235,32 +233,11 @@ async fn frames_no_parser_should_take_close_only_their_own_session() {
     let (reason, code, _) = deep.closed().await;
     assert_eq!((reason, code), (CloseReason::ProtocolError, 20010));
 
-    // A text frame that is not UTF-8, written by hand (no WebSocket library sends one).
-    let mut tcp = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
-    let upgrade = format!(
-        "GET {REALTIME_PATH} HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-         Sec-WebSocket-Protocol: {SUBPROTOCOL}\r\n\r\n",
-        server.addr()
-    );
-    tcp.write_all(upgrade.as_bytes()).await.unwrap();
-    let mut head = vec![0u8; 1024];
-    let n = tcp.read(&mut head).await.unwrap();
-    assert!(
-        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 101"),
-        "{}",
-        String::from_utf8_lossy(&head[..n])
-    );
-    // FIN + text, masked, 4 bytes: 0xFF 0xFE 0xFD 0xFC under a zero mask.
-    tcp.write_all(&[0x81, 0x84, 0, 0, 0, 0, 0xFF, 0xFE, 0xFD, 0xFC])
-        .await
-        .unwrap();
-    // The server ends the connection (a close frame, then EOF) rather than read on.
-    let mut rest = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut rest))
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
+    // A text frame that is not UTF-8, written by hand (no WebSocket library sends one): the
+    // server ends the connection rather than read on.
+    let mut wire = Wire::upgrade(server.addr()).await;
+    wire.text_bytes(&[0xFF, 0xFE, 0xFD, 0xFC]).await;
+    wire.until_closed().await;
 
     let me = bystander
         .call("user.get", json!({}))

@@ -118,7 +118,9 @@ async fn resume_after_a_stall_dropped_by_the_heartbeat_deadline() {
         .await;
     writer.await.unwrap();
     assert_all_once(&t.indexes[&conv], BEFORE + DURING);
-    assert_eq!(t.connects, 2);
+    // At least the reconnect after the stall; on a loaded machine a 200 ms heartbeat may
+    // drop the new session too (seen in CI), and the resume must hold all the same.
+    assert!(t.connects >= 2, "the stall forced a reconnect");
     assert_at_head(&server, &t, &conv).await;
 }
 
