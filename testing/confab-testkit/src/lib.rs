@@ -91,6 +91,23 @@ impl TestDatabase {
         Some(Self::new(url))
     }
 
+    /// For a test that is about PostgreSQL: a fresh schema on `CONFAB_TEST_POSTGRES_URL`, or
+    /// `None` (with a note) when it is not set, unless `CONFAB_REQUIRE_POSTGRES=1` (as in CI)
+    /// makes that a failure.
+    pub fn required_or_skip() -> Option<TestDatabase> {
+        match std::env::var("CONFAB_TEST_POSTGRES_URL") {
+            Ok(url) => Some(Self::new(url)),
+            Err(_) => {
+                assert!(
+                    std::env::var("CONFAB_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "CONFAB_TEST_POSTGRES_URL is not set but CONFAB_REQUIRE_POSTGRES=1"
+                );
+                eprintln!("skipped: set CONFAB_TEST_POSTGRES_URL to run this test on PostgreSQL");
+                None
+            }
+        }
+    }
+
     /// A fresh schema on the PostgreSQL server at `url`.
     pub fn new(url: String) -> TestDatabase {
         let n = NEXT_SCHEMA.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -45,7 +45,13 @@ fn fanout_ramps_and_reports_latency_and_server_cpu() {
         "1",
     ]);
     let steps = f["steps"].as_array().unwrap();
-    assert!(!steps.is_empty() && steps.len() <= 2);
+    // Two rates (48 and 72), each measured once more if it missed only the latency bound,
+    // and the rate between them tried once if 72 did not hold: at most four steps.
+    assert!(
+        !steps.is_empty() && steps.len() <= 4,
+        "{} steps",
+        steps.len()
+    );
     for s in steps {
         assert!(s["delivered_per_s"].as_f64().unwrap() > 0.0, "{s}");
         assert!(s["latency"]["samples"].as_u64().unwrap() > 0, "{s}");

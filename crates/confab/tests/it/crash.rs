@@ -48,7 +48,7 @@ async fn sdk_clients_resume_on_the_restarted_server_across_sigterm_cycles() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sdk_clients_lose_nothing_and_see_everything_once_across_sigkill_cycles_on_postgres() {
-    let Some(db) = crate::process::postgres() else {
+    let Some(db) = confab_testkit::TestDatabase::required_or_skip() else {
         return;
     };
     crash_cycles(Some(&db.url()), Stop::Kill).await;

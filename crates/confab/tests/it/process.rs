@@ -139,19 +139,3 @@ impl ServeProcess {
         self.child.wait().await.expect("reaped");
     }
 }
-
-/// The PostgreSQL database for a test of the binary: a fresh schema, or `None` (with a note)
-/// when `CONFAB_TEST_POSTGRES_URL` is not set and PostgreSQL is not required.
-pub fn postgres() -> Option<confab_testkit::TestDatabase> {
-    match std::env::var("CONFAB_TEST_POSTGRES_URL") {
-        Ok(url) => Some(confab_testkit::TestDatabase::new(url)),
-        Err(_) => {
-            assert!(
-                std::env::var("CONFAB_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "CONFAB_TEST_POSTGRES_URL is not set but CONFAB_REQUIRE_POSTGRES=1"
-            );
-            eprintln!("skipped: set CONFAB_TEST_POSTGRES_URL to run this test on PostgreSQL");
-            None
-        }
-    }
-}

@@ -18,7 +18,7 @@ async fn every_acknowledged_write_survives_sigkill_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_acknowledged_write_survives_sigkill_exactly_once_on_postgres() {
-    let Some(db) = crate::process::postgres() else {
+    let Some(db) = confab_testkit::TestDatabase::required_or_skip() else {
         return;
     };
     survives_sigkill(Some(&db.url())).await;

@@ -8,14 +8,16 @@ use confab_protocol::event::{EventBody, decode_event};
 use confab_store::Store;
 use confab_store_postgres::{PgOptions, PgStore};
 
-use crate::process::{ServeProcess, postgres};
+use crate::process::ServeProcess;
 
 const WRITERS_PER_PROCESS: usize = 12;
 const MESSAGES_PER_WRITER: usize = 25;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_processes_on_one_database_keep_index_and_seq_gapless_and_unique() {
-    let Some(db) = postgres() else { return };
+    let Some(db) = confab_testkit::TestDatabase::required_or_skip() else {
+        return;
+    };
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = ServeProcess::start_on(dir_a.path(), Some(&db.url())).await;
     let b = ServeProcess::start_on(dir_b.path(), Some(&db.url())).await;

@@ -6,25 +6,11 @@ use serde_json::json;
 
 use crate::support;
 
-/// A fresh schema on `CONFAB_TEST_POSTGRES_URL`, or `None` (with a note) when it is not set and
-/// PostgreSQL is not required.
-fn postgres() -> Option<TestDatabase> {
-    match std::env::var("CONFAB_TEST_POSTGRES_URL") {
-        Ok(url) => Some(TestDatabase::new(url)),
-        Err(_) => {
-            assert!(
-                std::env::var("CONFAB_REQUIRE_POSTGRES").as_deref() != Ok("1"),
-                "CONFAB_TEST_POSTGRES_URL is not set but CONFAB_REQUIRE_POSTGRES=1"
-            );
-            eprintln!("skipped: set CONFAB_TEST_POSTGRES_URL to run this test on PostgreSQL");
-            None
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_participant_removed_on_another_node_cannot_send_through_this_one() {
-    let Some(db) = postgres() else { return };
+    let Some(db) = TestDatabase::required_or_skip() else {
+        return;
+    };
     let here = TestServer::start_with(|c| c.database = db.database()).await;
     let there = TestServer::start_with(|c| c.database = db.database()).await;
     let api = there.api();
