@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod listen;
 pub mod realtime;
 pub mod rest;
+mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,6 +119,10 @@ pub struct ServerConfig {
     /// How long a write may wait for a client that stopped reading before its connection is
     /// dropped.
     pub write_stall_timeout: std::time::Duration,
+    /// Development mode: `POST /dev/token` mints an access token for any identity (the
+    /// stand-in for an app's own token endpoint that the web page uses). Never in production:
+    /// anyone who can reach the server can then be anyone.
+    pub dev_tokens: bool,
 }
 
 /// The clock a server runs on: the system clock unless a test gives another.
@@ -153,6 +158,7 @@ impl ServerConfig {
             max_connections: None,
             request_head_timeout: std::time::Duration::from_secs(10),
             write_stall_timeout: listen::WRITE_STALL,
+            dev_tokens: false,
         }
     }
 }
@@ -188,10 +194,17 @@ pub struct Server {
     gate: Arc<listen::Gate>,
 }
 
-/// The full HTTP app: health check, the realtime endpoint and the REST API.
-fn app(state: rest::AppState, rt: Arc<realtime::Realtime>) -> Router {
+/// The full HTTP app: health check, the web page (and development tokens), the realtime
+/// endpoint and the REST API.
+fn app(
+    state: rest::AppState,
+    rt: Arc<realtime::Realtime>,
+    dev_tokens: bool,
+    clock: Arc<dyn Clock>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .merge(web::router(dev_tokens, state.credentials.clone(), clock))
         .merge(realtime::router(rt))
         .merge(rest::router(state))
 }
@@ -267,7 +280,7 @@ impl Server {
         }
         let gate = listen::Gate::new(max_connections);
         let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(state, rt.clone());
+        let router = app(state, rt.clone(), config.dev_tokens, config.clock.0.clone());
         let task = tokio::spawn(listen::serve(
             listener,
             router,

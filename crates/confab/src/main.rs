@@ -79,6 +79,14 @@ struct ServeArgs {
     /// Seconds a client may take to send a request head before its connection is closed.
     #[arg(long, default_value_t = 10, env = "CONFAB_REQUEST_HEAD_TIMEOUT_SECS")]
     request_head_timeout_secs: u64,
+    /// Development mode: `POST /dev/token` mints an access token for any name, so the web page
+    /// at `/` signs in by name alone. Refused on a non-loopback address unless
+    /// `--dev-allow-remote`: anyone who can reach the server could be anyone.
+    #[arg(long, env = "CONFAB_DEV")]
+    dev: bool,
+    /// Allows `--dev` on a non-loopback address (a trusted network only).
+    #[arg(long, requires = "dev")]
+    dev_allow_remote: bool,
     /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
     #[arg(long, default_value = "info", env = "CONFAB_LOG")]
     log: String,
@@ -147,6 +155,13 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    if args.dev && !args.listen.ip().is_loopback() && !args.dev_allow_remote {
+        return Err(format!(
+            "--dev mints a token for anyone who asks, so it is refused on {}, which is not a \
+             loopback address; listen on 127.0.0.1, or add --dev-allow-remote on a trusted network",
+            args.listen
+        ));
+    }
     let database = args
         .database
         .as_deref()
@@ -182,6 +197,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         return Err("--max-connections and --request-head-timeout-secs must be positive".into());
     }
     config.max_connections = args.max_connections;
+    config.dev_tokens = args.dev;
     config.request_head_timeout = std::time::Duration::from_secs(args.request_head_timeout_secs);
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,
@@ -194,6 +210,15 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
         // The first line on stdout tells scripts (and tests) where the server is.
         println!("confab listening on http://{}", server.local_addr());
+        if args.dev {
+            tracing::warn!(
+                "development mode: POST /dev/token mints a token for any name; never expose it"
+            );
+            println!(
+                "open http://{}/ in a browser to chat (development mode)",
+                server.local_addr()
+            );
+        }
         tokio::select! {
             r = server.wait() => r.map_err(|e| e.to_string())?,
             () = shutdown_signal() => tracing::info!("shutting down"),

@@ -24,6 +24,11 @@ use base64::Engine as _;
 use confab_server::{Credentials, Database, Server, ServerConfig};
 use serde_json::Value;
 
+/// The lifecycle scenarios every SDK passes (JSON; the file's `about` says how to read it):
+/// the Rust SDK's runner and the browser SDK's (`web/tests/lifecycle.test.mjs`) run this
+/// same text.
+pub const LIFECYCLE_SCENARIOS: &str = include_str!("../scenarios/lifecycle.json");
+
 /// Fixed credentials for tests, so that a restarted server accepts the same client.
 pub fn test_credentials() -> Credentials {
     Credentials {

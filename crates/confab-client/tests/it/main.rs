@@ -5,6 +5,7 @@
 mod faults;
 mod lifecycle;
 mod resume;
+mod scenarios;
 mod support;
 mod surface;
 mod tokens;

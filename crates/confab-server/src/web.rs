@@ -1,0 +1,165 @@
+//! The web chat page and the browser SDK, embedded in the binary and served at `/`; and, in
+//! development mode only, a token endpoint that mints an access token for any name.
+//!
+//! The files come from `web/` in the repository (the SDK's WebAssembly is built by
+//! `scripts/build-web` and committed), so `cargo build` alone gives a server with its page.
+//! The token endpoint stands in for an app's own backend, which in production is what
+//! decides who a user is: `confab serve` enables it only with `--dev`, and only on a
+//! loopback address unless told otherwise.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use confab_domain::Clock;
+
+use crate::credentials::Credentials;
+use crate::rest::error::ApiError;
+use crate::rest::params::Form;
+
+/// A file of the page: its path, content type and bytes.
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    bytes: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $type:expr, $file:literal) => {
+        Asset {
+            path: $path,
+            content_type: $type,
+            bytes: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/", $file)),
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+static ASSETS: &[Asset] = &[
+    asset!("/", "text/html; charset=utf-8", "app/index.html"),
+    asset!("/app.js", JS, "app/app.js"),
+    asset!("/style.css", "text/css; charset=utf-8", "app/style.css"),
+    asset!("/favicon.svg", "image/svg+xml", "app/favicon.svg"),
+    asset!("/sdk/confab.js", JS, "sdk/confab.js"),
+    asset!(
+        "/sdk/confab.d.ts",
+        "text/plain; charset=utf-8",
+        "sdk/confab.d.ts"
+    ),
+    asset!(
+        "/sdk/wasm/confab_client_wasm.js",
+        JS,
+        "sdk/wasm/confab_client_wasm.js"
+    ),
+    asset!(
+        "/sdk/wasm/confab_client_wasm_bg.wasm",
+        "application/wasm",
+        "sdk/wasm/confab_client_wasm_bg.wasm"
+    ),
+];
+
+/// The page's only sources are this server: its scripts, its WebAssembly (which needs
+/// `wasm-unsafe-eval` to compile) and its realtime endpoint.
+const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+                   connect-src 'self'; img-src 'self' data:; style-src 'self'; \
+                   frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+fn serve(asset: &'static Asset) -> Response {
+    let mut res = asset.bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    // Revalidated each time: a new binary's page must not meet an old cached SDK.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    res
+}
+
+/// What the development token endpoint needs.
+#[derive(Clone)]
+struct DevTokens {
+    credentials: Arc<Credentials>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The page's routes, and `POST /dev/token` when `dev_tokens` is set.
+pub(crate) fn router(
+    dev_tokens: bool,
+    credentials: Arc<Credentials>,
+    clock: Arc<dyn Clock>,
+) -> Router {
+    let mut router = Router::new();
+    for asset in ASSETS {
+        router = router.route(asset.path, get(move || async move { serve(asset) }));
+    }
+    // Browsers ask for it whatever the page says; the REST fallback would answer 401.
+    router = router.route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
+    if dev_tokens {
+        router = router.route(
+            "/dev/token",
+            post(mint).with_state(DevTokens { credentials, clock }),
+        );
+    }
+    router
+}
+
+/// Default lifetime of a development token: an hour, like `confab token`.
+const DEV_TTL_SECS: i64 = 3600;
+
+/// `POST /dev/token` with the form fields `identity` and optionally `ttl` (seconds, 1 to
+/// 86,400): `{"identity", "token", "ttl"}`.
+async fn mint(State(dev): State<DevTokens>, Form(form): Form) -> Result<Response, ApiError> {
+    let identity = form
+        .str("identity")
+        .ok_or_else(|| ApiError::invalid("identity is required"))?;
+    if identity.is_empty()
+        || identity.chars().count() > confab_token::MAX_IDENTITY_CHARS
+        || identity.chars().any(char::is_control)
+    {
+        return Err(ApiError::invalid(format!(
+            "identity must be 1 to {} characters, none of them control characters",
+            confab_token::MAX_IDENTITY_CHARS
+        )));
+    }
+    let ttl = form.i64("ttl")?.unwrap_or(DEV_TTL_SECS);
+    if !(1..=confab_token::MAX_LIFETIME_SECS).contains(&ttl) {
+        return Err(ApiError::invalid(format!(
+            "ttl must be between 1 and {}",
+            confab_token::MAX_LIFETIME_SECS
+        )));
+    }
+    let key = confab_token::ApiKey {
+        sid: dev.credentials.api_key_sid.clone(),
+        secret: dev.credentials.api_key_secret.clone(),
+    };
+    let spec = confab_token::TokenSpec {
+        account_sid: &dev.credentials.account_sid,
+        identity,
+        service_sid: None,
+        now: dev.clock.now_millis().div_euclid(1000),
+        ttl_secs: ttl,
+    };
+    let token = confab_token::mint(&key, &spec);
+    let mut res = (
+        StatusCode::CREATED,
+        axum::Json(serde_json::json!({ "identity": identity, "token": token, "ttl": ttl })),
+    )
+        .into_response();
+    // A token is a credential: no cache may keep it.
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
+}

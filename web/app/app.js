@@ -1,0 +1,228 @@
+// The web chat page served by `confab serve` at `/`: an app built on the browser SDK the way
+// an app developer would build one. Signing in asks the server's development token endpoint
+// (`confab serve --dev`) for a token, as an app asks its own backend; without it a token can
+// be pasted. The page renews the token before it expires, with no reconnect.
+
+import { Client } from "/sdk/confab.js";
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+// Token lifetime in seconds; a short one (e.g. ?ttl=30) shows renewal at work.
+const ttl = params.get("ttl") ?? "3600";
+
+let client = null;
+let name = null;
+let active = null; // the open conversation's SID
+const rows = new Map(); // SID -> { li, unread, conversation }
+const typists = new Map(); // identity -> timer
+
+/** A token from the development endpoint, as an app's backend would mint one. */
+async function fetchToken(identity) {
+  const res = await fetch("/dev/token", {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ identity, ttl }),
+  });
+  const answer = await res.json().catch(() => ({}));
+  if (res.status === 404) throw new Error("this server has no development token endpoint (start it with --dev), so paste a token");
+  if (!res.ok) throw new Error(answer.message ?? `the token endpoint answered ${res.status}`);
+  return answer.token;
+}
+
+function showConnection(state) {
+  const badge = $("connection");
+  badge.dataset.state = state;
+  badge.textContent = state;
+}
+
+$("signin").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("signin-error").textContent = "";
+  const pasted = $("token").value.trim();
+  try {
+    name = $("name").value.trim();
+    const token = pasted || (await fetchToken(name));
+    start(token, !pasted);
+  } catch (err) {
+    $("signin-error").textContent = err.message;
+  }
+});
+
+function start(token, renewable) {
+  client = new Client(token, { logLevel: params.get("log") ?? "info" });
+  client.on("connectionStateChanged", showConnection);
+  client.on("stateChanged", (state) => {
+    if (state === "initialized") {
+      name = client.identity;
+      $("me").textContent = name;
+      $("signin").hidden = true;
+      $("chat").hidden = false;
+      loadConversations();
+    } else {
+      $("signin-error").textContent = "signing in failed: the token was refused";
+    }
+  });
+  client.on("connectionError", (err) => {
+    if (err.terminal && client.state !== "initialized") $("signin-error").textContent = `${err.message} (${err.code})`;
+  });
+  if (renewable) {
+    const renew = async () => {
+      try {
+        await client.updateToken(await fetchToken(name));
+      } catch (err) {
+        console.warn("token renewal failed", err);
+      }
+    };
+    client.on("tokenAboutToExpire", renew);
+    client.on("tokenExpired", renew);
+  }
+  client.on("conversationJoined", (m) => m.conversation && addRow(m.conversation, 0));
+  client.on("conversationUpdated", (c) => rows.get(c.sid) && rename(c));
+  client.on("conversationLeft", (m) => removeRow(m.conversationSid));
+  client.on("conversationRemoved", (m) => removeRow(m.conversationSid));
+  client.on("messageAdded", onMessage);
+  client.on("typingStarted", (t) => t.conversationSid === active && typing(t.identity, true));
+  client.on("typingEnded", (t) => t.conversationSid === active && typing(t.identity, false));
+}
+
+async function loadConversations() {
+  let page = await client.getSubscribedConversations(50);
+  for (;;) {
+    for (const s of page.items) addRow(s.conversation, s.unreadMessagesCount ?? s.messagesCount);
+    if (!page.hasNextPage) break;
+    page = await page.nextPage();
+  }
+}
+
+function title(c) {
+  return c.friendlyName ?? c.uniqueName ?? c.sid;
+}
+
+function addRow(conversation, unread) {
+  if (rows.has(conversation.sid)) return;
+  const li = document.createElement("li");
+  li.dataset.sid = conversation.sid;
+  const label = document.createElement("span");
+  label.className = "title";
+  const badge = document.createElement("span");
+  badge.className = "unread";
+  li.append(label, badge);
+  li.addEventListener("click", () => open(conversation.sid));
+  $("conversations").append(li);
+  rows.set(conversation.sid, { li, label, badge, unread: 0, conversation });
+  rename(conversation);
+  setUnread(conversation.sid, unread);
+}
+
+function rename(c) {
+  rows.get(c.sid).label.textContent = title(c);
+  if (c.sid === active) $("room-title").textContent = title(c);
+}
+
+function removeRow(sid) {
+  rows.get(sid)?.li.remove();
+  rows.delete(sid);
+  if (sid === active) {
+    active = null;
+    $("messages").replaceChildren();
+    $("composer").hidden = true;
+  }
+}
+
+function setUnread(sid, n) {
+  const row = rows.get(sid);
+  if (!row) return;
+  row.unread = n;
+  row.badge.textContent = n > 0 ? String(n) : "";
+}
+
+function render(message) {
+  const li = document.createElement("li");
+  li.className = message.author === name ? "message mine" : "message";
+  li.dataset.index = message.index;
+  const author = document.createElement("span");
+  author.className = "author";
+  author.textContent = message.author;
+  const body = document.createElement("span");
+  body.className = "body";
+  body.textContent = message.body ?? "";
+  li.append(author, body);
+  const list = $("messages");
+  list.append(li);
+  list.scrollTop = list.scrollHeight;
+}
+
+function onMessage(message) {
+  const sid = message.conversationSid;
+  if (sid === active) {
+    render(message);
+    typing(message.author, false);
+    message.conversation.advanceLastRead(message.index).catch(() => {});
+  } else if (message.author !== name) {
+    setUnread(sid, (rows.get(sid)?.unread ?? 0) + 1);
+  }
+}
+
+async function open(sid) {
+  active = sid;
+  for (const [s, row] of rows) row.li.setAttribute("aria-current", String(s === sid));
+  const { conversation } = rows.get(sid);
+  $("room-title").textContent = title(conversation);
+  $("messages").replaceChildren();
+  $("typing").textContent = "";
+  typists.clear();
+  $("composer").hidden = false;
+  $("body").focus();
+  const page = await conversation.getMessages(50);
+  if (active !== sid) return;
+  for (const m of [...page.items].reverse()) render(m);
+  await conversation.setAllRead();
+  setUnread(sid, 0);
+}
+
+$("open-form").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  $("open-error").textContent = "";
+  const wanted = $("conversation-name").value.trim();
+  try {
+    let conversation;
+    if (e.submitter?.value === "join") {
+      const participant = await client.join(wanted);
+      conversation = await client.getConversation(participant.conversationSid);
+    } else {
+      conversation = await client.createConversation({ friendlyName: wanted, uniqueName: wanted });
+      await conversation.join();
+    }
+    addRow(conversation, 0);
+    $("conversation-name").value = "";
+    open(conversation.sid);
+  } catch (err) {
+    $("open-error").textContent = `${err.message} (${err.code ?? "?"})`;
+  }
+});
+
+$("composer").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const input = $("body");
+  const body = input.value;
+  if (!body || !active) return;
+  input.value = "";
+  try {
+    await rows.get(active).conversation.sendMessage(body);
+  } catch (err) {
+    input.value = body;
+    $("open-error").textContent = `not sent: ${err.message}`;
+  }
+});
+
+$("body").addEventListener("input", () => active && client.typing(active));
+
+function typing(identity, on) {
+  if (identity === name) return;
+  clearTimeout(typists.get(identity));
+  typists.delete(identity);
+  // The server ends typing by itself; this only bounds a missed typingEnded.
+  if (on) typists.set(identity, setTimeout(() => typing(identity, false), 10_000));
+  const who = [...typists.keys()];
+  $("typing").textContent = who.length === 0 ? "" : `${who.join(", ")} ${who.length === 1 ? "is" : "are"} typing…`;
+}
