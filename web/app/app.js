@@ -49,7 +49,10 @@ $("signin").addEventListener("submit", async (e) => {
 });
 
 function start(token, renewable) {
-  client = new Client(token, { logLevel: params.get("log") ?? "info" });
+  // Warn a third of the lifetime ahead (at most the SDK's 3 minutes): with a short token a
+  // fixed lead would ask for a new one at once, every time.
+  const tokenLeadMs = Math.min(180_000, (Number(ttl) * 1000) / 3);
+  client = new Client(token, { logLevel: params.get("log") ?? "info", tokenLeadMs });
   client.on("connectionStateChanged", showConnection);
   client.on("stateChanged", (state) => {
     if (state === "initialized") {
@@ -69,6 +72,7 @@ function start(token, renewable) {
     const renew = async () => {
       try {
         await client.updateToken(await fetchToken(name));
+        document.body.dataset.renewals = String(Number(document.body.dataset.renewals ?? 0) + 1);
       } catch (err) {
         console.warn("token renewal failed", err);
       }
