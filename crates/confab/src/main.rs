@@ -209,15 +209,18 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| e.to_string())?;
         // The first line on stdout tells scripts (and tests) where the server is.
-        println!("confab listening on http://{}", server.local_addr());
+        say(&format!(
+            "confab listening on http://{}",
+            server.local_addr()
+        ));
         if args.dev {
             tracing::warn!(
                 "development mode: POST /dev/token mints a token for any name; never expose it"
             );
-            println!(
+            say(&format!(
                 "open http://{}/ in a browser to chat (development mode)",
                 server.local_addr()
-            );
+            ));
         }
         tokio::select! {
             r = server.wait() => r.map_err(|e| e.to_string())?,
@@ -225,6 +228,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         server.shutdown().await.map_err(|e| e.to_string())
     })
+}
+
+/// A line on stdout for whoever started the server; a closed stdout (a supervisor that read
+/// the first line and went) must not bring the server down, as `println!` would.
+fn say(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// Printed once, to stderr, when the credentials are generated: the only time secrets leave

@@ -4,6 +4,7 @@
 mod bench_cli;
 mod chat;
 mod crash;
+mod dev_mode;
 mod flood;
 mod process;
 mod secrets_in_logs;
