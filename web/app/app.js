@@ -38,13 +38,19 @@ function showConnection(state) {
 $("signin").addEventListener("submit", async (e) => {
   e.preventDefault();
   $("signin-error").textContent = "";
+  const button = $("signin-button");
+  button.disabled = true;
   const pasted = $("token").value.trim();
   try {
     name = $("name").value.trim();
     const token = pasted || (await fetchToken(name));
+    // A second try (the server was down, say) replaces the first client, not joins it.
+    await client?.shutdown();
     start(token, !pasted);
   } catch (err) {
     $("signin-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
   }
 });
 
@@ -69,16 +75,20 @@ function start(token, renewable) {
     if (err.terminal && client.state !== "initialized") $("signin-error").textContent = `${err.message} (${err.code})`;
   });
   if (renewable) {
-    const renew = async () => {
+    const mine = client;
+    const renew = async (attempt = 0) => {
+      if (client !== mine) return;
       try {
-        await client.updateToken(await fetchToken(name));
+        await mine.updateToken(await fetchToken(name));
         document.body.dataset.renewals = String(Number(document.body.dataset.renewals ?? 0) + 1);
       } catch (err) {
         console.warn("token renewal failed", err);
+        // The endpoint may be down for a moment: a few more tries, further apart.
+        if (attempt < 5) setTimeout(() => renew(attempt + 1), 2000 * (attempt + 1));
       }
     };
-    client.on("tokenAboutToExpire", renew);
-    client.on("tokenExpired", renew);
+    client.on("tokenAboutToExpire", () => renew());
+    client.on("tokenExpired", () => renew());
   }
   client.on("conversationJoined", (m) => m.conversation && addRow(m.conversation, 0));
   client.on("conversationUpdated", (c) => rows.get(c.sid) && rename(c));
@@ -140,7 +150,11 @@ function setUnread(sid, n) {
   row.badge.textContent = n > 0 ? String(n) : "";
 }
 
+/** Shows a message of the open conversation once, in index order (a live one may come while
+ * the history is loading, and again inside it). */
 function render(message) {
+  const list = $("messages");
+  if (list.querySelector(`li[data-index="${message.index}"]`)) return;
   const li = document.createElement("li");
   li.className = message.author === name ? "message mine" : "message";
   li.dataset.index = message.index;
@@ -151,8 +165,8 @@ function render(message) {
   body.className = "body";
   body.textContent = message.body ?? "";
   li.append(author, body);
-  const list = $("messages");
-  list.append(li);
+  const later = [...list.children].find((x) => Number(x.dataset.index) > message.index);
+  list.insertBefore(li, later ?? null);
   list.scrollTop = list.scrollHeight;
 }
 

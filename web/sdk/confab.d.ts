@@ -30,6 +30,7 @@ export interface ClientOptions {
 
 /** A refused call, with its numeric code (docs/PROTOCOL.md). */
 export class ConfabError extends Error {
+  constructor(code: number, message: string);
   readonly code: number;
 }
 
@@ -180,7 +181,7 @@ export class Conversation extends Emitter<ConversationEvents> {
   readonly friendlyName: string | null;
   readonly uniqueName: string | null;
   readonly attributes: Attributes;
-  readonly state: "active" | "inactive" | "closed";
+  readonly state: "initializing" | "active" | "inactive" | "closed";
   readonly createdBy: string | null;
   readonly dateCreated: Date | null;
   readonly dateUpdated: Date | null;
@@ -202,10 +203,11 @@ export class Conversation extends Emitter<ConversationEvents> {
   removeParticipant(participant: string): Promise<Participant>;
   sendMessage(body: string, attributes?: Attributes): Promise<Message>;
   getMessages(pageSize?: number, anchor?: number, direction?: "backwards" | "forwards"): Promise<Paginator<Message>>;
-  getMessage(sidOrIndex: string | number): Promise<Message>;
-  updateMessageBody(message: string | number, body: string): Promise<Message>;
-  updateMessageAttributes(message: string | number, attributes: Attributes): Promise<Message>;
-  removeMessage(message: string | number): Promise<Message>;
+  /** A message by SID (`IM...`). */
+  getMessage(sid: string): Promise<Message>;
+  updateMessageBody(sid: string, body: string): Promise<Message>;
+  updateMessageAttributes(sid: string, attributes: Attributes): Promise<Message>;
+  removeMessage(sid: string): Promise<Message>;
   typing(): void;
   setLastRead(index: number): Promise<number | null>;
   advanceLastRead(index: number): Promise<number | null>;

@@ -110,7 +110,11 @@ class Emitter {
     const list = this.#listeners.get(event);
     if (!list || list.length === 0) return;
     for (const l of [...list]) {
-      if (l.once) this.off(event, l.listener);
+      if (l.once) {
+        // This very entry: the same function may also be registered with `on`.
+        const i = list.indexOf(l);
+        if (i >= 0) list.splice(i, 1);
+      }
       try {
         l.listener(...args);
       } catch (e) {
@@ -346,13 +350,19 @@ export class Conversation extends Emitter {
   /** A page of messages: by default the newest `pageSize` (newest first); from `anchor`
    * (an index) `backwards` (older, newest first) or `forwards` (newer, oldest first). */
   getMessages(pageSize = 30, anchor, direction = "backwards") {
-    const order = direction === "forwards" ? "asc" : "desc";
-    const params = { conversation: this.sid, pageSize, order };
-    if (anchor !== undefined && anchor !== null) params.anchor = anchor;
+    const forwards = direction === "forwards";
+    const params = { conversation: this.sid, pageSize };
+    // The server takes an anchor with a direction, and no anchor with an order.
+    if (anchor !== undefined && anchor !== null) {
+      params.anchor = anchor;
+      params.direction = forwards ? "forwards" : "backwards";
+    } else {
+      params.order = forwards ? "asc" : "desc";
+    }
     return this._client._page("message.list", params, (m) => new Message(this, m));
   }
 
-  /** A message by SID or index. */
+  /** A message by SID. */
   async getMessage(message) {
     return new Message(this, await this._call("message.get", { message }));
   }
@@ -550,11 +560,12 @@ export class Client extends Emitter {
       const ws = this._ws;
       if (ws && ws.readyState === WebSocket.OPEN) {
         ws.send(t.send);
-      } else {
-        // The socket is gone under the core: the link is as good as lost.
-        this._drop();
+      } else if (!ws) {
+        // No socket under the core: the link is as good as lost.
         queueMicrotask(() => this._input(() => this._core.closed(now(), undefined)));
       }
+      // A closing socket: the frame is lost with it, and its onclose reports the close code
+      // (a missed 4429 must still back off), as the Rust driver's reader does.
     } else if (t.close) {
       this._drop();
     }

@@ -771,6 +771,22 @@ impl Session {
                     self.set_client(ClientState::Failed);
                 }
             }
+            CloseReason::TokenExpired
+                if self
+                    .internal
+                    .values()
+                    .any(|i| matches!(i, Internal::Renew(_))) =>
+            {
+                // The old token ran out while its successor was on the way (a page waking
+                // from sleep fires both at once): come back with the new one, which `lost`
+                // adopts; its `token.update` is answered after the next `welcome`.
+                self.outputs.push_back(Output::ConnectionError {
+                    terminal: false,
+                    code,
+                    message,
+                });
+                self.lost(now, false);
+            }
             CloseReason::TokenExpired => {
                 if !self.expired {
                     self.expired = true;

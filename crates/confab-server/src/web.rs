@@ -11,10 +11,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use confab_domain::Clock;
+use confab_protocol::ErrorCode;
 
 use crate::credentials::Credentials;
 use crate::rest::error::ApiError;
@@ -91,6 +92,7 @@ fn serve(asset: &'static Asset) -> Response {
 /// What the development token endpoint needs.
 #[derive(Clone)]
 struct DevTokens {
+    enabled: bool,
     credentials: Arc<Credentials>,
     clock: Arc<dyn Clock>,
 }
@@ -107,13 +109,35 @@ pub(crate) fn router(
     }
     // Browsers ask for it whatever the page says; the REST fallback would answer 401.
     router = router.route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));
-    if dev_tokens {
-        router = router.route(
-            "/dev/token",
-            post(mint).with_state(DevTokens { credentials, clock }),
-        );
-    }
-    router
+    // Answered in every mode: left to the REST API's fallback, a page asking for a token
+    // from a server without `--dev` would get 401 with `WWW-Authenticate`, and the browser
+    // would ask its user for a password.
+    router.route(
+        "/dev/token",
+        post(mint).with_state(DevTokens {
+            enabled: dev_tokens,
+            credentials,
+            clock,
+        }),
+    )
+}
+
+/// Whether the request's `Host` is an IP address or `localhost`. A page on another site can
+/// point its own name at 127.0.0.1 (DNS rebinding) and so become same-origin with a
+/// development server; its requests still carry its own name as `Host`.
+fn addressed_by_ip_or_localhost(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        return rest
+            .split_once(']')
+            .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    } else {
+        host.rsplit_once(':').map_or(host, |(name, _)| name)
+    };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// Default lifetime of a development token: an hour, like `confab token`.
@@ -121,7 +145,24 @@ const DEV_TTL_SECS: i64 = 3600;
 
 /// `POST /dev/token` with the form fields `identity` and optionally `ttl` (seconds, 1 to
 /// 86,400): `{"identity", "token", "ttl"}`.
-async fn mint(State(dev): State<DevTokens>, Form(form): Form) -> Result<Response, ApiError> {
+async fn mint(
+    State(dev): State<DevTokens>,
+    headers: HeaderMap,
+    Form(form): Form,
+) -> Result<Response, ApiError> {
+    if !dev.enabled {
+        return Err(ApiError::new(
+            ErrorCode::NotFound,
+            "no development token endpoint: the server was not started with --dev",
+        ));
+    }
+    if !addressed_by_ip_or_localhost(&headers) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "development tokens are minted only for requests addressed to an IP address or \
+             localhost, so that no other site can rebind its name to this server",
+        ));
+    }
     let identity = form
         .str("identity")
         .ok_or_else(|| ApiError::invalid("identity is required"))?;
@@ -162,4 +203,40 @@ async fn mint(State(dev): State<DevTokens>, Form(form): Form) -> Result<Response
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(h: &str) -> HeaderMap {
+        let mut m = HeaderMap::new();
+        m.insert(header::HOST, HeaderValue::from_str(h).unwrap());
+        m
+    }
+
+    #[test]
+    fn only_ip_addresses_and_localhost_may_ask_for_development_tokens() {
+        for ok in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "localhost:8080",
+            "LOCALHOST",
+            "[::1]:8080",
+            "10.0.0.5:80",
+        ] {
+            assert!(addressed_by_ip_or_localhost(&host(ok)), "{ok}");
+        }
+        for bad in [
+            "evil.example:8080",
+            "evil.example",
+            "localhost.evil.example",
+            "[::1",
+            "127.0.0.1.evil.example",
+            "",
+        ] {
+            assert!(!addressed_by_ip_or_localhost(&host(bad)), "{bad}");
+        }
+        assert!(!addressed_by_ip_or_localhost(&HeaderMap::new()));
+    }
 }

@@ -1,7 +1,7 @@
 //! Requests: op_id, queueing while offline, resend after a loss, timeouts.
 
 use confab_client_core::{Config, ConnectionState as C, Output};
-use confab_protocol::frame::{ClientFrame, ServerFrame};
+use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame};
 use serde_json::json;
 
 use crate::harness::*;
@@ -198,6 +198,32 @@ fn a_failed_first_page_is_asked_for_again_on_the_same_link() {
         sim.s.client_state(),
         Some(confab_client_core::ClientState::Initialized)
     );
+}
+
+#[test]
+fn a_token_expired_close_during_a_renewal_comes_back_with_the_new_token() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.go_online(resumed(0, &[]));
+    let fresh = token("alice", 99_999);
+    let id = sim.s.update_token(fresh.clone(), sim.now).unwrap().unwrap();
+    sim.drain();
+    sim.take_outputs();
+    sim.close_with(CloseReason::TokenExpired, 20104);
+    let outs = sim.take_outputs();
+    assert!(!outs.contains(&Output::TokenExpired), "{outs:?}");
+    assert!(
+        !outs
+            .iter()
+            .any(|o| matches!(o, Output::Response { id: i, .. } if *i == id)),
+        "the renewal is not failed: {outs:?}"
+    );
+    assert_eq!(sim.s.connection_state(), C::Connecting);
+    sim.run_until(sim.now + 1_000);
+    sim.connected();
+    let ClientFrame::Hello { token: sent, .. } = sim.sent.last().unwrap() else {
+        panic!()
+    };
+    assert_eq!(*sent, fresh);
 }
 
 #[test]

@@ -66,6 +66,17 @@ async fn dev_tokens_are_minted_for_any_name_and_open_a_session_as_it() {
     let (_client, welcome) = RawClient::join(addr, token, None).await;
     assert_eq!(welcome.identity, "zoë");
 
+    // A page on another site that pointed its name at this server (DNS rebinding).
+    let rebound = reqwest::Client::new()
+        .post(format!("{}/dev/token", server.url))
+        .header("Host", "evil.example")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body("identity=alice")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
+
     let long = "x".repeat(257);
     for bad in [
         vec![],
@@ -90,8 +101,13 @@ async fn dev_tokens_are_minted_for_any_name_and_open_a_session_as_it() {
 async fn the_page_is_served_in_any_mode_and_tokens_only_in_dev_mode() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServeProcess::start(dir.path()).await;
-    let (status, _) = post_token(&server.url, &[("identity", "mallory")]).await;
-    assert_ne!(status, 201, "no token without --dev");
+    let (status, body) = post_token(&server.url, &[("identity", "mallory")]).await;
+    // 404, not the REST API's 401 with a password prompt for the page's user.
+    assert_eq!(
+        (status, body["code"].as_u64()),
+        (404, Some(20404)),
+        "{body}"
+    );
     let http = reqwest::Client::new();
     for (path, content_type) in [
         ("/", "text/html"),

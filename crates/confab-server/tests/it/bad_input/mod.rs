@@ -248,7 +248,7 @@ async fn bad_requests_of_every_other_kind_get_their_own_codes() {
     for path in [
         "/v1/Nope",
         "/v2/Conversations",
-        "/",
+        "/nope", // ("/" is the web page)
         &format!("{c}/Webhooks"),
         &format!("{msg}/y/z"),
     ] {

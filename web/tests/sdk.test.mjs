@@ -1,0 +1,73 @@
+// The browser SDK's own promises: no token in any URL, `logLevel` decides what reaches the
+// console, paging from an anchor both ways, `once`, and shutdown.
+
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Server, launch, recordConsole } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test("no token in a URL, a silent console, pages from an anchor, once, shutdown", async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const sockets = [];
+  page.on("websocket", (ws) => sockets.push(ws.url()));
+  const lines = [];
+  recordConsole(page, lines);
+  await page.goto(server.url);
+  const token = await server.token("paula");
+  const result = await page.evaluate(async (token) => {
+    const { Client } = await import("/sdk/confab.js");
+    const client = new Client(token, { logLevel: "silent" });
+    await new Promise((ok, fail) => client.once("stateChanged", (s) => (s === "initialized" ? ok() : fail(new Error(s)))));
+    const c = await client.createConversation({ friendlyName: "paging" });
+    await c.join();
+    for (let i = 0; i < 5; i++) await c.sendMessage(`m${i}`);
+    const back = await c.getMessages(2, 3, "backwards");
+    const older = await back.nextPage();
+    const forwards = await c.getMessages(2, 1, "forwards");
+    const newest = await c.getMessages(2);
+    let calls = 0;
+    const count = () => calls++;
+    const last = new Promise((ok) => c.on("messageAdded", (m) => m.body === "y" && ok()));
+    client.on("messageAdded", count);
+    client.once("messageAdded", count);
+    await c.sendMessage("x");
+    await c.sendMessage("y");
+    await last;
+    await client.shutdown();
+    const late = await client.getConversation(c.sid).then(() => null, (e) => e.code);
+    return {
+      back: back.items.map((m) => m.index),
+      older: older.items.map((m) => m.index),
+      forwards: forwards.items.map((m) => m.index),
+      newest: newest.items.map((m) => m.index),
+      calls,
+      state: client.connectionState,
+      late,
+    };
+  }, token);
+  assert.deepEqual(result.back, [3, 2]);
+  assert.deepEqual(result.older, [1, 0]);
+  assert.deepEqual(result.forwards, [1, 2]);
+  assert.deepEqual(result.newest, [4, 3]);
+  // `on` heard x and y, `once` only x.
+  assert.equal(result.calls, 3);
+  assert.equal(result.state, "disconnected");
+  assert.equal(result.late, 20503, "a call after shutdown is refused");
+  assert.deepEqual(sockets, [`ws://127.0.0.1:${server.port}/v1/realtime`]);
+  assert.ok(!sockets.some((u) => u.includes(token.split(".")[2])));
+  assert.deepEqual(lines.filter((l) => l.includes("[confab]")), [], "logLevel silent writes nothing");
+  await context.close();
+});
