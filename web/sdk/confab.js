@@ -63,6 +63,17 @@ function camel(obj) {
   return out;
 }
 
+/** The object under `key`, updated from `data`, or a new one made and kept. */
+function upsert(map, key, data, make) {
+  let o = map.get(key);
+  if (o) o._apply(data);
+  else {
+    o = make();
+    map.set(key, o);
+  }
+  return o;
+}
+
 /** A refused call, with the server's (or the client's) numeric code. */
 export class ConfabError extends Error {
   constructor(code, message) {
@@ -668,27 +679,16 @@ export class Client extends Emitter {
 
   /** The client's one object for a conversation, updated in place. @internal */
   _conversation(data) {
-    let c = this._conversations.get(data.sid);
-    if (c) c._apply(data);
-    else {
-      c = new Conversation(this, data);
-      this._conversations.set(data.sid, c);
-    }
-    return c;
+    return upsert(this._conversations, data.sid, data, () => new Conversation(this, data));
   }
 
   _conversationFor(sid) {
     return this._conversations.get(sid) ?? new Conversation(this, { sid });
   }
 
+  /** The client's one object for a user, updated in place. */
   _user(data) {
-    let u = this._users.get(data.identity);
-    if (u) u._apply(data);
-    else {
-      u = new User(this, data);
-      this._users.set(data.identity, u);
-    }
-    return u;
+    return upsert(this._users, data.identity, data, () => new User(this, data));
   }
 
   /** @internal */

@@ -4,30 +4,19 @@
 // before it expires with no reconnect. Screenshots go to target/browser-screenshots/.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Server, WAIT_MS, launch, recordConsole, screenshot } from "./harness.mjs";
+import { test } from "node:test";
+import { WAIT_MS, recordConsole, screenshot, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 /** A person at the chat page, signed in under `name` with tokens of `ttl` seconds. */
 async function signIn(name, ttl) {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 640 } });
+  const context = await env.browser.newContext({ viewport: { width: 1000, height: 640 } });
   const page = await context.newPage();
   const lines = [];
   recordConsole(page, lines);
   page.setDefaultTimeout(WAIT_MS);
-  await page.goto(`${server.url}/?ttl=${ttl}&log=debug`);
+  await page.goto(`${env.server.url}/?ttl=${ttl}&log=debug`);
   await page.locator("#chat").waitFor({ state: "hidden" });
   await page.fill("#name", name);
   await page.click("#signin-button");
@@ -96,10 +85,10 @@ test("two pages chat through the web page", async () => {
     assert.deepEqual(states, ["[debug] [confab] connection state connecting", "[debug] [confab] connection state connected"], alice.lines.join("\n"));
 
     // The connection state is shown through a server restart, and the chat goes on.
-    await server.stop();
+    await env.server.stop();
     await alice.page.locator('#connection[data-state="connecting"]').waitFor();
     await screenshot(alice.page, "chat-alice-reconnecting");
-    await server.restart();
+    await env.server.restart();
     await alice.page.locator('#connection[data-state="connected"]').waitFor();
     await bob.page.locator('#connection[data-state="connected"]').waitFor();
     await send(bob.page, "still here");
@@ -116,13 +105,13 @@ test("two pages chat through the web page", async () => {
 });
 
 test("the page is served with its security headers, and the token endpoint refuses an empty name", async () => {
-  const res = await fetch(server.url);
+  const res = await fetch(env.server.url);
   assert.equal(res.status, 200);
   assert.match(res.headers.get("content-type"), /^text\/html/);
   assert.match(res.headers.get("content-security-policy"), /script-src 'self' 'wasm-unsafe-eval'/);
-  const wasm = await fetch(`${server.url}/sdk/wasm/confab_client_wasm_bg.wasm`);
+  const wasm = await fetch(`${env.server.url}/sdk/wasm/confab_client_wasm_bg.wasm`);
   assert.equal(wasm.headers.get("content-type"), "application/wasm");
-  const bad = await fetch(`${server.url}/dev/token`, {
+  const bad = await fetch(`${env.server.url}/dev/token`, {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded" },
     body: "identity=",

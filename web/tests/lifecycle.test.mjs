@@ -1,12 +1,12 @@
 // The shared lifecycle scenarios (testing/confab-testkit/scenarios/lifecycle.json), run by the browser SDK
-// in headless Chromium against a real server. The Rust SDK runs the same file
+// in headless Chromium against a real env.server. The Rust SDK runs the same file
 // (crates/confab-client/tests/it/scenarios.rs).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { ROOT, Server, WAIT_MS, expiry, launch, recordConsole, resigned, screenshot, withTimeout } from "./harness.mjs";
+import { describe, test } from "node:test";
+import { ROOT, WAIT_MS, expiry, recordConsole, resigned, screenshot, serverAndBrowser, withTimeout } from "./harness.mjs";
 
 const { scenarios } = JSON.parse(readFileSync(join(ROOT, "testing/confab-testkit/scenarios/lifecycle.json"), "utf8"));
 
@@ -43,26 +43,15 @@ function matchFrom(log, from, want) {
 }
 
 describe("browser SDK: the shared lifecycle scenarios", () => {
-  let server;
-  let browser;
-
-  before(async () => {
-    server = await Server.start();
-    browser = await launch();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-  });
+  const env = serverAndBrowser();
 
   for (const scenario of scenarios) {
     test(scenario.name, async () => {
-      const context = await browser.newContext();
+      const context = await env.browser.newContext();
       const page = await context.newPage();
       const consoleLines = [];
       recordConsole(page, consoleLines);
-      await page.goto(server.url);
+      await page.goto(env.server.url);
       const identity = `web-${scenario.name}`;
       let cursor = 0;
       let firstExp = null;
@@ -97,7 +86,7 @@ describe("browser SDK: the shared lifecycle scenarios", () => {
           } else {
             switch (step.do) {
               case "start": {
-                let token = await server.token(identity, step.ttl);
+                let token = await env.server.token(identity, step.ttl);
                 if (step.wrongSecret) token = resigned(token);
                 firstExp = expiry(token);
                 const options = { logLevel: "debug" };
@@ -106,7 +95,7 @@ describe("browser SDK: the shared lifecycle scenarios", () => {
                 break;
               }
               case "renew": {
-                const token = await server.token(identity, step.ttl);
+                const token = await env.server.token(identity, step.ttl);
                 await withTimeout(page.evaluate((t) => window.__client.updateToken(t).then((c) => c === window.__client), token), "updateToken");
                 break;
               }
@@ -127,10 +116,10 @@ describe("browser SDK: the shared lifecycle scenarios", () => {
                 });
                 break;
               case "post":
-                await server.rest("POST", `/v1/Conversations/${conversation}/Messages`, { Body: step.body, Author: "system" });
+                await env.server.rest("POST", `/v1/Conversations/${conversation}/Messages`, { Body: step.body, Author: "system" });
                 break;
               case "restartServer":
-                await server.restart();
+                await env.server.restart();
                 break;
               case "offline":
                 await context.setOffline(true);

@@ -2,31 +2,20 @@
 // console, paging from an anchor both ways, `once`, and shutdown.
 
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Server, launch, recordConsole } from "./harness.mjs";
+import { test } from "node:test";
+import { recordConsole, serverAndBrowser } from "./harness.mjs";
 
-let server;
-let browser;
-
-before(async () => {
-  server = await Server.start();
-  browser = await launch();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const env = serverAndBrowser();
 
 test("no token in a URL, a silent console, pages from an anchor, once, shutdown", async () => {
-  const context = await browser.newContext();
+  const context = await env.browser.newContext();
   const page = await context.newPage();
   const sockets = [];
   page.on("websocket", (ws) => sockets.push(ws.url()));
   const lines = [];
   recordConsole(page, lines);
-  await page.goto(server.url);
-  const token = await server.token("paula");
+  await page.goto(env.server.url);
+  const token = await env.server.token("paula");
   const result = await page.evaluate(async (token) => {
     const { Client } = await import("/sdk/confab.js");
     const client = new Client(token, { logLevel: "silent" });
@@ -66,7 +55,7 @@ test("no token in a URL, a silent console, pages from an anchor, once, shutdown"
   assert.equal(result.calls, 3);
   assert.equal(result.state, "disconnected");
   assert.equal(result.late, 20503, "a call after shutdown is refused");
-  assert.deepEqual(sockets, [`ws://127.0.0.1:${server.port}/v1/realtime`]);
+  assert.deepEqual(sockets, [`ws://127.0.0.1:${env.server.port}/v1/realtime`]);
   assert.ok(!sockets.some((u) => u.includes(token.split(".")[2])));
   assert.deepEqual(lines.filter((l) => l.includes("[confab]")), [], "logLevel silent writes nothing");
   await context.close();
