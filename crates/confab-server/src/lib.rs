@@ -123,6 +123,9 @@ pub struct ServerConfig {
     /// stand-in for an app's own token endpoint that the web page uses). Never in production:
     /// anyone who can reach the server can then be anyone.
     pub dev_tokens: bool,
+    /// NATS (`nats://host:4222`) for cross-node fan-out, when this server is one of several
+    /// nodes on one PostgreSQL database; `None` for a single node.
+    pub nats: Option<String>,
 }
 
 /// The clock a server runs on: the system clock unless a test gives another.
@@ -159,6 +162,7 @@ impl ServerConfig {
             request_head_timeout: std::time::Duration::from_secs(10),
             write_stall_timeout: listen::WRITE_STALL,
             dev_tokens: false,
+            nats: None,
         }
     }
 }
@@ -175,6 +179,9 @@ pub enum StartError {
     /// The domain could not start.
     #[error("domain: {0}")]
     Domain(#[from] confab_domain::DomainError),
+    /// NATS could not be reached.
+    #[error("nats {0}: {1}")]
+    Bus(String, String),
     /// The address could not be bound.
     #[error("listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -253,6 +260,17 @@ impl Server {
             config.realtime.clone(),
             sessions_stopping,
         ));
+        if let Some(url) = &config.nats {
+            // One subject per account: nodes of other accounts on the same NATS hear nothing.
+            let subject = format!("confab.{}.fanout", credentials.account_sid);
+            let (bus, sub) = realtime::bus::Bus::connect(url, subject)
+                .await
+                .map_err(|e| StartError::Bus(url.clone(), e))?;
+            rt.hub.set_bus(bus.clone());
+            tokio::spawn(realtime::bus::run_subscriber(sub, bus.clone(), rt.clone()));
+            tokio::spawn(realtime::bus::heartbeat(rt.clone(), bus));
+            tokio::spawn(realtime::bus::reconcile(rt.clone()));
+        }
         tokio::spawn(realtime::prune_logs(rt.clone()));
         tokio::spawn(realtime::announce_profiles(rt.clone()));
         let state = rest::AppState {

@@ -205,6 +205,24 @@ pub(crate) async fn conversation_log(
     log_entries(rows)
 }
 
+/// The head `seq` of each conversation, in the order given (0 for one that is gone).
+pub(crate) async fn conversation_heads(
+    c: &mut PgConnection,
+    sids: &[String],
+) -> StoreResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT sid, last_seq FROM conversations WHERE sid = ANY($1)")
+            .bind(sids)
+            .fetch_all(&mut *c)
+            .await
+            .map_err(backend)?;
+    let heads: std::collections::HashMap<String, i64> = rows.into_iter().collect();
+    Ok(sids
+        .iter()
+        .map(|s| (s.clone(), heads.get(s).copied().unwrap_or(0)))
+        .collect())
+}
+
 /// The heads of an identity's streams, read in one statement so they are consistent.
 pub(crate) async fn memberships(
     c: &mut PgConnection,

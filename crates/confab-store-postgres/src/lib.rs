@@ -622,6 +622,13 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
+    async fn conversation_heads(
+        &self,
+        conversations: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        read!(self, |c| common::conversation_heads(c, conversations))
+    }
+
     async fn conversation_log(
         &self,
         conversation: &str,

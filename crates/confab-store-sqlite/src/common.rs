@@ -146,6 +146,36 @@ pub(crate) fn conversation_log(
     .map_err(backend)
 }
 
+/// The head `seq` of each conversation, in the order given (0 for one that is gone).
+pub(crate) fn conversation_heads(
+    conn: &Connection,
+    sids: &[String],
+) -> StoreResult<Vec<(String, i64)>> {
+    let mut heads = std::collections::HashMap::with_capacity(sids.len());
+    // Bounded statements: SQLite caps the parameters of one statement.
+    for chunk in sids.chunks(500) {
+        let marks = vec!["?"; chunk.len()].join(",");
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT sid, last_seq FROM conversations WHERE sid IN ({marks})"
+            ))
+            .map_err(backend)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(backend)?;
+        for row in rows {
+            let (sid, seq) = row.map_err(backend)?;
+            heads.insert(sid, seq);
+        }
+    }
+    Ok(sids
+        .iter()
+        .map(|s| (s.clone(), heads.get(s).copied().unwrap_or(0)))
+        .collect())
+}
+
 /// The heads of an identity's streams, read in one statement so they are consistent with
 /// each other.
 pub(crate) fn memberships(

@@ -593,6 +593,16 @@ impl Store for SqliteStore {
         let _ = tokio::task::spawn_blocking(move || drop(checkpointer)).await;
     }
 
+    async fn conversation_heads(
+        &self,
+        conversations: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let sids = conversations.to_vec();
+        self.readers
+            .read(move |c| common::conversation_heads(c, &sids))
+            .await
+    }
+
     async fn conversation_log(
         &self,
         conversation: &str,

@@ -269,6 +269,11 @@ pub trait Store: Send + Sync + 'static {
         after_seq: i64,
         limit: u32,
     ) -> StoreResult<Vec<LogEntry>>;
+    /// The head `seq` of each of `conversations` (SIDs), in the order given; a conversation
+    /// that does not exist (any more) reads as 0. For a node checking what it heard against
+    /// the log (the bus between nodes is only a hint).
+    async fn conversation_heads(&self, conversations: &[String])
+    -> StoreResult<Vec<(String, i64)>>;
     /// Where an identity's streams stand: its user log's head and every conversation it
     /// participates in with that conversation's head `seq`, in one consistent read. An
     /// identity without a user row has head 0 and no conversations.

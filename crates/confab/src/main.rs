@@ -79,6 +79,10 @@ struct ServeArgs {
     /// Seconds a client may take to send a request head before its connection is closed.
     #[arg(long, default_value_t = 10, env = "CONFAB_REQUEST_HEAD_TIMEOUT_SECS")]
     request_head_timeout_secs: u64,
+    /// NATS for cross-node fan-out (`nats://host:4222`), when this server is one of several
+    /// nodes on one PostgreSQL database (docs/DEPLOYMENT.md).
+    #[arg(long, env = "CONFAB_NATS")]
+    nats: Option<String>,
     /// Development mode: `POST /dev/token` mints an access token for any name, so the web page
     /// at `/` signs in by name alone. Refused on a non-loopback address unless
     /// `--dev-allow-remote`: anyone who can reach the server could be anyone.
@@ -198,6 +202,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     config.max_connections = args.max_connections;
     config.dev_tokens = args.dev;
+    if args.nats.is_some() && !matches!(config.database, Database::Postgres { .. }) {
+        return Err(
+            "--nats joins this server to other nodes, which needs a database they share: \
+             add --database postgres://..."
+                .into(),
+        );
+    }
+    config.nats = args.nats.clone();
     config.request_head_timeout = std::time::Duration::from_secs(args.request_head_timeout_secs);
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,

@@ -722,6 +722,42 @@ pub async fn pruning_drops_old_log_rows_and_keeps_the_counters(store: Arc<dyn St
     assert_eq!(whole_log(&*store, &conv).await.len(), 1);
 }
 
+pub async fn conversation_heads_are_each_logs_last_seq(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let quiet = new_conversation(&*store, &service).await;
+    let busy = new_conversation(&*store, &service).await;
+    for body in ["a", "b"] {
+        store
+            .add_message(s, message(&busy, "alice", body))
+            .await
+            .unwrap();
+    }
+    let gone = "CH00000000000000000000000000000000".to_owned();
+    let asked = vec![busy.to_string(), gone.clone(), quiet.to_string()];
+    let heads = store.conversation_heads(&asked).await.unwrap();
+    let (busy_head, quiet_head) = (
+        whole_log_head(&*store, &busy).await,
+        whole_log_head(&*store, &quiet).await,
+    );
+    assert_eq!(
+        heads,
+        vec![
+            (busy.to_string(), busy_head),
+            (gone, 0),
+            (quiet.to_string(), quiet_head),
+        ]
+    );
+    assert!(heads[0].1 > heads[2].1, "{heads:?}");
+    // More than one statement's worth of parameters.
+    let many: Vec<String> = (0..1200).map(|_| busy.to_string()).collect();
+    assert_eq!(store.conversation_heads(&many).await.unwrap().len(), 1200);
+}
+
+async fn whole_log_head(store: &dyn Store, sid: &Sid) -> i64 {
+    whole_log(store, sid).await.last().map_or(0, |e| e.seq)
+}
+
 pub async fn read_horizons_move_without_logging(store: Arc<dyn Store>) {
     let service = account(&*store).await;
     let s = service.as_str();

@@ -29,6 +29,25 @@ use serde_json::Value;
 /// same text.
 pub const LIFECYCLE_SCENARIOS: &str = include_str!("../scenarios/lifecycle.json");
 
+/// For a test that is about NATS (cross-node fan-out): `CONFAB_TEST_NATS_URL`, or `None`
+/// (with a note) when it is not set, unless `CONFAB_REQUIRE_NATS=1` (as in CI) makes that a
+/// failure.
+pub fn nats_required_or_skip() -> Option<String> {
+    match std::env::var("CONFAB_TEST_NATS_URL") {
+        Ok(url) => Some(url),
+        Err(_) => {
+            assert!(
+                std::env::var("CONFAB_REQUIRE_NATS").as_deref() != Ok("1"),
+                "CONFAB_TEST_NATS_URL is not set but CONFAB_REQUIRE_NATS=1"
+            );
+            eprintln!(
+                "skipped: set CONFAB_TEST_NATS_URL (e.g. nats://127.0.0.1:4222) to run this test"
+            );
+            None
+        }
+    }
+}
+
 /// Fixed credentials for tests, so that a restarted server accepts the same client.
 pub fn test_credentials() -> Credentials {
     Credentials {

@@ -12,7 +12,8 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use confab_domain::EventSink;
 use confab_protocol::frame::CloseReason;
@@ -20,6 +21,7 @@ use confab_protocol::sid::Sid;
 use confab_store::{LogEvent, Stream};
 use tokio::sync::mpsc;
 
+use super::bus::Bus;
 use super::session::{Ephemeral, Kill, Live, Outbound};
 
 /// A session as the hub sees it: where its events go and how to stop it.
@@ -86,6 +88,20 @@ impl Lag {
 pub(crate) struct Hub {
     streams: Mutex<HashMap<Stream, Vec<Subscriber>>>,
     profiles: ProfileNews,
+    /// The other nodes, when there are any (`ServerConfig::nats`).
+    bus: OnceLock<Arc<Bus>>,
+    /// For each conversation followed here: the newest `seq` this node has heard of, and
+    /// when it last heard or checked (see `bus::reconcile`).
+    heard: Mutex<HashMap<Sid, Heard>>,
+}
+
+/// What a node has heard of a conversation it serves.
+#[derive(Debug, Clone, Copy)]
+struct Heard {
+    /// The newest `seq` heard; `None` until a session's replay or an event tells.
+    seq: Option<i64>,
+    /// When it last heard or checked.
+    at: Instant,
 }
 
 /// Users whose profile changed, passed from the domain (which must not wait) to the task that
@@ -127,8 +143,102 @@ impl Hub {
             subs.retain(|s| s.id != id);
             if subs.is_empty() {
                 streams.remove(stream);
+                if let Stream::Conversation(sid) = stream {
+                    lock(&self.heard).remove(sid);
+                }
             }
         }
+    }
+
+    /// The bus to the other nodes, if there is one.
+    pub fn bus(&self) -> Option<&Arc<Bus>> {
+        self.bus.get()
+    }
+
+    /// From now on what this hub publishes also goes to the other nodes.
+    pub fn set_bus(&self, bus: Arc<Bus>) {
+        let _ = self.bus.set(bus);
+    }
+
+    /// A session replayed `conversation` up to `seq`: the node has heard that far.
+    pub fn note_heard(&self, conversation: &Sid, seq: i64) {
+        if self.bus.get().is_none() {
+            return;
+        }
+        let mut heard = lock(&self.heard);
+        let h = heard.entry(conversation.clone()).or_insert(Heard {
+            seq: None,
+            at: Instant::now(),
+        });
+        h.seq = Some(h.seq.map_or(seq, |s| s.max(seq)));
+    }
+
+    /// Up to `max` followed conversations not heard of or checked for `quiet`, the quietest
+    /// first, with the `seq` heard; they count as checked now.
+    pub fn quiet_conversations(&self, quiet: Duration, max: usize) -> Vec<(Sid, i64)> {
+        let now = Instant::now();
+        let mut heard = lock(&self.heard);
+        let mut due: Vec<(Instant, Sid, i64)> = heard
+            .iter()
+            .filter(|(_, h)| now.duration_since(h.at) >= quiet)
+            .filter_map(|(sid, h)| Some((h.at, sid.clone(), h.seq?)))
+            .collect();
+        due.sort_by_key(|(at, _, _)| *at);
+        due.truncate(max);
+        for (_, sid, _) in &due {
+            if let Some(h) = heard.get_mut(sid) {
+                h.at = now;
+            }
+        }
+        due.into_iter().map(|(_, sid, seq)| (sid, seq)).collect()
+    }
+
+    /// Hands committed events to this node's sessions (from this node's commits, the bus or
+    /// the reconcile loop).
+    pub fn deliver(&self, events: &[LogEvent]) {
+        let streams = lock(&self.streams);
+        let mut heard = self.bus.get().map(|_| lock(&self.heard));
+        for event in events {
+            let Some(subs) = streams.get(&event.stream) else {
+                continue;
+            };
+            if let (Some(heard), Stream::Conversation(sid)) = (heard.as_mut(), &event.stream) {
+                let h = heard.entry(sid.clone()).or_insert(Heard {
+                    seq: None,
+                    at: Instant::now(),
+                });
+                h.seq = Some(h.seq.map_or(event.seq, |s| s.max(event.seq)));
+                h.at = Instant::now();
+            }
+            let Some(event) = Live::new(event).map(Arc::new) else {
+                tracing::error!(stream = ?event.stream, seq = event.seq, "an event frame is not UTF-8");
+                continue;
+            };
+            for sub in subs {
+                match sub.tx.try_send(Outbound::Event(event.clone())) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        if !sub.lag.forgive() {
+                            sub.kill.kill(
+                                CloseReason::SlowConsumer,
+                                "the outbound queue is full: read faster, then resume",
+                            );
+                        }
+                    }
+                    // The session is ending; it unsubscribes on its way out.
+                    Err(mpsc::error::TrySendError::Closed(_)) => {}
+                }
+            }
+        }
+    }
+
+    /// A user's profile changed (here or on another node): this node tells its sessions.
+    pub fn profile_changed_here(&self, service: &Sid, identity: &str) {
+        // Fails only once the announcing task has stopped with the server.
+        let _ = self
+            .profiles
+            .tx
+            .send((service.clone(), identity.to_owned()));
     }
 }
 
@@ -137,6 +247,14 @@ impl Hub {
     /// except those of `skip`. Nothing is kept for later: a session whose queue is full
     /// misses it.
     pub fn publish_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>) {
+        if let Some(bus) = self.bus.get() {
+            bus.ephemeral(conversation, &frame, skip);
+        }
+        self.deliver_ephemeral(conversation, frame, skip);
+    }
+
+    /// [`Hub::publish_ephemeral`] for this node's sessions only.
+    pub fn deliver_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>) {
         let streams = lock(&self.streams);
         let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
             return;
@@ -186,39 +304,17 @@ impl Hub {
 
 impl EventSink for Hub {
     fn publish(&self, events: &[LogEvent]) {
-        let streams = lock(&self.streams);
-        for event in events {
-            let Some(subs) = streams.get(&event.stream) else {
-                continue;
-            };
-            let Some(event) = Live::new(event).map(Arc::new) else {
-                tracing::error!(stream = ?event.stream, seq = event.seq, "an event frame is not UTF-8");
-                continue;
-            };
-            for sub in subs {
-                match sub.tx.try_send(Outbound::Event(event.clone())) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        if !sub.lag.forgive() {
-                            sub.kill.kill(
-                                CloseReason::SlowConsumer,
-                                "the outbound queue is full: read faster, then resume",
-                            );
-                        }
-                    }
-                    // The session is ending; it unsubscribes on its way out.
-                    Err(mpsc::error::TrySendError::Closed(_)) => {}
-                }
-            }
+        if let Some(bus) = self.bus.get() {
+            bus.events(events);
         }
+        self.deliver(events);
     }
 
     fn user_changed(&self, service: &Sid, identity: &str) {
-        // Fails only once the announcing task has stopped with the server.
-        let _ = self
-            .profiles
-            .tx
-            .send((service.clone(), identity.to_owned()));
+        if let Some(bus) = self.bus.get() {
+            bus.profile(service, identity);
+        }
+        self.profile_changed_here(service, identity);
     }
 }
 

@@ -14,6 +14,7 @@
 //! - `typing`, `horizons`, `presence`: the ephemeral events (typing indicators, coalesced
 //!   read horizons, reachability and profile news).
 
+pub(crate) mod bus;
 mod dedup;
 mod dispatch;
 mod horizons;

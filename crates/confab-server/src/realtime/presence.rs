@@ -1,21 +1,39 @@
-//! Reachability: a user is online while it has a live session on this node. Coming online,
+//! Reachability: a user is online while it has a live session on this node or, with a bus
+//! between nodes, on a node that said so and has been heard from lately (a node killed
+//! without a word takes its users offline after [`NODE_SILENCE`]). Coming online,
 //! going offline and changing one's friendly name or attributes are announced as
 //! `userUpdated` on the streams of the user's conversations, so that the users who share a
 //! conversation with it hear it (each session once, however many conversations it shares).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use confab_protocol::event::{EventBody, UserInfo, encode_event};
 use confab_protocol::sid::Sid;
 
 use super::Realtime;
 
-/// Live sessions by (service, identity), and the announcement counter.
+/// A user, as presence knows it.
+pub(crate) type Who = (Sid, String);
+
+/// How long a node may stay silent on the bus before its users count as offline: a few
+/// missed heartbeats (`bus::HEARTBEAT`).
+pub(crate) const NODE_SILENCE: Duration = Duration::from_secs(8);
+
+/// What another node said of its users.
+struct Remote {
+    heard: Instant,
+    online: HashSet<Who>,
+}
+
+/// Live sessions by (service, identity), what the other nodes said, and the announcement
+/// counter.
 #[derive(Default)]
 pub(crate) struct Presence {
-    sessions: Mutex<HashMap<(Sid, String), usize>>,
+    sessions: Mutex<HashMap<Who, usize>>,
+    remote: Mutex<HashMap<u64, Remote>>,
     version: AtomicU64,
 }
 
@@ -26,11 +44,74 @@ impl Presence {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Whether the user has a live session.
+    fn remote(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Remote>> {
+        self.remote
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the user has a live session here or on another node.
     pub fn is_online(&self, service: &Sid, identity: &str) -> bool {
-        self.lock()
-            .get(&(service.clone(), identity.to_owned()))
-            .is_some_and(|n| *n > 0)
+        let who = (service.clone(), identity.to_owned());
+        self.lock().get(&who).is_some_and(|n| *n > 0)
+            || self.remote().values().any(|r| r.online.contains(&who))
+    }
+
+    /// The users with a live session on this node.
+    pub fn online_here(&self) -> Vec<Who> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Node `node` says `who` came online or went offline there.
+    pub fn remote_changed(&self, node: u64, who: Who, online: bool) {
+        let mut remote = self.remote();
+        let r = remote.entry(node).or_insert_with(|| Remote {
+            heard: Instant::now(),
+            online: HashSet::new(),
+        });
+        r.heard = Instant::now();
+        if online {
+            r.online.insert(who);
+        } else {
+            r.online.remove(&who);
+        }
+    }
+
+    /// Node `node`'s heartbeat, with every user online there; returns the users whose
+    /// standing there changed.
+    pub fn remote_alive(&self, node: u64, online: HashSet<Who>) -> Vec<Who> {
+        let mut remote = self.remote();
+        let old = remote.insert(
+            node,
+            Remote {
+                heard: Instant::now(),
+                online: online.clone(),
+            },
+        );
+        let old = old.map(|r| r.online).unwrap_or_default();
+        old.symmetric_difference(&online).cloned().collect()
+    }
+
+    /// Forgets the nodes not heard from for [`NODE_SILENCE`]; returns their users.
+    pub fn expire_silent_nodes(&self) -> Vec<Who> {
+        let mut remote = self.remote();
+        let silent: Vec<u64> = remote
+            .iter()
+            .filter(|(_, r)| r.heard.elapsed() >= NODE_SILENCE)
+            .map(|(node, _)| *node)
+            .collect();
+        let mut gone = vec![];
+        for node in silent {
+            if let Some(r) = remote.remove(&node) {
+                tracing::warn!(
+                    node,
+                    users = r.online.len(),
+                    "a node went silent: its users are offline"
+                );
+                gone.extend(r.online);
+            }
+        }
+        gone
     }
 
     /// A session opened; true if it is the user's first (it just came online).

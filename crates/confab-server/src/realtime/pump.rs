@@ -267,6 +267,11 @@ impl Pump {
             self.replay_conversation(&sid, head, None).await?;
         }
         self.catch_up_after_lag().await?;
+        // The node has heard every followed conversation this far (what the bus between
+        // nodes fails to bring after it, the reconcile loop finds).
+        for (sid, &cursor) in &self.conversations {
+            self.rt.hub.note_heard(sid, cursor);
+        }
         self.flush().await
     }
 
@@ -512,6 +517,9 @@ impl Pump {
             }
             self.flush().await?;
             if !full {
+                if let Some(&cursor) = self.conversations.get(sid) {
+                    self.rt.hub.note_heard(sid, cursor);
+                }
                 return Ok(());
             }
         }

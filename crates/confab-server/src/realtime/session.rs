@@ -484,6 +484,9 @@ async fn open(rt: &Arc<Realtime>, socket: WebSocket) -> Option<Open<'_>> {
     });
     let _open = rt.session_opened();
     if rt.presence.opened(&service, &identity) {
+        if let Some(bus) = rt.hub.bus() {
+            bus.presence(&service, &identity, true);
+        }
         // Before `welcome`: whoever connects after this client's `welcome` finds it online
         // already and is not told again.
         rt.presence.announce(rt, &service, &identity).await;
@@ -635,6 +638,9 @@ async fn serve<'a>(rt: &'a Arc<Realtime>, open: Open<'a>) {
     // count to drop finds the slot free too.
     drop(slot);
     if rt.presence.closed(&service, &identity) {
+        if let Some(bus) = rt.hub.bus() {
+            bus.presence(&service, &identity, false);
+        }
         rt.presence.announce(rt, &service, &identity).await;
     }
 }

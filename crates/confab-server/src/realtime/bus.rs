@@ -1,0 +1,366 @@
+//! Cross-node fan-out over NATS core pub/sub (DESIGN.md section 5): what one node's hub
+//! hands its own sessions (committed events, typing, read horizons, profile news) it also
+//! publishes on one subject, and every other node hands it to its sessions. One subscription
+//! per node, not per session.
+//!
+//! The bus is a hint and the log the truth. A node that hears an event past a gap in a
+//! stream's `seq` reads the gap from the log (each session's pump already does). A publish
+//! can still be lost outright (a node cut from NATS, NATS restarting), so [`reconcile`]
+//! checks, for every conversation this node's sessions follow and that has been quiet for a
+//! while, whether the log moved past what the node heard; if so it hands the newest entry to
+//! its sessions, whose gap check reads the rest. No lost publish leaves an event stuck for
+//! longer than the reconcile interval.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use confab_protocol::sid::{Sid, SidKind};
+use confab_store::{LogEvent, Stream};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+use super::Realtime;
+
+/// Messages waiting for the publisher task; past it a publish is dropped (the reconcile
+/// loop fills what it carried).
+const PUBLISH_QUEUE: usize = 65_536;
+
+/// What nodes tell each other.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "k", rename_all = "snake_case")]
+pub(crate) enum Note {
+    /// The events of one committed write.
+    Events {
+        /// The node that committed them.
+        node: u64,
+        /// In commit order.
+        events: Vec<WireEvent>,
+    },
+    /// An ephemeral event of a conversation (typing, a read horizon).
+    Ephemeral {
+        node: u64,
+        conversation: String,
+        /// The encoded frame.
+        frame: String,
+        /// An identity whose sessions skip it (its sender).
+        skip: Option<String>,
+    },
+    /// A user's profile changed: each node tells its sessions that share a conversation.
+    Profile {
+        node: u64,
+        service: String,
+        identity: String,
+    },
+    /// A user came online (its first session on that node) or went offline (its last).
+    Presence {
+        node: u64,
+        service: String,
+        identity: String,
+        online: bool,
+    },
+    /// The node is alive, with every user online there ([`HEARTBEAT`]).
+    Alive {
+        node: u64,
+        /// (service, identity) pairs.
+        online: Vec<(String, String)>,
+    },
+}
+
+/// How often a node says it is alive, with its users.
+pub(crate) const HEARTBEAT: Duration = Duration::from_secs(2);
+
+/// A committed event on the bus.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct WireEvent {
+    /// A conversation SID, or (with `identity`) a service SID for a user stream.
+    stream: String,
+    /// Set for a user stream.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    identity: Option<String>,
+    seq: i64,
+    /// The encoded frame (UTF-8 JSON).
+    frame: String,
+}
+
+/// This node's side of the bus: a queue to the publisher task.
+pub(crate) struct Bus {
+    node: u64,
+    tx: mpsc::Sender<Bytes>,
+}
+
+impl Bus {
+    /// Connects to NATS at `url`, subscribes to `subject` (so that nothing published after
+    /// the server starts is missed) and starts the publisher; [`run_subscriber`] then hands
+    /// what arrives to the hub.
+    pub(crate) async fn connect(
+        url: &str,
+        subject: String,
+    ) -> Result<(Arc<Bus>, async_nats::Subscriber), String> {
+        let client = async_nats::ConnectOptions::new()
+            .name("confab")
+            // A node keeps serving while NATS is away; the client reconnects by itself
+            // and the reconcile loop fills what was missed meanwhile.
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|e| e.to_string())?;
+        let sub = client
+            .subscribe(subject.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let node = rand::random::<u64>();
+        let (tx, mut rx) = mpsc::channel::<Bytes>(PUBLISH_QUEUE);
+        tokio::spawn(async move {
+            while let Some(payload) = rx.recv().await {
+                if let Err(e) = client.publish(subject.clone(), payload).await {
+                    tracing::debug!(error = %e, "a bus publish failed; reconcile fills it");
+                }
+            }
+        });
+        Ok((Arc::new(Bus { node, tx }), sub))
+    }
+
+    fn send(&self, note: &Note) {
+        match serde_json::to_vec(note) {
+            Ok(bytes) => {
+                // Full: dropped; the other nodes' reconcile loops fill it from the log.
+                let _ = self.tx.try_send(Bytes::from(bytes));
+            }
+            Err(e) => tracing::error!(error = %e, "a bus note did not encode"),
+        }
+    }
+
+    /// Tells the other nodes about a committed write's events.
+    pub(crate) fn events(&self, events: &[LogEvent]) {
+        let events = events
+            .iter()
+            .filter_map(|e| {
+                let frame = std::str::from_utf8(&e.frame).ok()?.to_owned();
+                Some(match &e.stream {
+                    Stream::Conversation(sid) => WireEvent {
+                        stream: sid.to_string(),
+                        identity: None,
+                        seq: e.seq,
+                        frame,
+                    },
+                    Stream::User { service, identity } => WireEvent {
+                        stream: service.to_string(),
+                        identity: Some(identity.clone()),
+                        seq: e.seq,
+                        frame,
+                    },
+                })
+            })
+            .collect();
+        self.send(&Note::Events {
+            node: self.node,
+            events,
+        });
+    }
+
+    /// Tells the other nodes about an ephemeral event.
+    pub(crate) fn ephemeral(&self, conversation: &Sid, frame: &[u8], skip: Option<&str>) {
+        let Ok(frame) = std::str::from_utf8(frame) else {
+            return;
+        };
+        self.send(&Note::Ephemeral {
+            node: self.node,
+            conversation: conversation.to_string(),
+            frame: frame.to_owned(),
+            skip: skip.map(str::to_owned),
+        });
+    }
+
+    /// Tells the other nodes that a user came online or went offline here.
+    pub(crate) fn presence(&self, service: &Sid, identity: &str, online: bool) {
+        self.send(&Note::Presence {
+            node: self.node,
+            service: service.to_string(),
+            identity: identity.to_owned(),
+            online,
+        });
+    }
+
+    /// Tells the other nodes that this one is alive, and who is online here.
+    fn alive(&self, online: Vec<(Sid, String)>) {
+        self.send(&Note::Alive {
+            node: self.node,
+            online: online
+                .into_iter()
+                .map(|(service, identity)| (service.to_string(), identity))
+                .collect(),
+        });
+    }
+
+    /// Tells the other nodes that a user's profile changed.
+    pub(crate) fn profile(&self, service: &Sid, identity: &str) {
+        self.send(&Note::Profile {
+            node: self.node,
+            service: service.to_string(),
+            identity: identity.to_owned(),
+        });
+    }
+}
+
+/// Hands what the other nodes publish to this node's sessions, until the subscription
+/// ends.
+pub(crate) async fn run_subscriber(
+    mut sub: async_nats::Subscriber,
+    bus: Arc<Bus>,
+    rt: Arc<Realtime>,
+) {
+    let hub = rt.hub.clone();
+    while let Some(msg) = sub.next().await {
+        let note: Note = match serde_json::from_slice(&msg.payload) {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "an unreadable bus note was ignored");
+                continue;
+            }
+        };
+        match note {
+            Note::Events { node, events } if node != bus.node => {
+                let events: Vec<LogEvent> = events
+                    .into_iter()
+                    .filter_map(|e| {
+                        let stream = match e.identity {
+                            None => {
+                                Stream::Conversation(Sid::parse(SidKind::Conversation, &e.stream)?)
+                            }
+                            Some(identity) => Stream::User {
+                                service: Sid::parse(SidKind::Service, &e.stream)?,
+                                identity,
+                            },
+                        };
+                        Some(LogEvent {
+                            stream,
+                            seq: e.seq,
+                            frame: Arc::from(e.frame.into_bytes()),
+                        })
+                    })
+                    .collect();
+                hub.deliver(&events);
+            }
+            Note::Ephemeral {
+                node,
+                conversation,
+                frame,
+                skip,
+            } if node != bus.node => {
+                if let Some(sid) = Sid::parse(SidKind::Conversation, &conversation) {
+                    hub.deliver_ephemeral(&sid, Arc::from(frame.into_bytes()), skip.as_deref());
+                }
+            }
+            Note::Profile {
+                node,
+                service,
+                identity,
+            } if node != bus.node => {
+                if let Some(service) = Sid::parse(SidKind::Service, &service) {
+                    hub.profile_changed_here(&service, &identity);
+                }
+            }
+            Note::Presence {
+                node,
+                service,
+                identity,
+                online,
+            } if node != bus.node => {
+                if let Some(service) = Sid::parse(SidKind::Service, &service) {
+                    rt.presence
+                        .remote_changed(node, (service.clone(), identity.clone()), online);
+                    hub.profile_changed_here(&service, &identity);
+                }
+            }
+            Note::Alive { node, online } if node != bus.node => {
+                let online = online
+                    .into_iter()
+                    .filter_map(|(service, identity)| {
+                        Some((Sid::parse(SidKind::Service, &service)?, identity))
+                    })
+                    .collect();
+                for (service, identity) in rt.presence.remote_alive(node, online) {
+                    hub.profile_changed_here(&service, &identity);
+                }
+            }
+            // Our own note, back from NATS.
+            _ => {}
+        }
+    }
+}
+
+/// How often [`reconcile`] looks, and how long a conversation must have been quiet on this
+/// node before it is checked against the log.
+pub(crate) const RECONCILE_EVERY: Duration = Duration::from_secs(1);
+
+/// Conversations checked against the log per round at most, the quietest first; the rest
+/// wait for a later round, so a node following many conversations spreads the reads.
+const RECONCILE_BATCH: usize = 200;
+
+/// Checks the conversations this node's sessions follow against the log, for events whose
+/// publish was lost (see the module docs), until the server stops.
+pub(crate) async fn reconcile(rt: Arc<Realtime>) {
+    let mut shutdown = rt.shutdown.clone();
+    let mut tick = tokio::time::interval(RECONCILE_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tick.tick() => {}
+        }
+        let quiet = rt.hub.quiet_conversations(RECONCILE_EVERY, RECONCILE_BATCH);
+        if quiet.is_empty() {
+            continue;
+        }
+        let store = rt.domain.store_handle();
+        let sids: Vec<String> = quiet.iter().map(|(sid, _)| sid.to_string()).collect();
+        let heads = match store.conversation_heads(&sids).await {
+            Ok(h) => h,
+            Err(e) => {
+                tracing::debug!(error = %e, "reconcile could not read the heads");
+                continue;
+            }
+        };
+        for ((sid, heard), (_, head)) in quiet.into_iter().zip(heads) {
+            if head <= heard {
+                continue;
+            }
+            // The newest entry is enough: a session behind it sees a gap and reads the rest.
+            match store.conversation_log(sid.as_str(), head - 1, 1).await {
+                Ok(entries) => {
+                    tracing::debug!(conversation = %sid, heard, head, "reconcile: a publish was lost");
+                    let events: Vec<LogEvent> = entries
+                        .into_iter()
+                        .map(|e| LogEvent {
+                            stream: Stream::Conversation(sid.clone()),
+                            seq: e.seq,
+                            frame: e.frame,
+                        })
+                        .collect();
+                    rt.hub.deliver(&events);
+                }
+                Err(e) => tracing::debug!(error = %e, "reconcile could not read a log"),
+            }
+        }
+    }
+}
+
+/// Says every [`HEARTBEAT`] that this node is alive and who is online here, and takes the
+/// users of nodes gone silent offline, until the server stops.
+pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
+    let mut shutdown = rt.shutdown.clone();
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            _ = tick.tick() => {}
+        }
+        bus.alive(rt.presence.online_here());
+        for (service, identity) in rt.presence.expire_silent_nodes() {
+            rt.hub.profile_changed_here(&service, &identity);
+        }
+    }
+}
