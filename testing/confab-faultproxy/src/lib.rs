@@ -10,7 +10,8 @@
 //!   [`FaultProxy::resume`]: a silent link, the case heartbeats and deadlines exist for;
 //! - [`FaultProxy::set_delay`] adds one-way latency to everything forwarded, keeping byte order;
 //! - [`FaultProxy::refuse_new`] resets new connections before they reach upstream, leaving the
-//!   open ones alone: a server that cannot be reached.
+//!   open ones alone: a server that cannot be reached;
+//! - [`FaultProxy::set_upstream`] sends new connections elsewhere: a load balancer failing over.
 //!
 //! [`FaultProxy::open_connections`] and [`FaultProxy::accepted_connections`] report what the
 //! proxy has seen, and [`FaultProxy::wait_open_connections`] and
@@ -76,7 +77,8 @@ pub struct FaultProxy {
 
 /// State shared by the handle, the accept loop and every connection task.
 struct Shared {
-    upstream: SocketAddr,
+    /// Where new connections go; see [`FaultProxy::set_upstream`].
+    upstream: std::sync::Mutex<SocketAddr>,
     /// Whether traffic is held; see [`FaultProxy::stall`].
     stalled: watch::Sender<bool>,
     /// Latency added to every chunk; see [`FaultProxy::set_delay`].
@@ -86,6 +88,15 @@ struct Shared {
     cuts: watch::Sender<u64>,
     refuse_new: AtomicBool,
     counts: watch::Sender<Counts>,
+}
+
+impl Shared {
+    fn upstream(&self) -> SocketAddr {
+        *self
+            .upstream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -111,7 +122,7 @@ impl FaultProxy {
         let listener = socket.listen(8_192)?;
         let local_addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            upstream,
+            upstream: std::sync::Mutex::new(upstream),
             stalled: watch::Sender::new(false),
             delay: watch::Sender::new(Duration::ZERO),
             cuts: watch::Sender::new(0),
@@ -125,6 +136,16 @@ impl FaultProxy {
             local_addr,
             accept_task,
         })
+    }
+
+    /// Sends new connections to `upstream` from now on, leaving the open ones where they
+    /// are: a load balancer failing over to another node.
+    pub fn set_upstream(&self, upstream: SocketAddr) {
+        *self
+            .shared
+            .upstream
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = upstream;
     }
 
     /// The address clients should connect to instead of the upstream.
@@ -231,7 +252,7 @@ impl fmt::Debug for FaultProxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("FaultProxy")
             .field("local_addr", &self.local_addr)
-            .field("upstream", &self.shared.upstream)
+            .field("upstream", &self.shared.upstream())
             .field("stalled", &*self.shared.stalled.borrow())
             .field("delay", &*self.shared.delay.borrow())
             .field("refuse_new", &self.shared.refuse_new.load(Ordering::SeqCst))

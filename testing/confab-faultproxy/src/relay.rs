@@ -42,7 +42,7 @@ pub(crate) async fn serve(
     tokio::select! {
         // Dropping `relay` drops both sockets, wherever it was waiting.
         _ = cuts.changed() => tracing::debug!(?peer, "connection cut"),
-        result = relay(shared.upstream, client, timing) => match result {
+        result = relay(shared.upstream(), client, timing) => match result {
             Ok(()) => tracing::debug!(?peer, "connection closed"),
             Err(error) => tracing::debug!(?peer, %error, "connection ended"),
         },

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod load;
+pub mod nats;
 pub mod raw;
 pub mod wire;
 
@@ -18,6 +19,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use confab_faultproxy::FaultProxy;
+pub use nats::NatsProcess;
 pub use raw::{RawClient, Received};
 
 use base64::Engine as _;

@@ -3,6 +3,7 @@
 
 mod bench_cli;
 mod chat;
+mod cluster;
 mod crash;
 mod dev_mode;
 mod flood;
