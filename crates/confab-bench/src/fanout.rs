@@ -167,7 +167,8 @@ pub async fn run(
         )
         .map(|(c, p)| {
             let token = target.token(&name(c, p));
-            let ws = target.ws.clone();
+            // Spread over the nodes: a conversation's participants on all of them.
+            let ws = target.ws_for(p);
             async move { conn::open(&ws, &token).await.map(|(w, r)| (c, w, r)) }
         })
         .buffer_unordered(200)

@@ -55,7 +55,7 @@ pub async fn run(target: &Target, args: &IdleArgs) -> Result<Figures, String> {
         futures_util::stream::iter(0..args.connections)
             .map(|n| {
                 let token = target.token(&format!("idle-{run}-{n}"));
-                let ws = target.ws.clone();
+                let ws = target.ws_for(n);
                 async move { conn::open(&ws, &token).await }
             })
             .buffer_unordered(200)

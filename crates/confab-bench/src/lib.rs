@@ -43,6 +43,13 @@ pub struct BenchArgs {
     /// `--serve-arg=--synchronous=normal`.
     #[arg(long, global = true, allow_hyphen_values = true)]
     pub serve_arg: Vec<String>,
+    /// Nodes the bench starts (default 1); more than one needs `--database postgres://...`
+    /// and `--nats URL`, and connections are spread over the nodes in turn.
+    #[arg(long, global = true, default_value_t = 1)]
+    pub nodes: usize,
+    /// NATS for the nodes the bench starts (`--nats` of `confab serve`).
+    #[arg(long, global = true)]
+    pub nats: Option<String>,
     /// Where to write the figures (default `bench-SCENARIO.json` here).
     #[arg(long, global = true)]
     pub out: Option<PathBuf>,
@@ -107,14 +114,18 @@ async fn run_async(args: BenchArgs, exe: &Path) -> Result<(), String> {
     let target = match &args.server {
         Some(url) => Target::running(url, args.server_pid)?,
         None => {
-            let flags: Vec<&str> = args.serve_arg.iter().map(String::as_str).collect();
-            Target::start(exe, args.database.as_deref(), &flags).await?
+            let mut flags: Vec<&str> = args.serve_arg.iter().map(String::as_str).collect();
+            if let Some(nats) = &args.nats {
+                flags.extend(["--nats", nats]);
+            }
+            Target::start(exe, args.database.as_deref(), &flags, args.nodes).await?
         }
     };
     println!(
-        "server {} (pid {}); machine: {} cores",
+        "server {} ({} node(s), pids {:?}); machine: {} cores",
         target.http,
-        target.pid.map_or("unknown".into(), |p| p.to_string()),
+        target.nodes_ws.len(),
+        target.pids,
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let result = match &args.scenario {

@@ -48,64 +48,59 @@ impl Credentials {
 
 /// The server under load.
 pub struct Target {
-    /// `http://host:port`
+    /// `http://host:port` of the first node (REST goes there).
     pub http: String,
-    /// `ws://host:port`
+    /// `ws://host:port` of the first node.
     pub ws: String,
+    /// Every node's `ws://host:port`: connections are spread over them in turn.
+    pub nodes_ws: Vec<String>,
     /// Its account.
     pub credentials: Credentials,
-    /// Its process, when known: CPU and memory are read from it.
-    pub pid: Option<u32>,
-    child: Option<Child>,
-    _data: Option<tempfile::TempDir>,
+    /// Its processes, when known: CPU and memory are read from them (summed over nodes).
+    pub pids: Vec<u32>,
+    children: Vec<Child>,
+    _data: Vec<tempfile::TempDir>,
 }
 
 impl Target {
-    /// Starts `exe serve` on a free port with a fresh data directory; `flags` are added.
+    /// Starts `nodes` × `exe serve` on free ports with fresh data directories, all with the
+    /// same credentials and `database` (PostgreSQL for more than one node); `flags` are
+    /// added to each (such as `--nats URL`).
     pub async fn start(
         exe: &Path,
         database: Option<&str>,
         flags: &[&str],
+        nodes: usize,
     ) -> Result<Target, String> {
-        let data = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
-        let credentials = Credentials::made_up();
-        let mut cmd = Command::new(exe);
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(flags)
-            .env("CONFAB_ACCOUNT_SID", &credentials.account_sid)
-            .env("CONFAB_AUTH_TOKEN", &credentials.auth_token)
-            .env("CONFAB_API_KEY_SID", &credentials.api_key_sid)
-            .env("CONFAB_API_KEY_SECRET", &credentials.api_key_secret)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        if let Some(url) = database {
-            cmd.args(["--database", url]);
+        if nodes > 1 && !database.is_some_and(|d| d.starts_with("postgres")) {
+            return Err("more than one node needs --database postgres://... (and --nats)".into());
         }
-        let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", exe.display()))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut lines = BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
-            .await
-            .map_err(|_| "the server did not start within 60 s")?
-            .map_err(|e| e.to_string())?
-            .ok_or("the server exited before listening")?;
-        let addr = line
-            .strip_prefix("confab listening on http://")
-            .ok_or_else(|| format!("unexpected first line from the server: {line}"))?
-            .to_owned();
-        // Keep reading its stdout so that it never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Ok(Target {
-            http: format!("http://{addr}"),
-            ws: format!("ws://{addr}"),
-            credentials,
-            pid: child.id(),
-            child: Some(child),
-            _data: Some(data),
-        })
+        let mut target = Target {
+            http: String::new(),
+            ws: String::new(),
+            nodes_ws: vec![],
+            credentials: Credentials::made_up(),
+            pids: vec![],
+            children: vec![],
+            _data: vec![],
+        };
+        for _ in 0..nodes.max(1) {
+            let (addr, child, data) = start_one(exe, database, flags, &target.credentials).await?;
+            if target.nodes_ws.is_empty() {
+                target.http = format!("http://{addr}");
+                target.ws = format!("ws://{addr}");
+            }
+            target.nodes_ws.push(format!("ws://{addr}"));
+            target.pids.extend(child.id());
+            target.children.push(child);
+            target._data.push(data);
+        }
+        Ok(target)
+    }
+
+    /// The node the `n`th connection goes to.
+    pub fn ws_for(&self, n: usize) -> String {
+        self.nodes_ws[n % self.nodes_ws.len()].clone()
     }
 
     /// A server already running at `url` (`http://host:port`); `pid` if its CPU and memory
@@ -118,10 +113,11 @@ impl Target {
         Ok(Target {
             http: format!("http://{host}"),
             ws: format!("ws://{host}"),
+            nodes_ws: vec![format!("ws://{host}")],
             credentials: Credentials::from_env()?,
-            pid,
-            child: None,
-            _data: None,
+            pids: pid.into_iter().collect(),
+            children: vec![],
+            _data: vec![],
         })
     }
 
@@ -145,22 +141,76 @@ impl Target {
         )
     }
 
-    /// The server's CPU time so far (user + system, all threads), if its process is known.
+    /// The server's CPU time so far (user + system, all threads, all nodes), if its
+    /// processes are known.
     pub fn cpu(&self) -> Option<Duration> {
-        self.pid.and_then(|p| cpu_of(&format!("/proc/{p}/stat")))
+        if self.pids.is_empty() {
+            return None;
+        }
+        self.pids
+            .iter()
+            .map(|p| cpu_of(&format!("/proc/{p}/stat")))
+            .sum()
     }
 
-    /// The server's resident memory in KiB, if its process is known.
+    /// The server's resident memory in KiB (all nodes), if its processes are known.
     pub fn rss_kib(&self) -> Option<u64> {
-        self.pid.and_then(|p| rss_of(&format!("/proc/{p}/status")))
+        if self.pids.is_empty() {
+            return None;
+        }
+        self.pids
+            .iter()
+            .map(|p| rss_of(&format!("/proc/{p}/status")))
+            .sum()
     }
 
-    /// Stops a server the bench started (SIGKILL: the figures are taken already).
+    /// Stops the servers the bench started (SIGKILL: the figures are taken already).
     pub async fn stop(mut self) {
-        if let Some(mut child) = self.child.take() {
+        for mut child in self.children.drain(..) {
             let _ = child.kill().await;
         }
     }
+}
+
+/// Starts one `exe serve` on a free port with a fresh data directory: its address, process
+/// and directory.
+async fn start_one(
+    exe: &Path,
+    database: Option<&str>,
+    flags: &[&str],
+    credentials: &Credentials,
+) -> Result<(String, Child, tempfile::TempDir), String> {
+    let data = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
+    let mut cmd = Command::new(exe);
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--log", "warn"])
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(flags)
+        .env("CONFAB_ACCOUNT_SID", &credentials.account_sid)
+        .env("CONFAB_AUTH_TOKEN", &credentials.auth_token)
+        .env("CONFAB_API_KEY_SID", &credentials.api_key_sid)
+        .env("CONFAB_API_KEY_SECRET", &credentials.api_key_secret)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    let mut child = cmd.spawn().map_err(|e| format!("{}: {e}", exe.display()))?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+        .await
+        .map_err(|_| "the server did not start within 60 s")?
+        .map_err(|e| e.to_string())?
+        .ok_or("the server exited before listening")?;
+    let addr = line
+        .strip_prefix("confab listening on http://")
+        .ok_or_else(|| format!("unexpected first line from the server: {line}"))?
+        .to_owned();
+    // Keep reading its stdout so that it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((addr, child, data))
 }
 
 /// This process's CPU time so far.

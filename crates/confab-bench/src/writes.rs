@@ -70,7 +70,7 @@ pub async fn run(target: &Target, args: &WritesArgs) -> Result<Figures, String> 
         futures_util::stream::iter(0..args.senders)
             .map(|n| {
                 let token = target.token(&name(n));
-                let ws = target.ws.clone();
+                let ws = target.ws_for(n);
                 async move { conn::open(&ws, &token).await.map(|(w, r)| (n, w, r)) }
             })
             .buffer_unordered(200)

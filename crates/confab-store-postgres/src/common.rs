@@ -216,11 +216,33 @@ pub(crate) async fn conversation_heads(
             .fetch_all(&mut *c)
             .await
             .map_err(backend)?;
-    let heads: std::collections::HashMap<String, i64> = rows.into_iter().collect();
-    Ok(sids
-        .iter()
-        .map(|s| (s.clone(), heads.get(s).copied().unwrap_or(0)))
-        .collect())
+    Ok(in_order(sids, rows))
+}
+
+/// The head `seq` of each identity's user log in `service`, in the order given (0 for none).
+pub(crate) async fn user_heads(
+    c: &mut PgConnection,
+    service: &str,
+    identities: &[String],
+) -> StoreResult<Vec<(String, i64)>> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT u.identity, u.last_user_seq FROM users u JOIN services s ON s.id = u.service_id \
+         WHERE s.sid = $1 AND u.identity = ANY($2)",
+    )
+    .bind(service)
+    .bind(identities)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(backend)?;
+    Ok(in_order(identities, rows))
+}
+
+/// `rows` as `(key, head)` in the order of `keys`, 0 for a key without a row.
+fn in_order(keys: &[String], rows: Vec<(String, i64)>) -> Vec<(String, i64)> {
+    let found: std::collections::HashMap<String, i64> = rows.into_iter().collect();
+    keys.iter()
+        .map(|k| (k.clone(), found.get(k).copied().unwrap_or(0)))
+        .collect()
 }
 
 /// The heads of an identity's streams, read in one statement so they are consistent.

@@ -629,6 +629,14 @@ impl Store for PgStore {
         read!(self, |c| common::conversation_heads(c, conversations))
     }
 
+    async fn user_heads(
+        &self,
+        service: &str,
+        identities: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        read!(self, |c| common::user_heads(c, service, identities))
+    }
+
     async fn conversation_log(
         &self,
         conversation: &str,

@@ -151,28 +151,57 @@ pub(crate) fn conversation_heads(
     conn: &Connection,
     sids: &[String],
 ) -> StoreResult<Vec<(String, i64)>> {
-    let mut heads = std::collections::HashMap::with_capacity(sids.len());
-    // Bounded statements: SQLite caps the parameters of one statement.
-    for chunk in sids.chunks(500) {
+    heads(
+        conn,
+        "SELECT sid, last_seq FROM conversations WHERE sid IN",
+        None,
+        sids,
+    )
+}
+
+/// The head `seq` of each identity's user log in `service`, in the order given (0 for none).
+pub(crate) fn user_heads(
+    conn: &Connection,
+    service: &str,
+    identities: &[String],
+) -> StoreResult<Vec<(String, i64)>> {
+    heads(
+        conn,
+        "SELECT u.identity, u.last_user_seq FROM users u JOIN services s ON s.id = u.service_id \
+         WHERE s.sid = ? AND u.identity IN",
+        Some(service),
+        identities,
+    )
+}
+
+/// `select` (ending in `IN`) over `keys` in bounded statements (SQLite caps the parameters
+/// of one), after `first` when given; the `(key, head)` rows in the order of `keys`.
+fn heads(
+    conn: &Connection,
+    select: &str,
+    first: Option<&str>,
+    keys: &[String],
+) -> StoreResult<Vec<(String, i64)>> {
+    let mut found = std::collections::HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(500) {
         let marks = vec!["?"; chunk.len()].join(",");
         let mut stmt = conn
-            .prepare(&format!(
-                "SELECT sid, last_seq FROM conversations WHERE sid IN ({marks})"
-            ))
+            .prepare(&format!("{select} ({marks})"))
             .map_err(backend)?;
+        let params = first.into_iter().chain(chunk.iter().map(String::as_str));
         let rows = stmt
-            .query_map(rusqlite::params_from_iter(chunk.iter()), |r| {
+            .query_map(rusqlite::params_from_iter(params), |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
             })
             .map_err(backend)?;
         for row in rows {
-            let (sid, seq) = row.map_err(backend)?;
-            heads.insert(sid, seq);
+            let (key, seq) = row.map_err(backend)?;
+            found.insert(key, seq);
         }
     }
-    Ok(sids
+    Ok(keys
         .iter()
-        .map(|s| (s.clone(), heads.get(s).copied().unwrap_or(0)))
+        .map(|k| (k.clone(), found.get(k).copied().unwrap_or(0)))
         .collect())
 }
 

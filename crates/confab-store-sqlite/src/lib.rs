@@ -603,6 +603,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn user_heads(
+        &self,
+        service: &str,
+        identities: &[String],
+    ) -> StoreResult<Vec<(String, i64)>> {
+        let (service, identities) = (service.to_owned(), identities.to_vec());
+        self.readers
+            .read(move |c| common::user_heads(c, &service, &identities))
+            .await
+    }
+
     async fn conversation_log(
         &self,
         conversation: &str,

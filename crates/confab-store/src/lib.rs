@@ -274,6 +274,14 @@ pub trait Store: Send + Sync + 'static {
     /// the log (the bus between nodes is only a hint).
     async fn conversation_heads(&self, conversations: &[String])
     -> StoreResult<Vec<(String, i64)>>;
+    /// The head `seq` of each of `identities`' user logs in `service`, in the order given; an
+    /// identity without a user row reads as 0. The user-stream counterpart of
+    /// [`Store::conversation_heads`].
+    async fn user_heads(
+        &self,
+        service: &str,
+        identities: &[String],
+    ) -> StoreResult<Vec<(String, i64)>>;
     /// Where an identity's streams stand: its user log's head and every conversation it
     /// participates in with that conversation's head `seq`, in one consistent read. An
     /// identity without a user row has head 0 and no conversations.

@@ -148,16 +148,21 @@ fn env(name: &str) -> Option<String> {
 }
 
 fn serve(args: ServeArgs) -> Result<(), String> {
-    // The WebSocket library logs every frame's text at trace, access tokens included: it
-    // stays at debug whatever the filter asks (secrets never reach the log).
-    let mut filter =
+    // The WebSocket library logs every frame's text at trace, access tokens included: it is
+    // held at debug whatever the filter asks (secrets never reach the log). A cap, not a
+    // directive: `tungstenite=debug` would also raise it to debug under `--log warn`.
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter =
         tracing_subscriber::EnvFilter::try_new(&args.log).map_err(|e| format!("--log: {e}"))?;
-    for quiet in ["tungstenite=debug", "tokio_tungstenite=debug"] {
-        filter = filter.add_directive(quiet.parse().map_err(|e| format!("--log: {e}"))?);
-    }
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let cap = tracing_subscriber::filter::filter_fn(|meta| {
+        !meta.target().starts_with("tungstenite") && !meta.target().starts_with("tokio_tungstenite")
+            || *meta.level() <= tracing::Level::DEBUG
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(cap)
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .init();
     if args.dev && !args.listen.ip().is_loopback() && !args.dev_allow_remote {
         return Err(format!(

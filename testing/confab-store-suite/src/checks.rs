@@ -754,6 +754,25 @@ pub async fn conversation_heads_are_each_logs_last_seq(store: Arc<dyn Store>) {
     assert_eq!(store.conversation_heads(&many).await.unwrap().len(), 1200);
 }
 
+pub async fn user_heads_are_each_user_logs_last_seq(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = new_conversation(&*store, &service).await;
+    store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    let alice = store.memberships(s, "alice").await.unwrap().user_seq;
+    assert!(alice > 0);
+    let asked = vec!["nobody".to_owned(), "alice".to_owned()];
+    assert_eq!(
+        store.user_heads(s, &asked).await.unwrap(),
+        vec![("nobody".to_owned(), 0), ("alice".to_owned(), alice)]
+    );
+    let many: Vec<String> = (0..1200).map(|_| "alice".to_owned()).collect();
+    assert_eq!(store.user_heads(s, &many).await.unwrap().len(), 1200);
+}
+
 async fn whole_log_head(store: &dyn Store, sid: &Sid) -> i64 {
     whole_log(store, sid).await.last().map_or(0, |e| e.seq)
 }

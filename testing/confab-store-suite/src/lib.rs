@@ -49,6 +49,7 @@ macro_rules! conformance_tests {
             memberships_give_the_heads_of_an_identitys_streams,
             pruning_drops_old_log_rows_and_keeps_the_counters,
             conversation_heads_are_each_logs_last_seq,
+            user_heads_are_each_user_logs_last_seq,
             read_horizons_move_without_logging,
             recent_conversations_follow_activity_and_counts,
             access_facts_are_the_rows_read_one_at_a_time,

@@ -6,15 +6,16 @@
 //! The bus is a hint and the log the truth. A node that hears an event past a gap in a
 //! stream's `seq` reads the gap from the log (each session's pump already does). A publish
 //! can still be lost outright (a node cut from NATS, NATS restarting), so [`reconcile`]
-//! checks, for every conversation this node's sessions follow and that has been quiet for a
-//! while, whether the log moved past what the node heard; if so it hands the newest entry to
-//! its sessions, whose gap check reads the rest. No lost publish leaves an event stuck for
+//! checks, for every stream this node's sessions follow (conversations and users' membership
+//! logs) that has been quiet for a while, whether the log moved past what the node heard; if
+//! so it hands the newest entry to its sessions, whose gap check reads the rest. No lost publish leaves an event stuck for
 //! longer than the reconcile interval.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use confab_protocol::event::UserInfo;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{LogEvent, Stream};
 use futures_util::StreamExt;
@@ -47,11 +48,12 @@ pub(crate) enum Note {
         /// An identity whose sessions skip it (its sender).
         skip: Option<String>,
     },
-    /// A user's profile changed: each node tells its sessions that share a conversation.
-    Profile {
+    /// News about a user (reachability, profile), whole: each node hands it to its sessions
+    /// in those conversations without reading anything.
+    News {
         node: u64,
-        service: String,
-        identity: String,
+        info: UserInfo,
+        conversations: Vec<String>,
     },
     /// A user came online (its first session on that node) or went offline (its last).
     Presence {
@@ -194,12 +196,12 @@ impl Bus {
         });
     }
 
-    /// Tells the other nodes that a user's profile changed.
-    pub(crate) fn profile(&self, service: &Sid, identity: &str) {
-        self.send(&Note::Profile {
+    /// Tells the other nodes the news about a user, for its `conversations`.
+    pub(crate) fn news(&self, info: &UserInfo, conversations: &[Sid]) {
+        self.send(&Note::News {
             node: self.node,
-            service: service.to_string(),
-            identity: identity.to_owned(),
+            info: info.clone(),
+            conversations: conversations.iter().map(Sid::to_string).collect(),
         });
     }
 }
@@ -253,14 +255,17 @@ pub(crate) async fn run_subscriber(
                     hub.deliver_ephemeral(&sid, Arc::from(frame.into_bytes()), skip.as_deref());
                 }
             }
-            Note::Profile {
+            Note::News {
                 node,
-                service,
-                identity,
+                info,
+                conversations,
             } if node != bus.node => {
-                if let Some(service) = Sid::parse(SidKind::Service, &service) {
-                    hub.profile_changed_here(&service, &identity);
-                }
+                let conversations: Vec<Sid> = conversations
+                    .iter()
+                    .filter_map(|c| Sid::parse(SidKind::Conversation, c))
+                    .collect();
+                let version = rt.presence.next_version();
+                super::presence::publish(&rt, &info, &conversations, version);
             }
             Note::Presence {
                 node,
@@ -268,10 +273,10 @@ pub(crate) async fn run_subscriber(
                 identity,
                 online,
             } if node != bus.node => {
+                // The node's news about it follows (NATS keeps one publisher's order).
                 if let Some(service) = Sid::parse(SidKind::Service, &service) {
                     rt.presence
-                        .remote_changed(node, (service.clone(), identity.clone()), online);
-                    hub.profile_changed_here(&service, &identity);
+                        .remote_changed(node, (service, identity), online);
                 }
             }
             Note::Alive { node, online } if node != bus.node => {
@@ -281,8 +286,10 @@ pub(crate) async fn run_subscriber(
                         Some((Sid::parse(SidKind::Service, &service)?, identity))
                     })
                     .collect();
+                // Only after a lost note or a partition does a heartbeat change anything;
+                // every node then finds out by itself.
                 for (service, identity) in rt.presence.remote_alive(node, online) {
-                    hub.profile_changed_here(&service, &identity);
+                    rt.presence.announce_here(&rt, &service, &identity).await;
                 }
             }
             // Our own note, back from NATS.
@@ -291,16 +298,16 @@ pub(crate) async fn run_subscriber(
     }
 }
 
-/// How often [`reconcile`] looks, and how long a conversation must have been quiet on this
-/// node before it is checked against the log.
+/// How often [`reconcile`] looks, and how long a stream must have been quiet on this node
+/// before it is checked against the log.
 pub(crate) const RECONCILE_EVERY: Duration = Duration::from_secs(1);
 
-/// Conversations checked against the log per round at most, the quietest first; the rest
-/// wait for a later round, so a node following many conversations spreads the reads.
+/// Streams checked against the log per round at most, the quietest first; the rest wait for
+/// a later round, so a node following many streams spreads the reads.
 const RECONCILE_BATCH: usize = 200;
 
-/// Checks the conversations this node's sessions follow against the log, for events whose
-/// publish was lost (see the module docs), until the server stops.
+/// Checks the streams this node's sessions follow against the log, for events whose publish
+/// was lost (see the module docs), until the server stops.
 pub(crate) async fn reconcile(rt: Arc<Realtime>) {
     let mut shutdown = rt.shutdown.clone();
     let mut tick = tokio::time::interval(RECONCILE_EVERY);
@@ -310,41 +317,74 @@ pub(crate) async fn reconcile(rt: Arc<Realtime>) {
             _ = shutdown.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
         }
-        let quiet = rt.hub.quiet_conversations(RECONCILE_EVERY, RECONCILE_BATCH);
+        let quiet = rt.hub.quiet_streams(RECONCILE_EVERY, RECONCILE_BATCH);
         if quiet.is_empty() {
             continue;
         }
-        let store = rt.domain.store_handle();
-        let sids: Vec<String> = quiet.iter().map(|(sid, _)| sid.to_string()).collect();
-        let heads = match store.conversation_heads(&sids).await {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::debug!(error = %e, "reconcile could not read the heads");
-                continue;
-            }
-        };
-        for ((sid, heard), (_, head)) in quiet.into_iter().zip(heads) {
-            if head <= heard {
-                continue;
-            }
-            // The newest entry is enough: a session behind it sees a gap and reads the rest.
-            match store.conversation_log(sid.as_str(), head - 1, 1).await {
-                Ok(entries) => {
-                    tracing::debug!(conversation = %sid, heard, head, "reconcile: a publish was lost");
-                    let events: Vec<LogEvent> = entries
-                        .into_iter()
-                        .map(|e| LogEvent {
-                            stream: Stream::Conversation(sid.clone()),
-                            seq: e.seq,
-                            frame: e.frame,
-                        })
-                        .collect();
-                    rt.hub.deliver(&events);
-                }
-                Err(e) => tracing::debug!(error = %e, "reconcile could not read a log"),
+        if let Err(e) = check(&rt, quiet).await {
+            tracing::debug!(error = %e, "reconcile could not read the log");
+        }
+    }
+}
+
+/// One round of [`reconcile`]: the heads of `quiet` streams, and the newest entry of each
+/// that moved past what was heard, handed to this node's sessions (a session behind it sees
+/// a gap and reads the rest).
+async fn check(rt: &Realtime, quiet: Vec<(Stream, i64)>) -> Result<(), confab_store::StoreError> {
+    let store = rt.domain.store_handle();
+    let mut conversations = vec![];
+    let mut users: std::collections::HashMap<Sid, Vec<(String, i64)>> = Default::default();
+    for (stream, heard) in quiet {
+        match stream {
+            Stream::Conversation(sid) => conversations.push((sid, heard)),
+            Stream::User { service, identity } => {
+                users.entry(service).or_default().push((identity, heard));
             }
         }
     }
+    let sids: Vec<String> = conversations.iter().map(|(s, _)| s.to_string()).collect();
+    let heads = if sids.is_empty() {
+        vec![]
+    } else {
+        store.conversation_heads(&sids).await?
+    };
+    for ((sid, heard), (_, head)) in conversations.into_iter().zip(heads) {
+        if head > heard {
+            tracing::debug!(conversation = %sid, heard, head, "reconcile: a publish was lost");
+            let entries = store.conversation_log(sid.as_str(), head - 1, 1).await?;
+            deliver(rt, Stream::Conversation(sid), entries);
+        }
+    }
+    for (service, identities) in users {
+        let names: Vec<String> = identities.iter().map(|(i, _)| i.clone()).collect();
+        let heads = store.user_heads(service.as_str(), &names).await?;
+        for ((identity, heard), (_, head)) in identities.into_iter().zip(heads) {
+            if head > heard {
+                tracing::debug!(%identity, heard, head, "reconcile: a publish was lost");
+                let entries = store
+                    .user_log(service.as_str(), &identity, head - 1, 1)
+                    .await?;
+                let stream = Stream::User {
+                    service: service.clone(),
+                    identity,
+                };
+                deliver(rt, stream, entries);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn deliver(rt: &Realtime, stream: Stream, entries: Vec<confab_store::LogEntry>) {
+    let events: Vec<LogEvent> = entries
+        .into_iter()
+        .map(|e| LogEvent {
+            stream: stream.clone(),
+            seq: e.seq,
+            frame: e.frame,
+        })
+        .collect();
+    rt.hub.deliver(&events);
 }
 
 /// Says every [`HEARTBEAT`] that this node is alive and who is online here, and takes the
@@ -360,7 +400,7 @@ pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
         }
         bus.alive(rt.presence.online_here());
         for (service, identity) in rt.presence.expire_silent_nodes() {
-            rt.hub.profile_changed_here(&service, &identity);
+            rt.presence.announce_here(&rt, &service, &identity).await;
         }
     }
 }

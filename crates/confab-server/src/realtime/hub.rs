@@ -90,12 +90,12 @@ pub(crate) struct Hub {
     profiles: ProfileNews,
     /// The other nodes, when there are any (`ServerConfig::nats`).
     bus: OnceLock<Arc<Bus>>,
-    /// For each conversation followed here: the newest `seq` this node has heard of, and
-    /// when it last heard or checked (see `bus::reconcile`).
-    heard: Mutex<HashMap<Sid, Heard>>,
+    /// For each stream followed here: the newest `seq` this node has heard of, and when it
+    /// last heard or checked (see `bus::reconcile`).
+    heard: Mutex<HashMap<Stream, Heard>>,
 }
 
-/// What a node has heard of a conversation it serves.
+/// What a node has heard of a stream it serves.
 #[derive(Debug, Clone, Copy)]
 struct Heard {
     /// The newest `seq` heard; `None` until a session's replay or an event tells.
@@ -143,9 +143,7 @@ impl Hub {
             subs.retain(|s| s.id != id);
             if subs.is_empty() {
                 streams.remove(stream);
-                if let Stream::Conversation(sid) = stream {
-                    lock(&self.heard).remove(sid);
-                }
+                lock(&self.heard).remove(stream);
             }
         }
     }
@@ -160,37 +158,39 @@ impl Hub {
         let _ = self.bus.set(bus);
     }
 
-    /// A session replayed `conversation` up to `seq`: the node has heard that far.
-    pub fn note_heard(&self, conversation: &Sid, seq: i64) {
+    /// A session replayed `stream` up to `seq`: the node has heard that far.
+    pub fn note_heard(&self, stream: &Stream, seq: i64) {
         if self.bus.get().is_none() {
             return;
         }
         let mut heard = lock(&self.heard);
-        let h = heard.entry(conversation.clone()).or_insert(Heard {
+        let h = heard.entry(stream.clone()).or_insert(Heard {
             seq: None,
             at: Instant::now(),
         });
         h.seq = Some(h.seq.map_or(seq, |s| s.max(seq)));
     }
 
-    /// Up to `max` followed conversations not heard of or checked for `quiet`, the quietest
-    /// first, with the `seq` heard; they count as checked now.
-    pub fn quiet_conversations(&self, quiet: Duration, max: usize) -> Vec<(Sid, i64)> {
+    /// Up to `max` followed streams not heard of or checked for `quiet`, the quietest first,
+    /// with the `seq` heard; they count as checked now.
+    pub fn quiet_streams(&self, quiet: Duration, max: usize) -> Vec<(Stream, i64)> {
         let now = Instant::now();
         let mut heard = lock(&self.heard);
-        let mut due: Vec<(Instant, Sid, i64)> = heard
+        let mut due: Vec<(Instant, Stream, i64)> = heard
             .iter()
             .filter(|(_, h)| now.duration_since(h.at) >= quiet)
-            .filter_map(|(sid, h)| Some((h.at, sid.clone(), h.seq?)))
+            .filter_map(|(stream, h)| Some((h.at, stream.clone(), h.seq?)))
             .collect();
         due.sort_by_key(|(at, _, _)| *at);
         due.truncate(max);
-        for (_, sid, _) in &due {
-            if let Some(h) = heard.get_mut(sid) {
+        for (_, stream, _) in &due {
+            if let Some(h) = heard.get_mut(stream) {
                 h.at = now;
             }
         }
-        due.into_iter().map(|(_, sid, seq)| (sid, seq)).collect()
+        due.into_iter()
+            .map(|(_, stream, seq)| (stream, seq))
+            .collect()
     }
 
     /// Hands committed events to this node's sessions (from this node's commits, the bus or
@@ -202,8 +202,8 @@ impl Hub {
             let Some(subs) = streams.get(&event.stream) else {
                 continue;
             };
-            if let (Some(heard), Stream::Conversation(sid)) = (heard.as_mut(), &event.stream) {
-                let h = heard.entry(sid.clone()).or_insert(Heard {
+            if let Some(heard) = heard.as_mut() {
+                let h = heard.entry(event.stream.clone()).or_insert(Heard {
                     seq: None,
                     at: Instant::now(),
                 });
@@ -232,7 +232,7 @@ impl Hub {
         }
     }
 
-    /// A user's profile changed (here or on another node): this node tells its sessions.
+    /// A user's profile changed here: the announcing task tells everyone concerned.
     pub fn profile_changed_here(&self, service: &Sid, identity: &str) {
         // Fails only once the announcing task has stopped with the server.
         let _ = self
@@ -311,9 +311,7 @@ impl EventSink for Hub {
     }
 
     fn user_changed(&self, service: &Sid, identity: &str) {
-        if let Some(bus) = self.bus.get() {
-            bus.profile(service, identity);
-        }
+        // Announced from here, to this node's sessions and (whole) to the other nodes.
         self.profile_changed_here(service, identity);
     }
 }

@@ -141,10 +141,26 @@ impl Presence {
         }
     }
 
-    /// Tells the user's conversations about it as it is now.
+    /// The number of the next announcement made on this node.
+    pub fn next_version(&self) -> u64 {
+        self.version.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Tells the user's conversations about it as it is now: this node's sessions and, with
+    /// a bus, the other nodes' (the news goes whole, so that they read nothing).
     pub async fn announce(&self, rt: &Realtime, service: &Sid, identity: &str) {
+        self.announce_to(rt, service, identity, true).await;
+    }
+
+    /// [`Presence::announce`] to this node's sessions only: for what every node finds out
+    /// by itself (another node gone silent).
+    pub async fn announce_here(&self, rt: &Realtime, service: &Sid, identity: &str) {
+        self.announce_to(rt, service, identity, false).await;
+    }
+
+    async fn announce_to(&self, rt: &Realtime, service: &Sid, identity: &str, spread: bool) {
         // Numbered before reading, so that of two announcements the later read wins.
-        let version = self.version.fetch_add(1, Ordering::Relaxed) + 1;
+        let version = self.next_version();
         let store = rt.domain.store_handle();
         let (user, memberships) = match (
             store.user(service.as_str(), identity).await,
@@ -165,15 +181,24 @@ impl Presence {
             .into_iter()
             .map(|(sid, _)| sid)
             .collect();
-        let frame_for = |conversation: &Sid| -> std::sync::Arc<[u8]> {
-            encode_event(
-                conversation.as_str(),
-                None,
-                &EventBody::UserUpdated(info.clone()),
-            )
-            .into()
-        };
-        rt.hub
-            .publish_news(&conversations, frame_for, identity, version);
+        if spread && let Some(bus) = rt.hub.bus() {
+            bus.news(&info, &conversations);
+        }
+        publish(rt, &info, &conversations, version);
     }
+}
+
+/// Hands news about `info`'s user to this node's sessions in `conversations`, numbered
+/// `version` (each session takes it once, through the first conversation it follows).
+pub(crate) fn publish(rt: &Realtime, info: &UserInfo, conversations: &[Sid], version: u64) {
+    let frame_for = |conversation: &Sid| -> std::sync::Arc<[u8]> {
+        encode_event(
+            conversation.as_str(),
+            None,
+            &EventBody::UserUpdated(info.clone()),
+        )
+        .into()
+    };
+    rt.hub
+        .publish_news(conversations, frame_for, &info.identity, version);
 }

@@ -137,6 +137,14 @@ impl Pump {
         }
     }
 
+    /// The identity's membership stream.
+    fn user_stream(&self) -> Stream {
+        Stream::User {
+            service: self.service.clone(),
+            identity: self.identity.clone(),
+        }
+    }
+
     /// Runs until the session ends, then sends the close frame (if the peer can get one).
     pub async fn run(mut self, start: Start) {
         if self.serve(start).await.is_err() && self.ended.borrow().is_none() {
@@ -270,8 +278,13 @@ impl Pump {
         // The node has heard every followed conversation this far (what the bus between
         // nodes fails to bring after it, the reconcile loop finds).
         for (sid, &cursor) in &self.conversations {
-            self.rt.hub.note_heard(sid, cursor);
+            self.rt
+                .hub
+                .note_heard(&Stream::Conversation(sid.clone()), cursor);
         }
+        self.rt
+            .hub
+            .note_heard(&self.user_stream(), self.user_cursor);
         self.flush().await
     }
 
@@ -518,7 +531,9 @@ impl Pump {
             self.flush().await?;
             if !full {
                 if let Some(&cursor) = self.conversations.get(sid) {
-                    self.rt.hub.note_heard(sid, cursor);
+                    self.rt
+                        .hub
+                        .note_heard(&Stream::Conversation(sid.clone()), cursor);
                 }
                 return Ok(());
             }
@@ -640,13 +655,7 @@ async fn io(
 impl Drop for Pump {
     fn drop(&mut self) {
         let hub = &self.rt.hub;
-        hub.unsubscribe(
-            &Stream::User {
-                service: self.service.clone(),
-                identity: self.identity.clone(),
-            },
-            self.sub.id,
-        );
+        hub.unsubscribe(&self.user_stream(), self.sub.id);
         for sid in self.conversations.keys() {
             hub.unsubscribe(&Stream::Conversation(sid.clone()), self.sub.id);
         }

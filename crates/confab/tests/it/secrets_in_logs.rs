@@ -134,3 +134,30 @@ async fn no_secret_is_ever_written_to_the_log_even_at_trace() {
         log.lines().count()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_level_holds_for_the_websocket_library_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ServeProcess::start_logging(dir.path(), "warn").await;
+    let addr = server.url.trim_start_matches("http://").parse().unwrap();
+    // Sessions that open, talk and end badly: what the WebSocket library logs about.
+    for _ in 0..3 {
+        let (mut alice, _) = RawClient::join(addr, &token("alice", 3600), None).await;
+        alice
+            .call("conversations.list", json!({}))
+            .await
+            .expect("listed");
+        drop(alice);
+    }
+    let log = server.log.take().expect("captured");
+    assert!(server.terminate(Duration::from_secs(20)).await.success());
+    let log = log.await.unwrap();
+    // The secrets cap (the WebSocket library at debug at most) must not raise it above
+    // the level asked for.
+    for level in ["TRACE", "DEBUG", "INFO"] {
+        assert!(
+            !log.lines().any(|l| l.contains(level)),
+            "--log warn wrote {level} lines: {log}"
+        );
+    }
+}

@@ -144,6 +144,16 @@ async fn a_node_cut_from_nats_still_delivers_what_it_missed() {
     }
     // The log is the truth: the node finds them there.
     assert_eq!(messages(&mut bob, sent.len()).await, sent);
+    // Bob's own membership stream too: added to a conversation while his node is cut off.
+    let other = support::conversation(&api, &[]).await;
+    support::participant(&api, &other, "bob").await;
+    loop {
+        let e = bob.next_event().await;
+        if let EventBody::ConversationJoined(m) = e.body {
+            assert_eq!(m.conversation_sid.as_str(), other);
+            break;
+        }
+    }
     proxy.refuse_new(false);
 }
 
@@ -200,4 +210,46 @@ async fn presence_crosses_nodes_and_a_silent_nodes_users_go_offline() {
         .unwrap();
     assert_eq!(asked["is_online"], false);
     proxy.refuse_new(false);
+}
+
+#[tokio::test]
+async fn typing_and_profile_changes_cross_nodes() {
+    let (Some(db), Some(nats)) = (TestDatabase::required_or_skip(), nats_required_or_skip()) else {
+        return;
+    };
+    let nodes = cluster(&db, &[nats.clone(), nats]).await;
+    let api = nodes[0].api();
+    let conv = support::conversation(&api, &[]).await;
+    support::participant(&api, &conv, "alice").await;
+    support::participant(&api, &conv, "bob").await;
+    let (mut alice, _) = nodes[0].realtime("alice").await;
+    let (mut bob, _) = nodes[1].realtime("bob").await;
+    assert!(presence_of(&mut alice, "bob").await);
+    let next_other = |e: confab_protocol::event::EventFrame| e.body;
+    bob.call("conversation.typing", json!({"conversation": conv}))
+        .await
+        .unwrap();
+    loop {
+        match next_other(alice.next_event().await) {
+            EventBody::TypingStarted(t) => {
+                assert_eq!(t.identity, "bob");
+                break;
+            }
+            EventBody::UserUpdated(_) => {}
+            other => panic!("expected bob typing, got {other:?}"),
+        }
+    }
+    bob.call("user.update", json!({"friendlyName": "Bob on node 1"}))
+        .await
+        .unwrap();
+    loop {
+        match next_other(alice.next_event().await) {
+            EventBody::UserUpdated(u) if u.friendly_name.as_deref() == Some("Bob on node 1") => {
+                assert!(u.is_online);
+                break;
+            }
+            EventBody::UserUpdated(_) | EventBody::TypingEnded(_) => {}
+            other => panic!("expected bob's new name, got {other:?}"),
+        }
+    }
 }
