@@ -62,16 +62,14 @@ pub(crate) enum Note {
         identity: String,
         online: bool,
     },
-    /// The node is alive, with every user online there ([`HEARTBEAT`]).
+    /// The node is alive, with every user online there (every
+    /// `RealtimeConfig::node_heartbeat`).
     Alive {
         node: u64,
         /// (service, identity) pairs.
         online: Vec<(String, String)>,
     },
 }
-
-/// How often a node says it is alive, with its users.
-pub(crate) const HEARTBEAT: Duration = Duration::from_secs(2);
 
 /// A committed event on the bus.
 #[derive(Debug, Serialize, Deserialize)]
@@ -387,11 +385,11 @@ fn deliver(rt: &Realtime, stream: Stream, entries: Vec<confab_store::LogEntry>) 
     rt.hub.deliver(&events);
 }
 
-/// Says every [`HEARTBEAT`] that this node is alive and who is online here, and takes the
-/// users of nodes gone silent offline, until the server stops.
+/// Says every `node_heartbeat` that this node is alive and who is online here, and takes
+/// the users of nodes silent for `node_silence` offline, until the server stops.
 pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
     let mut shutdown = rt.shutdown.clone();
-    let mut tick = tokio::time::interval(HEARTBEAT);
+    let mut tick = tokio::time::interval(rt.config.node_heartbeat);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
@@ -399,7 +397,7 @@ pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
             _ = tick.tick() => {}
         }
         bus.alive(rt.presence.online_here());
-        for (service, identity) in rt.presence.expire_silent_nodes() {
+        for (service, identity) in rt.presence.expire_silent_nodes(rt.config.node_silence) {
             rt.presence.announce_here(&rt, &service, &identity).await;
         }
     }

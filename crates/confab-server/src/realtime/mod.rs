@@ -79,6 +79,11 @@ pub struct RealtimeConfig {
     /// Messages (`message.send`) one conversation may take from realtime clients, all senders
     /// together; past it a send is answered 20429 and not run.
     pub conversation_rate: RateLimit,
+    /// With several nodes: how often a node says on the bus that it is alive, with its users.
+    pub node_heartbeat: Duration,
+    /// With several nodes: how long a node may stay silent on the bus before its users count
+    /// as offline everywhere (a few missed heartbeats).
+    pub node_silence: Duration,
 }
 
 impl Default for RealtimeConfig {
@@ -109,6 +114,8 @@ impl Default for RealtimeConfig {
                 per_second: 1000.0,
                 burst: 2000,
             },
+            node_heartbeat: Duration::from_secs(2),
+            node_silence: Duration::from_secs(8),
         }
     }
 }

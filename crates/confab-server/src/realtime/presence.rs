@@ -1,6 +1,6 @@
 //! Reachability: a user is online while it has a live session on this node or, with a bus
 //! between nodes, on a node that said so and has been heard from lately (a node killed
-//! without a word takes its users offline after [`NODE_SILENCE`]). Coming online,
+//! without a word takes its users offline after `RealtimeConfig::node_silence`). Coming online,
 //! going offline and changing one's friendly name or attributes are announced as
 //! `userUpdated` on the streams of the user's conversations, so that the users who share a
 //! conversation with it hear it (each session once, however many conversations it shares).
@@ -17,10 +17,6 @@ use super::Realtime;
 
 /// A user, as presence knows it.
 pub(crate) type Who = (Sid, String);
-
-/// How long a node may stay silent on the bus before its users count as offline: a few
-/// missed heartbeats (`bus::HEARTBEAT`).
-pub(crate) const NODE_SILENCE: Duration = Duration::from_secs(8);
 
 /// What another node said of its users.
 struct Remote {
@@ -92,12 +88,12 @@ impl Presence {
         old.symmetric_difference(&online).cloned().collect()
     }
 
-    /// Forgets the nodes not heard from for [`NODE_SILENCE`]; returns their users.
-    pub fn expire_silent_nodes(&self) -> Vec<Who> {
+    /// Forgets the nodes not heard from for `silence`; returns their users.
+    pub fn expire_silent_nodes(&self, silence: Duration) -> Vec<Who> {
         let mut remote = self.remote();
         let silent: Vec<u64> = remote
             .iter()
-            .filter(|(_, r)| r.heard.elapsed() >= NODE_SILENCE)
+            .filter(|(_, r)| r.heard.elapsed() >= silence)
             .map(|(node, _)| *node)
             .collect();
         let mut gone = vec![];

@@ -46,6 +46,9 @@ async fn cluster(db: &TestDatabase, nats: &[String]) -> Vec<TestServer> {
             TestServer::start_with(|c| {
                 c.database = db.database();
                 c.nats = Some(url.clone());
+                // A node silent for 1 s (five missed heartbeats) counts as gone.
+                c.realtime.node_heartbeat = std::time::Duration::from_millis(200);
+                c.realtime.node_silence = std::time::Duration::from_secs(1);
             })
             .await,
         );
@@ -202,7 +205,7 @@ async fn presence_crosses_nodes_and_a_silent_nodes_users_go_offline() {
     proxy.cut_all();
     assert!(
         !presence_of(&mut alice, "bob").await,
-        "a silent node's users go offline within a few heartbeats"
+        "a silent node's users go offline once it has been silent for node_silence"
     );
     let asked = alice
         .call("user.get", json!({"identity": "bob"}))
