@@ -52,6 +52,8 @@ pub(crate) enum Note {
     /// in those conversations without reading anything.
     News {
         node: u64,
+        /// The user's service.
+        service: String,
         info: UserInfo,
         conversations: Vec<String>,
     },
@@ -62,10 +64,17 @@ pub(crate) enum Note {
         identity: String,
         online: bool,
     },
-    /// The node is alive, with every user online there (every
-    /// `RealtimeConfig::node_heartbeat`).
+    /// The node is alive, with users online there (every
+    /// `RealtimeConfig::node_heartbeat`). A beat with many users comes in parts, each well
+    /// under NATS's message size limit; the receiver takes the beat once all are in.
     Alive {
         node: u64,
+        /// The heartbeat's number.
+        beat: u64,
+        /// This part's number, from 0.
+        part: u32,
+        /// How many parts the beat has.
+        parts: u32,
         /// (service, identity) pairs.
         online: Vec<(String, String)>,
     },
@@ -88,7 +97,12 @@ pub(crate) struct WireEvent {
 pub(crate) struct Bus {
     node: u64,
     tx: mpsc::Sender<Bytes>,
+    /// Heartbeats sent.
+    beats: std::sync::atomic::AtomicU64,
 }
+
+/// Users per heartbeat part: about 150 KiB of JSON at most, far under NATS's 1 MiB default.
+const ALIVE_PART: usize = 2_000;
 
 impl Bus {
     /// Connects to NATS at `url`, subscribes to `subject` (so that nothing published after
@@ -115,11 +129,18 @@ impl Bus {
         tokio::spawn(async move {
             while let Some(payload) = rx.recv().await {
                 if let Err(e) = client.publish(subject.clone(), payload).await {
-                    tracing::debug!(error = %e, "a bus publish failed; reconcile fills it");
+                    tracing::warn!(error = %e, "a bus publish failed; the log fills it");
                 }
             }
         });
-        Ok((Arc::new(Bus { node, tx }), sub))
+        Ok((
+            Arc::new(Bus {
+                node,
+                tx,
+                beats: Default::default(),
+            }),
+            sub,
+        ))
     }
 
     fn send(&self, note: &Note) {
@@ -184,20 +205,33 @@ impl Bus {
     }
 
     /// Tells the other nodes that this one is alive, and who is online here.
-    fn alive(&self, online: Vec<(Sid, String)>) {
-        self.send(&Note::Alive {
-            node: self.node,
-            online: online
-                .into_iter()
-                .map(|(service, identity)| (service.to_string(), identity))
-                .collect(),
-        });
+    pub(crate) fn alive(&self, online: Vec<(Sid, String)>) {
+        let beat = self
+            .beats
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let parts = online.len().div_ceil(ALIVE_PART).max(1);
+        let parts_u32 = u32::try_from(parts).unwrap_or(u32::MAX);
+        let mut online = online.into_iter();
+        for part in 0..parts_u32 {
+            self.send(&Note::Alive {
+                node: self.node,
+                beat,
+                part,
+                parts: parts_u32,
+                online: online
+                    .by_ref()
+                    .take(ALIVE_PART)
+                    .map(|(service, identity)| (service.to_string(), identity))
+                    .collect(),
+            });
+        }
     }
 
     /// Tells the other nodes the news about a user, for its `conversations`.
-    pub(crate) fn news(&self, info: &UserInfo, conversations: &[Sid]) {
+    pub(crate) fn news(&self, service: &Sid, info: &UserInfo, conversations: &[Sid]) {
         self.send(&Note::News {
             node: self.node,
+            service: service.to_string(),
             info: info.clone(),
             conversations: conversations.iter().map(Sid::to_string).collect(),
         });
@@ -255,13 +289,20 @@ pub(crate) async fn run_subscriber(
             }
             Note::News {
                 node,
-                info,
+                service,
+                mut info,
                 conversations,
             } if node != bus.node => {
+                let Some(service) = Sid::parse(SidKind::Service, &service) else {
+                    continue;
+                };
                 let conversations: Vec<Sid> = conversations
                     .iter()
                     .filter_map(|c| Sid::parse(SidKind::Conversation, c))
                     .collect();
+                // Reachability as this node sees it: the sender's view may be older than a
+                // note from a third node that came in meanwhile.
+                info.is_online = rt.presence.is_online(&service, &info.identity);
                 let version = rt.presence.next_version();
                 super::presence::publish(&rt, &info, &conversations, version);
             }
@@ -277,7 +318,13 @@ pub(crate) async fn run_subscriber(
                         .remote_changed(node, (service, identity), online);
                 }
             }
-            Note::Alive { node, online } if node != bus.node => {
+            Note::Alive {
+                node,
+                beat,
+                part,
+                parts,
+                online,
+            } if node != bus.node => {
                 let online = online
                     .into_iter()
                     .filter_map(|(service, identity)| {
@@ -286,9 +333,8 @@ pub(crate) async fn run_subscriber(
                     .collect();
                 // Only after a lost note or a partition does a heartbeat change anything;
                 // every node then finds out by itself.
-                for (service, identity) in rt.presence.remote_alive(node, online) {
-                    rt.presence.announce_here(&rt, &service, &identity).await;
-                }
+                let changed = rt.presence.remote_alive(node, beat, (part, parts), online);
+                announce_here(&rt, changed);
             }
             // Our own note, back from NATS.
             _ => {}
@@ -396,9 +442,22 @@ pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
             _ = shutdown.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
         }
-        bus.alive(rt.presence.online_here());
-        for (service, identity) in rt.presence.expire_silent_nodes(rt.config.node_silence) {
+        rt.presence.tell_alive(&bus);
+        announce_here(&rt, rt.presence.expire_silent_nodes(rt.config.node_silence));
+    }
+}
+
+/// Announces `who` to this node's sessions in a task of its own: each announcement reads the
+/// store, and neither the subscriber (NATS drops what a slow reader leaves) nor the heartbeat
+/// (a late heartbeat gets this node expired elsewhere) may wait for them.
+fn announce_here(rt: &Arc<Realtime>, who: Vec<(Sid, String)>) {
+    if who.is_empty() {
+        return;
+    }
+    let rt = rt.clone();
+    tokio::spawn(async move {
+        for (service, identity) in who {
             rt.presence.announce_here(&rt, &service, &identity).await;
         }
-    }
+    });
 }

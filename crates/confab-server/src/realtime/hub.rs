@@ -159,8 +159,18 @@ impl Hub {
     }
 
     /// A session replayed `stream` up to `seq`: the node has heard that far.
+    ///
+    /// Only a stream the node has no figure for takes it. A replay that went past what the
+    /// node heard means a publish was lost: the node's figure stays, so that the reconcile
+    /// loop hands the newest entry to every session here (raising it would hide the loss from
+    /// the sessions that did not replay).
     pub fn note_heard(&self, stream: &Stream, seq: i64) {
         if self.bus.get().is_none() {
+            return;
+        }
+        let streams = lock(&self.streams);
+        if !streams.contains_key(stream) {
+            // Not followed here (a conversation left while offline): nothing to check.
             return;
         }
         let mut heard = lock(&self.heard);
@@ -168,7 +178,7 @@ impl Hub {
             seq: None,
             at: Instant::now(),
         });
-        h.seq = Some(h.seq.map_or(seq, |s| s.max(seq)));
+        h.seq.get_or_insert(seq);
     }
 
     /// Up to `max` followed streams not heard of or checked for `quiet`, the quietest first,

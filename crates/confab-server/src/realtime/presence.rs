@@ -6,14 +6,15 @@
 //! conversation with it hear it (each session once, however many conversations it shares).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use confab_protocol::event::{EventBody, UserInfo, encode_event};
 use confab_protocol::sid::Sid;
 
 use super::Realtime;
+use super::bus::Bus;
 
 /// A user, as presence knows it.
 pub(crate) type Who = (Sid, String);
@@ -22,6 +23,18 @@ pub(crate) type Who = (Sid, String);
 struct Remote {
     heard: Instant,
     online: HashSet<Who>,
+    /// A heartbeat coming in parts: its number, the users so far, the parts so far.
+    assembling: Option<(u64, HashSet<Who>, u32)>,
+}
+
+impl Remote {
+    fn new() -> Remote {
+        Remote {
+            heard: Instant::now(),
+            online: HashSet::new(),
+            assembling: None,
+        }
+    }
 }
 
 /// Live sessions by (service, identity), what the other nodes said, and the announcement
@@ -53,18 +66,18 @@ impl Presence {
             || self.remote().values().any(|r| r.online.contains(&who))
     }
 
-    /// The users with a live session on this node.
-    pub fn online_here(&self) -> Vec<Who> {
-        self.lock().keys().cloned().collect()
+    /// Tells the other nodes who is online here. Under the sessions lock, as the notes of
+    /// [`Presence::opened`] and [`Presence::closed`] are: a heartbeat never overtakes a
+    /// newer note about one user.
+    pub fn tell_alive(&self, bus: &Bus) {
+        let sessions = self.lock();
+        bus.alive(sessions.keys().cloned().collect());
     }
 
     /// Node `node` says `who` came online or went offline there.
     pub fn remote_changed(&self, node: u64, who: Who, online: bool) {
         let mut remote = self.remote();
-        let r = remote.entry(node).or_insert_with(|| Remote {
-            heard: Instant::now(),
-            online: HashSet::new(),
-        });
+        let r = remote.entry(node).or_insert_with(Remote::new);
         r.heard = Instant::now();
         if online {
             r.online.insert(who);
@@ -73,19 +86,36 @@ impl Presence {
         }
     }
 
-    /// Node `node`'s heartbeat, with every user online there; returns the users whose
-    /// standing there changed.
-    pub fn remote_alive(&self, node: u64, online: HashSet<Who>) -> Vec<Who> {
+    /// Part `part` of `parts` of node `node`'s heartbeat number `beat`, with users online
+    /// there. Once every part of a beat is in, the node's users are replaced by them; returns
+    /// the users whose standing there changed.
+    pub fn remote_alive(
+        &self,
+        node: u64,
+        beat: u64,
+        (_part, parts): (u32, u32),
+        online: Vec<Who>,
+    ) -> Vec<Who> {
         let mut remote = self.remote();
-        let old = remote.insert(
-            node,
-            Remote {
-                heard: Instant::now(),
-                online: online.clone(),
-            },
-        );
-        let old = old.map(|r| r.online).unwrap_or_default();
-        old.symmetric_difference(&online).cloned().collect()
+        let r = remote.entry(node).or_insert_with(Remote::new);
+        r.heard = Instant::now();
+        let assembling = match &mut r.assembling {
+            Some((b, set, got)) if *b == beat => {
+                set.extend(online);
+                *got += 1;
+                (*got, std::mem::take(set))
+            }
+            // A new beat: whatever an older one left unfinished is dropped.
+            _ => (1, online.into_iter().collect()),
+        };
+        let (got, set) = assembling;
+        if got < parts {
+            r.assembling = Some((beat, set, got));
+            return vec![];
+        }
+        r.assembling = None;
+        let old = std::mem::replace(&mut r.online, set);
+        old.symmetric_difference(&r.online).cloned().collect()
     }
 
     /// Forgets the nodes not heard from for `silence`; returns their users.
@@ -110,18 +140,25 @@ impl Presence {
         gone
     }
 
-    /// A session opened; true if it is the user's first (it just came online).
-    pub fn opened(&self, service: &Sid, identity: &str) -> bool {
+    /// A session opened; true if it is the user's first (it just came online), which the
+    /// other nodes are told.
+    pub fn opened(&self, service: &Sid, identity: &str, bus: Option<&Arc<Bus>>) -> bool {
         let mut sessions = self.lock();
         let n = sessions
             .entry((service.clone(), identity.to_owned()))
             .or_default();
         *n += 1;
+        if *n == 1
+            && let Some(bus) = bus
+        {
+            bus.presence(service, identity, true);
+        }
         *n == 1
     }
 
-    /// A session ended; true if it was the user's last (it just went offline).
-    pub fn closed(&self, service: &Sid, identity: &str) -> bool {
+    /// A session ended; true if it was the user's last (it just went offline), which the
+    /// other nodes are told.
+    pub fn closed(&self, service: &Sid, identity: &str, bus: Option<&Arc<Bus>>) -> bool {
         let mut sessions = self.lock();
         let key = (service.clone(), identity.to_owned());
         match sessions.get_mut(&key) {
@@ -131,6 +168,9 @@ impl Presence {
             }
             Some(_) => {
                 sessions.remove(&key);
+                if let Some(bus) = bus {
+                    bus.presence(service, identity, false);
+                }
                 true
             }
             None => false,
@@ -178,7 +218,7 @@ impl Presence {
             .map(|(sid, _)| sid)
             .collect();
         if spread && let Some(bus) = rt.hub.bus() {
-            bus.news(&info, &conversations);
+            bus.news(service, &info, &conversations);
         }
         publish(rt, &info, &conversations, version);
     }
@@ -197,4 +237,35 @@ pub(crate) fn publish(rt: &Realtime, info: &UserInfo, conversations: &[Sid], ver
     };
     rt.hub
         .publish_news(conversations, frame_for, &info.identity, version);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_protocol::sid::SidKind;
+
+    fn who(name: &str) -> Who {
+        (Sid::from_random(SidKind::Service, [1; 16]), name.to_owned())
+    }
+
+    #[test]
+    fn a_heartbeat_in_parts_counts_once_all_are_in_and_a_newer_one_replaces_it() {
+        let p = Presence::default();
+        let (a, b, c) = (who("a"), who("b"), who("c"));
+        assert!(p.remote_alive(7, 1, (0, 2), vec![a.clone()]).is_empty());
+        assert!(!p.is_online(&a.0, "a"), "half a beat changes nothing");
+        let mut changed = p.remote_alive(7, 1, (1, 2), vec![b.clone()]);
+        changed.sort();
+        assert_eq!(changed, vec![a.clone(), b.clone()]);
+        assert!(p.is_online(&a.0, "a") && p.is_online(&b.0, "b"));
+        // Beat 2's first part, then beat 3 whole: beat 2 is dropped unfinished.
+        assert!(p.remote_alive(7, 2, (0, 2), vec![c.clone()]).is_empty());
+        let mut changed = p.remote_alive(7, 3, (0, 1), vec![c.clone()]);
+        changed.sort();
+        assert_eq!(changed, vec![a.clone(), b.clone(), c.clone()]);
+        assert!(!p.is_online(&a.0, "a") && p.is_online(&c.0, "c"));
+        // Silence takes the node's users away.
+        assert_eq!(p.expire_silent_nodes(Duration::ZERO), vec![c.clone()]);
+        assert!(!p.is_online(&c.0, "c"));
+    }
 }

@@ -483,10 +483,7 @@ async fn open(rt: &Arc<Realtime>, socket: WebSocket) -> Option<Open<'_>> {
         resumed: resumed.clone(),
     });
     let _open = rt.session_opened();
-    if rt.presence.opened(&service, &identity) {
-        if let Some(bus) = rt.hub.bus() {
-            bus.presence(&service, &identity, true);
-        }
+    if rt.presence.opened(&service, &identity, rt.hub.bus()) {
         // Before `welcome`: whoever connects after this client's `welcome` finds it online
         // already and is not told again.
         rt.presence.announce(rt, &service, &identity).await;
@@ -637,10 +634,7 @@ async fn serve<'a>(rt: &'a Arc<Realtime>, open: Open<'a>) {
     // The slot goes before the session stops counting as open, so whoever waits for the
     // count to drop finds the slot free too.
     drop(slot);
-    if rt.presence.closed(&service, &identity) {
-        if let Some(bus) = rt.hub.bus() {
-            bus.presence(&service, &identity, false);
-        }
+    if rt.presence.closed(&service, &identity, rt.hub.bus()) {
         rt.presence.announce(rt, &service, &identity).await;
     }
 }

@@ -126,7 +126,7 @@ async fn a_node_cut_from_nats_still_delivers_what_it_missed() {
     support::participant(&api, &conv, "alice").await;
     support::participant(&api, &conv, "bob").await;
     let (mut alice, _) = nodes[0].realtime("alice").await;
-    let (mut bob, _) = nodes[1].realtime("bob").await;
+    let (mut bob, bob_welcome) = nodes[1].realtime("bob").await;
     alice
         .call(
             "message.send",
@@ -145,7 +145,18 @@ async fn a_node_cut_from_nats_still_delivers_what_it_missed() {
             .await
             .unwrap();
     }
-    // The log is the truth: the node finds them there.
+    // A second session of bob's on the cut-off node replays them from the log: that must not
+    // hide from the node that the first session never got them live.
+    let resume = confab_protocol::frame::Resume {
+        user_seq: bob_welcome.resumed.user_seq,
+        conversations: [(conv.clone(), 0)].into(),
+    };
+    let (mut bob2, _) =
+        RawClient::join(nodes[1].addr(), &nodes[1].token("bob"), Some(resume)).await;
+    let mut all = vec!["before".to_owned()];
+    all.extend(sent.iter().cloned());
+    assert_eq!(messages(&mut bob2, all.len()).await, all);
+    // The log is the truth: the node finds them there for the first session too.
     assert_eq!(messages(&mut bob, sent.len()).await, sent);
     // Bob's own membership stream too: added to a conversation while his node is cut off.
     let other = support::conversation(&api, &[]).await;
