@@ -8,8 +8,8 @@
 //! can still be lost outright (a node cut from NATS, NATS restarting), so [`reconcile`]
 //! checks, for every stream this node's sessions follow (conversations and users' membership
 //! logs) that has been quiet for a while, whether the log moved past what the node heard; if
-//! so it hands the newest entry to its sessions, whose gap check reads the rest. No lost publish leaves an event stuck for
-//! longer than the reconcile interval.
+//! so it hands the newest entry to its sessions, whose gap check reads the rest. Every stream
+//! is checked within about ten rounds, so no lost publish leaves an event stuck for longer.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -346,9 +346,13 @@ pub(crate) async fn run_subscriber(
 /// before it is checked against the log.
 pub(crate) const RECONCILE_EVERY: Duration = Duration::from_secs(1);
 
-/// Streams checked against the log per round at most, the quietest first; the rest wait for
-/// a later round, so a node following many streams spreads the reads.
+/// Streams whose heads one query reads.
 const RECONCILE_BATCH: usize = 200;
+
+/// A node checks a tenth of the streams it follows each round (at least one batch), the
+/// quietest first: every quiet stream is checked within about ten rounds however many a
+/// node follows, and a node following many spreads the reads.
+const RECONCILE_SWEEP_ROUNDS: usize = 10;
 
 /// Checks the streams this node's sessions follow against the log, for events whose publish
 /// was lost (see the module docs), until the server stops.
@@ -361,12 +365,22 @@ pub(crate) async fn reconcile(rt: Arc<Realtime>) {
             _ = shutdown.wait_for(|s| *s) => return,
             _ = tick.tick() => {}
         }
-        let quiet = rt.hub.quiet_streams(RECONCILE_EVERY, RECONCILE_BATCH);
-        if quiet.is_empty() {
-            continue;
-        }
-        if let Err(e) = check(&rt, quiet).await {
-            tracing::debug!(error = %e, "reconcile could not read the log");
+        let due = rt
+            .hub
+            .followed_streams()
+            .div_ceil(RECONCILE_SWEEP_ROUNDS)
+            .max(RECONCILE_BATCH);
+        let mut checked = 0;
+        while checked < due {
+            let quiet = rt.hub.quiet_streams(RECONCILE_EVERY, RECONCILE_BATCH);
+            if quiet.is_empty() {
+                break;
+            }
+            checked += quiet.len();
+            if let Err(e) = check(&rt, quiet).await {
+                tracing::debug!(error = %e, "reconcile could not read the log");
+                break;
+            }
         }
     }
 }

@@ -181,6 +181,11 @@ impl Hub {
         h.seq.get_or_insert(seq);
     }
 
+    /// How many streams the node tracks for the reconcile loop.
+    pub fn followed_streams(&self) -> usize {
+        lock(&self.heard).len()
+    }
+
     /// Up to `max` followed streams not heard of or checked for `quiet`, the quietest first,
     /// with the `seq` heard; they count as checked now.
     pub fn quiet_streams(&self, quiet: Duration, max: usize) -> Vec<(Stream, i64)> {
