@@ -56,6 +56,27 @@ async fn cluster(db: &TestDatabase, nats: &[String]) -> Vec<TestServer> {
     nodes
 }
 
+/// Two nodes, the second reaching NATS through a fault proxy (to cut it off), and a
+/// conversation of alice's and bob's.
+async fn alice_and_bob_on_two_nodes(
+    db: &TestDatabase,
+    nats: String,
+) -> (Vec<TestServer>, FaultProxy, String) {
+    let upstream = tokio::net::lookup_host(nats.trim_start_matches("nats://"))
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = FaultProxy::start(upstream).await.unwrap();
+    let cut_off = format!("nats://{}", proxy.local_addr());
+    let nodes = cluster(db, &[nats, cut_off]).await;
+    let api = nodes[0].api();
+    let conv = support::conversation(&api, &[]).await;
+    support::participant(&api, &conv, "alice").await;
+    support::participant(&api, &conv, "bob").await;
+    (nodes, proxy, conv)
+}
+
 /// Reads events until `n` messages have come; returns their bodies, checking that the
 /// conversation's `seq` rises by one each time (nothing lost, nothing twice, in order).
 async fn messages(client: &mut RawClient, n: usize) -> Vec<String> {
@@ -113,18 +134,8 @@ async fn a_node_cut_from_nats_still_delivers_what_it_missed() {
     let (Some(db), Some(nats)) = (TestDatabase::required_or_skip(), nats_required_or_skip()) else {
         return;
     };
-    let upstream = tokio::net::lookup_host(nats.trim_start_matches("nats://"))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = FaultProxy::start(upstream).await.unwrap();
-    let cut_off = format!("nats://{}", proxy.local_addr());
-    let nodes = cluster(&db, &[nats, cut_off]).await;
+    let (nodes, proxy, conv) = alice_and_bob_on_two_nodes(&db, nats).await;
     let api = nodes[0].api();
-    let conv = support::conversation(&api, &[]).await;
-    support::participant(&api, &conv, "alice").await;
-    support::participant(&api, &conv, "bob").await;
     let (mut alice, _) = nodes[0].realtime("alice").await;
     let (mut bob, bob_welcome) = nodes[1].realtime("bob").await;
     alice
@@ -188,18 +199,7 @@ async fn presence_crosses_nodes_and_a_silent_nodes_users_go_offline() {
     let (Some(db), Some(nats)) = (TestDatabase::required_or_skip(), nats_required_or_skip()) else {
         return;
     };
-    let upstream = tokio::net::lookup_host(nats.trim_start_matches("nats://"))
-        .await
-        .unwrap()
-        .next()
-        .unwrap();
-    let proxy = FaultProxy::start(upstream).await.unwrap();
-    let cut_off = format!("nats://{}", proxy.local_addr());
-    let nodes = cluster(&db, &[nats, cut_off]).await;
-    let api = nodes[0].api();
-    let conv = support::conversation(&api, &[]).await;
-    support::participant(&api, &conv, "alice").await;
-    support::participant(&api, &conv, "bob").await;
+    let (nodes, proxy, _) = alice_and_bob_on_two_nodes(&db, nats).await;
     let (mut alice, _) = nodes[0].realtime("alice").await;
     let (_bob, _) = nodes[1].realtime("bob").await;
     assert!(
