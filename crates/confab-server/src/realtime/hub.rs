@@ -218,12 +218,23 @@ impl Hub {
                 continue;
             };
             if let Some(heard) = heard.as_mut() {
-                let h = heard.entry(event.stream.clone()).or_insert(Heard {
-                    seq: None,
-                    at: Instant::now(),
-                });
-                h.seq = Some(h.seq.map_or(event.seq, |s| s.max(event.seq)));
-                h.at = Instant::now();
+                // Per event on the delivery path: the key is cloned only for a new stream.
+                let now = Instant::now();
+                match heard.get_mut(&event.stream) {
+                    Some(h) => {
+                        h.seq = Some(h.seq.map_or(event.seq, |s| s.max(event.seq)));
+                        h.at = now;
+                    }
+                    None => {
+                        heard.insert(
+                            event.stream.clone(),
+                            Heard {
+                                seq: Some(event.seq),
+                                at: now,
+                            },
+                        );
+                    }
+                }
             }
             let Some(event) = Live::new(event).map(Arc::new) else {
                 tracing::error!(stream = ?event.stream, seq = event.seq, "an event frame is not UTF-8");
