@@ -25,5 +25,6 @@ mod types;
 
 pub use session::Session;
 pub use types::{
-    ClientState, Config, ConnectionState, CoreError, Output, TYPING, Transmit, is_mutation,
+    ClientState, Config, ConnectionState, CoreError, MIN_HEARTBEAT_MS, Output, TYPING, Transmit,
+    is_mutation,
 };

@@ -33,9 +33,9 @@ enum Link {
 
 #[derive(Debug, Clone)]
 struct Pending {
-    method: String,
-    params: Value,
-    op_id: Option<String>,
+    /// Its `req` frame, encoded once: a resend after a lost link is the same frame, with the
+    /// same `id` and `op_id`.
+    frame: String,
     deadline: u64,
     /// Sent on the current link (and not answered yet).
     sent: bool,
@@ -378,7 +378,7 @@ impl Session {
                 self.link = Link::Up {
                     last_rx: now,
                     last_tx: now,
-                    heartbeat_ms: w.heartbeat_ms.max(1),
+                    heartbeat_ms: w.heartbeat_ms.max(MIN_HEARTBEAT_MS),
                     grace_ms: w.heartbeat_grace_ms,
                 };
                 self.streams.welcome(&w.resumed);
@@ -455,15 +455,19 @@ impl Session {
         }
         let op_id = is_mutation(method).then(|| self.new_op_id(now));
         let pending = Pending {
-            method: method.to_owned(),
-            params,
-            op_id,
+            frame: ClientFrame::Req {
+                id,
+                op_id,
+                method: method.to_owned(),
+                params,
+            }
+            .encode(),
             deadline: now.saturating_add(self.config.request_timeout_ms),
             sent: false,
         };
         // A frame the server would refuse closes the whole session; refuse it here instead,
         // or it would be resent after every reconnect.
-        if frame_of(id, &pending).len() > MAX_FRAME_BYTES {
+        if pending.frame.len() > MAX_FRAME_BYTES {
             let why = format!("the request is larger than {MAX_FRAME_BYTES} bytes");
             self.outputs.push_back(Output::Response {
                 id,
@@ -638,14 +642,14 @@ impl Session {
         }
         let mut in_flight = self.pending.values().filter(|p| p.sent).count();
         let mut frames = vec![];
-        for (id, p) in self.pending.iter_mut() {
+        for p in self.pending.values_mut() {
             if in_flight >= MAX_IN_FLIGHT {
                 break;
             }
             if !p.sent {
                 p.sent = true;
                 in_flight += 1;
-                frames.push(frame_of(*id, p));
+                frames.push(p.frame.clone());
             }
         }
         for f in frames {
@@ -931,15 +935,4 @@ impl Session {
             self.complete(id, Err(WireError::new(ErrorCode::Unavailable, why)), 0);
         }
     }
-}
-
-/// The `req` frame of a pending request.
-fn frame_of(id: u64, p: &Pending) -> String {
-    ClientFrame::Req {
-        id,
-        op_id: p.op_id.clone(),
-        method: p.method.clone(),
-        params: p.params.clone(),
-    }
-    .encode()
 }

@@ -64,6 +64,12 @@ impl ConnectionState {
     }
 }
 
+/// The shortest heartbeat interval the client keeps, whatever `welcome` says: a server that
+/// asks for 0 or 1 ms (misconfigured, or hostile) would otherwise have the client send a ping
+/// every millisecond. Well below any sensible setting (the server's default is 15 s; tests
+/// run on 200 ms).
+pub const MIN_HEARTBEAT_MS: u64 = 100;
+
 /// Settings of a session. All times in milliseconds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {

@@ -262,9 +262,13 @@ impl Domain {
     }
 
     /// The page size in force for a request that asked for `requested` of a list whose
-    /// largest page is `max` (see [`Limits`]).
+    /// largest page is `max` (see [`Limits`]). More than `max` gets `max`: the reference
+    /// product's helper libraries send `list(limit=N)` as `PageSize=N` for any N, and the
+    /// page says the size it used. 0 stays 0, for [`Domain::page_within`] to refuse.
     pub fn page_size(&self, requested: Option<u32>, max: u32) -> u32 {
-        requested.unwrap_or(self.inner.limits.default_page_size.min(max))
+        requested
+            .map_or(self.inner.limits.default_page_size, |r| r.min(max))
+            .min(max)
     }
 
     /// Like [`Domain::service_for`], and the service must exist.
@@ -288,9 +292,9 @@ impl Domain {
     /// Like [`Domain::page`] for lists with a smaller largest page.
     pub(crate) fn page_within(&self, p: PageParams, max: u32) -> DomainResult<PageRequest> {
         let size = self.page_size(p.size, max);
-        if size == 0 || size > max {
+        if size == 0 {
             return Err(DomainError::invalid(format!(
-                "PageSize must be between 1 and {max}"
+                "PageSize must be between 1 and {max} (a larger one reads as {max})"
             )));
         }
         Ok(PageRequest {

@@ -1,17 +1,14 @@
-//! Every case of `shared/vectors/access_tokens.json`: tokens minted by the reference product's
-//! helper library and hand-made attacks, each with its expected outcome and code.
+//! Every case of `testing/confab-testkit/vectors/access_tokens.json`: tokens minted by the
+//! reference product's helper library and hand-made attacks, each with its expected outcome
+//! and code.
 
 use confab_token::{ApiKey, Verifier};
 use serde_json::Value;
 
 #[test]
-fn shared_vectors_verify_with_the_expected_outcome_and_code() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/access_tokens.json"
-    );
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
-    let v: Value = serde_json::from_str(&text).expect("vectors are JSON");
+fn token_vectors_verify_with_the_expected_outcome_and_code() {
+    let text = include_str!("../../../testing/confab-testkit/vectors/access_tokens.json");
+    let v: Value = serde_json::from_str(text).expect("vectors are JSON");
     let now = v["now"].as_i64().expect("now");
     let verifier = Verifier::new(
         v["account_sid"].as_str().expect("account_sid"),

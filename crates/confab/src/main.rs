@@ -91,9 +91,23 @@ struct ServeArgs {
     /// Allows `--dev` on a non-loopback address (a trusted network only).
     #[arg(long, requires = "dev")]
     dev_allow_remote: bool,
+    /// Serves a WebSocket echo at `/_conformance/echo`, on the realtime endpoint's own
+    /// WebSocket stack, for conformance suites (`scripts/autobahn`). For testing only.
+    #[arg(long)]
+    websocket_echo: bool,
     /// Log filter (`info`, `debug`, `confab_server=trace`, ...).
     #[arg(long, default_value = "info", env = "CONFAB_LOG")]
     log: String,
+    /// Log lines as text (coloured only on a terminal, and not with `NO_COLOR` set) or as
+    /// one JSON object each, for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, env = "CONFAB_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -147,23 +161,35 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
-    // The WebSocket library logs every frame's text at trace, access tokens included: it is
-    // held at debug whatever the filter asks (secrets never reach the log). A cap, not a
-    // directive: `tungstenite=debug` would also raise it to debug under `--log warn`.
+/// Sends the server's logs to stderr, filtered by `filter`, in `format`.
+fn init_logs(filter: &str, format: LogFormat) -> Result<(), String> {
+    use std::io::IsTerminal as _;
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     let filter =
-        tracing_subscriber::EnvFilter::try_new(&args.log).map_err(|e| format!("--log: {e}"))?;
+        tracing_subscriber::EnvFilter::try_new(filter).map_err(|e| format!("--log: {e}"))?;
+    // The WebSocket library logs every frame's text at trace, access tokens included: it is
+    // held at debug whatever the filter asks (secrets never reach the log). A cap, not a
+    // directive: `tungstenite=debug` would also raise it to debug under `--log warn`.
     let cap = tracing_subscriber::filter::filter_fn(|meta| {
         !meta.target().starts_with("tungstenite") && !meta.target().starts_with("tokio_tungstenite")
             || *meta.level() <= tracing::Level::DEBUG
     });
-    tracing_subscriber::registry()
-        .with(filter)
-        .with(cap)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .init();
+    // Escape codes belong on a terminal only: in a file or a pipe they are noise
+    // (https://no-color.org says how a user turns them off on a terminal too).
+    let ansi = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry().with(filter).with(cap);
+    match format {
+        LogFormat::Text => registry.with(fmt.with_ansi(ansi)).init(),
+        LogFormat::Json => registry.with(fmt.json().with_ansi(false)).init(),
+    }
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    init_logs(&args.log, args.log_format)?;
     if args.dev && !args.listen.ip().is_loopback() && !args.dev_allow_remote {
         return Err(format!(
             "--dev mints a token for anyone who asks, so it is refused on {}, which is not a \
@@ -207,6 +233,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     }
     config.max_connections = args.max_connections;
     config.dev_tokens = args.dev;
+    config.realtime.websocket_echo = args.websocket_echo;
     if args.nats.is_some() && !matches!(config.database, Database::Postgres { .. }) {
         return Err(
             "--nats joins this server to other nodes, which needs a database they share: \

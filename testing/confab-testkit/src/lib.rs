@@ -31,6 +31,10 @@ use serde_json::Value;
 /// same text.
 pub const LIFECYCLE_SCENARIOS: &str = include_str!("../scenarios/lifecycle.json");
 
+/// Access tokens minted by the reference product's helper library and hand-made attacks, each
+/// with its expected outcome and code at a fixed clock (`testing/confab-testkit/vectors/README.md`).
+pub const ACCESS_TOKEN_VECTORS: &str = include_str!("../vectors/access_tokens.json");
+
 /// For a test that is about NATS (cross-node fan-out): `CONFAB_TEST_NATS_URL`, or `None`
 /// (with a note) when it is not set, unless `CONFAB_REQUIRE_NATS=1` (as in CI) makes that a
 /// failure.

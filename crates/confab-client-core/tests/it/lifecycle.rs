@@ -1,7 +1,7 @@
 //! States and their transitions.
 
 use confab_client_core::{ClientState, Config, ConnectionState as C, Output};
-use confab_protocol::frame::{ClientFrame, CloseReason};
+use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame, Welcome};
 use serde_json::json;
 
 use crate::harness::*;
@@ -263,6 +263,36 @@ fn the_heartbeat_pings_after_h_and_declares_the_link_dead_after_2h_plus_grace() 
     sim.run_until(up + 20_000 + 35_000);
     assert_eq!(sim.s.connection_state(), C::Connecting);
     assert_eq!(sim.closes, 1);
+}
+
+#[test]
+fn a_heartbeat_of_zero_from_the_server_pings_every_100_ms_not_every_millisecond() {
+    let mut sim = Sim::start(Config::default(), 0, 24 * HOUR);
+    sim.connected();
+    let exp = sim.token_exp();
+    sim.frame(&ServerFrame::Welcome(Welcome {
+        identity: "alice".into(),
+        service_sid: "IS00".into(),
+        server_time: sim.now as i64,
+        token_expires_at: exp,
+        heartbeat_ms: 0,
+        heartbeat_grace_ms: 60_000,
+        resumed: resumed(0, &[]),
+    }));
+    sim.answer_first_page(serde_json::json!([]));
+    let before = sim.sent.len();
+    sim.run_until(sim.now + 1_000);
+    let pings = sim.sent[before..]
+        .iter()
+        .filter(|f| matches!(f, ClientFrame::Ping { .. }))
+        .count();
+    assert_eq!(
+        pings as u64,
+        1_000 / confab_client_core::MIN_HEARTBEAT_MS,
+        "{:?}",
+        &sim.sent[before..]
+    );
+    assert_eq!(sim.s.connection_state(), C::Connected);
 }
 
 #[test]

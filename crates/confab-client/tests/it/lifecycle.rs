@@ -197,15 +197,8 @@ async fn shutdown_goes_disconnecting_then_disconnected_and_ends_the_events() {
 }
 
 #[tokio::test]
-async fn every_refused_token_class_of_the_shared_vectors_is_denied_with_its_code() {
-    let v: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/access_tokens.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+async fn every_refused_token_class_of_the_token_vectors_is_denied_with_its_code() {
+    let v: serde_json::Value = serde_json::from_str(confab_testkit::ACCESS_TOKEN_VECTORS).unwrap();
     let credentials = confab_server::Credentials {
         account_sid: v["account_sid"].as_str().unwrap().into(),
         auth_token: "auth-token-for-vectors".into(),

@@ -13,10 +13,12 @@
 //!   (`dedup`); `dispatch` holds the methods, thin adapters over the domain service.
 //! - `typing`, `horizons`, `presence`: the ephemeral events (typing indicators, coalesced
 //!   read horizons, reachability and profile news).
+//! - `echo`: a WebSocket echo on the same stack, for conformance suites; off by default.
 
 pub(crate) mod bus;
 mod dedup;
 mod dispatch;
+mod echo;
 mod horizons;
 pub(crate) mod hub;
 mod presence;
@@ -41,6 +43,7 @@ use confab_token::Verifier;
 use tokio::sync::watch;
 
 pub use dispatch::METHODS;
+pub use echo::ECHO_PATH;
 
 use crate::rest::rate_limit::{RateLimit, RateLimiter};
 
@@ -84,6 +87,9 @@ pub struct RealtimeConfig {
     /// With several nodes: how long a node may stay silent on the bus before its users count
     /// as offline everywhere (a few missed heartbeats).
     pub node_silence: Duration,
+    /// Serves a WebSocket echo at [`ECHO_PATH`] on the realtime endpoint's WebSocket stack,
+    /// for conformance suites (`scripts/autobahn`). Off unless asked for.
+    pub websocket_echo: bool,
 }
 
 impl Default for RealtimeConfig {
@@ -116,6 +122,7 @@ impl Default for RealtimeConfig {
             },
             node_heartbeat: Duration::from_secs(2),
             node_silence: Duration::from_secs(8),
+            websocket_echo: false,
         }
     }
 }
@@ -288,16 +295,24 @@ impl Realtime {
     }
 }
 
-/// The route of the realtime endpoint.
+/// The route of the realtime endpoint (and the echo, when asked for).
 pub(crate) fn router(rt: Arc<Realtime>) -> Router {
-    Router::new()
-        .route(REALTIME_PATH, get(upgrade))
-        .with_state(rt)
+    let mut router = Router::new().route(REALTIME_PATH, get(upgrade));
+    if rt.config.websocket_echo {
+        router = router.route(ECHO_PATH, get(echo::upgrade));
+    }
+    router.with_state(rt)
 }
 
 async fn upgrade(State(rt): State<Arc<Realtime>>, ws: WebSocketUpgrade) -> Response {
-    ws.protocols([SUBPROTOCOL])
-        .max_message_size(MAX_FRAME_BYTES)
+    // Boxed: the socket is large, and a future keeps its arguments' room for good.
+    websocket(ws.protocols([SUBPROTOCOL]))
+        .on_upgrade(move |socket| session::run(rt, Box::new(socket)))
+}
+
+/// The WebSocket settings of every socket this server accepts: limits and buffers.
+fn websocket(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         // Sized on purpose (DESIGN.md section 5): the read buffer is allocated whole for every
         // connection, idle or not, and most client frames are below 1 KiB (a larger one is
@@ -307,8 +322,6 @@ async fn upgrade(State(rt): State<Arc<Realtime>>, ws: WebSocketUpgrade) -> Respo
         .read_buffer_size(1024)
         .write_buffer_size(8 * 1024)
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
-        // Boxed: the socket is large, and a future keeps its arguments' room for good.
-        .on_upgrade(move |socket| session::run(rt, Box::new(socket)))
 }
 
 /// Prunes conversation log rows older than the retention, every `prune_interval`, until

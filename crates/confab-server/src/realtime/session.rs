@@ -193,7 +193,12 @@ pub(crate) async fn fail(sink: &mut SplitSink<WebSocket, Message>, ws_code: u16,
     tracing::debug!(ws_code, %why, "realtime: a client broke WebSocket");
     let frame = CloseFrame {
         code: ws_code,
-        reason: "WebSocket protocol violation".into(),
+        reason: match ws_code {
+            1007 => "text that is not UTF-8",
+            1009 => "message too big",
+            _ => "WebSocket protocol violation",
+        }
+        .into(),
     };
     let _ = timeout(
         Duration::from_secs(1),
@@ -225,20 +230,35 @@ async fn next_frame(stream: &mut futures_util::stream::SplitStream<WebSocket>) -
             Read::Bad("binary frames are not part of the protocol".into())
         }
         Some(Ok(Message::Text(t))) => Read::Text(t.as_str().to_owned()),
-        Some(Err(e)) => broken(e),
+        Some(Err(e)) => match broken(e) {
+            Broken::Violation(code, why) => Read::Broken(code, why),
+            Broken::TooLarge(why) => Read::Bad(why),
+            Broken::Gone => Read::Gone,
+        },
     }
 }
 
-/// What a read error means: WebSocket broken by the client (a close code for it), an
-/// oversized frame (our protocol's limit), or a connection gone.
-fn broken(e: axum::Error) -> Read {
+/// What a read error means.
+pub(crate) enum Broken {
+    /// The client broke WebSocket: the close code to fail the connection with, and why.
+    Violation(u16, String),
+    /// A frame or message over the size limit.
+    TooLarge(String),
+    /// The connection is gone.
+    Gone,
+}
+
+/// Reads a read error as [`Broken`].
+pub(crate) fn broken(e: axum::Error) -> Broken {
     use tokio_tungstenite::tungstenite::Error as WsError;
     let inner = e.into_inner();
     match inner.downcast_ref::<WsError>() {
-        Some(WsError::Utf8(_)) => Read::Broken(1007, format!("text that is not UTF-8: {inner}")),
-        Some(WsError::Protocol(_)) => Read::Broken(1002, inner.to_string()),
-        Some(WsError::Capacity(_)) => Read::Bad(format!("unreadable frame: {inner}")),
-        _ => Read::Gone,
+        Some(WsError::Utf8(_)) => {
+            Broken::Violation(1007, format!("text that is not UTF-8: {inner}"))
+        }
+        Some(WsError::Protocol(_)) => Broken::Violation(1002, inner.to_string()),
+        Some(WsError::Capacity(_)) => Broken::TooLarge(format!("unreadable frame: {inner}")),
+        _ => Broken::Gone,
     }
 }
 
@@ -732,6 +752,6 @@ fn queue(tx: &mpsc::Sender<Outbound>, sub: &Subscriber, text: String) {
 }
 
 /// Resolves when the server starts stopping (holding no lock across the wait).
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
 }

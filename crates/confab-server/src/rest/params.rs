@@ -25,6 +25,11 @@ impl Params {
         Params(form_urlencoded::parse(bytes).into_owned().collect())
     }
 
+    /// Every pair, in the order given.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// The last value of `name`.
     pub fn str(&self, name: &str) -> Option<&str> {
         self.0

@@ -356,7 +356,7 @@ impl ListQuery {
             .collect();
         Ok(ListQuery {
             page: PageParams {
-                size: q.u32("PageSize")?,
+                size: page_size(q)?,
                 order,
                 cursor,
             },
@@ -364,6 +364,20 @@ impl ListQuery {
             carry,
         })
     }
+}
+
+/// `PageSize`: digits, however many. One past 32 bits reads as the largest, which the domain
+/// then takes as the list's largest page, as it does any size above that.
+fn page_size(q: &Params) -> Result<Option<u32>, ApiError> {
+    q.str("PageSize")
+        .map(|v| {
+            let v = v.trim();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ApiError::invalid("PageSize must be a positive integer"));
+            }
+            Ok(v.parse().unwrap_or(u32::MAX))
+        })
+        .transpose()
 }
 
 fn parse_token(t: &str) -> Result<Cursor, ApiError> {

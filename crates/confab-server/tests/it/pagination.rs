@@ -155,23 +155,66 @@ async fn an_empty_list_is_one_page_without_neighbours() {
     assert_eq!(body["meta"]["page_size"], 50);
 }
 
+/// The reference's helper libraries send `list(limit=N)` as `PageSize=N` whatever N is
+/// (`conversations.list(limit=500)`): a size above a list's largest page is answered with its
+/// largest page, `meta.page_size` says so, and `next_page_url` walks the rest in that size.
+/// 0, negatives and non-numbers stay refused.
 #[tokio::test]
-async fn page_size_outside_one_to_a_hundred_is_refused() {
+async fn a_page_size_above_the_largest_gets_the_largest_page_and_working_links() {
     let server = TestServer::start().await;
     let api = server.api();
     let conv = support::conversation(&api, &[]).await;
-    for list in [
-        "/v1/Conversations".to_owned(),
-        format!("/v1/Conversations/{conv}/Messages"),
-        format!("/v1/Conversations/{conv}/Participants"),
-    ] {
-        for size in ["0", "101", "1000000", "-1", "abc", "4294967296"] {
+    for i in 0..129 {
+        support::conversation(&api, &[("FriendlyName", &format!("c{i}"))]).await;
+    }
+    for i in 0..130 {
+        let who = format!("u{i:03}");
+        support::participant(&api, &conv, &who).await;
+        support::message(&api, &conv, &who, &format!("m{i}")).await;
+    }
+    let (users_max, max) = (50, 100);
+    let lists = [
+        ("/v1/Conversations".to_owned(), "conversations", max, 130),
+        (
+            format!("/v1/Conversations/{conv}/Messages"),
+            "messages",
+            max,
+            130,
+        ),
+        (
+            format!("/v1/Conversations/{conv}/Participants"),
+            "participants",
+            max,
+            130,
+        ),
+        ("/v1/Users".to_owned(), "users", users_max, 130),
+        ("/v1/Services".to_owned(), "services", max, 1),
+        ("/v1/Roles".to_owned(), "roles", users_max, 4),
+        (
+            "/v1/Users/u007/Conversations".to_owned(),
+            "conversations",
+            users_max,
+            1,
+        ),
+    ];
+    for (list, key, largest, total) in &lists {
+        for size in ["1000", "101", "4294967296", "99999999999999999999"] {
+            let page = api
+                .get(&format!("{list}?PageSize={size}"))
+                .await
+                .expect(200);
+            assert_eq!(page["meta"]["page_size"], *largest, "{list} {size}");
+            let items = page[*key].as_array().unwrap().len();
+            assert_eq!(items, (*total).min(*largest), "{list} {size}");
+            assert_eq!(page["meta"]["next_page_url"].is_string(), total > largest);
+        }
+        let seen = walk(&api, &format!("{list}?PageSize=1000"), key, *largest).await;
+        assert_eq!(seen.len(), *total, "{list}");
+        for size in ["0", "-1", "abc", "1.5", "0x10"] {
             api.get(&format!("{list}?PageSize={size}"))
                 .await
                 .expect_error(400, 20001);
         }
-        let max = api.get(&format!("{list}?PageSize=100")).await.expect(200);
-        assert_eq!(max["meta"]["page_size"], 100);
     }
 }
 

@@ -271,10 +271,18 @@ async fn users_list_pages_with_at_most_50_per_page() {
     let fifty = api.get("/v1/Users?PageSize=50").await.expect(200);
     assert_eq!(fifty["meta"]["key"], "users");
     assert_eq!(fifty["users"].as_array().unwrap().len(), 5);
-    for bad in ["51", "0", "100"] {
+    for bad in ["0", "-1", "many"] {
         api.get(&format!("/v1/Users?PageSize={bad}"))
             .await
             .expect_error(400, 20001);
+    }
+    for above in ["51", "100"] {
+        let page = api
+            .get(&format!("/v1/Users?PageSize={above}"))
+            .await
+            .expect(200);
+        assert_eq!(page["meta"]["page_size"], 50);
+        assert_eq!(page["users"].as_array().unwrap().len(), 5);
     }
 }
 
@@ -402,9 +410,14 @@ async fn user_conversations_list_and_fetch_show_every_reference_field() {
     api.get("/v1/Users/nobody/Conversations")
         .await
         .expect_error(404, 20404);
-    api.get("/v1/Users/alice/Conversations?PageSize=51")
+    api.get("/v1/Users/alice/Conversations?PageSize=0")
         .await
         .expect_error(400, 20001);
+    let above = api
+        .get("/v1/Users/alice/Conversations?PageSize=51")
+        .await
+        .expect(200);
+    assert_eq!(above["meta"]["page_size"], 50);
 }
 
 #[tokio::test]
@@ -597,12 +610,17 @@ async fn participant_conversations_by_identity_or_address_show_every_reference_f
         "",
         "?PageSize=5",
         "?Identity=alice&Address=%2B15551230001",
-        "?Identity=alice&PageSize=51",
+        "?Identity=alice&PageSize=0",
     ] {
         api.get(&format!("/v1/ParticipantConversations{q}"))
             .await
             .expect_error(400, 20001);
     }
+    let above = api
+        .get("/v1/ParticipantConversations?Identity=alice&PageSize=51")
+        .await
+        .expect(200);
+    assert_eq!(above["meta"]["page_size"], 50);
     // Paging keeps the filter.
     let (paged, pages) = api
         .collect_pages(

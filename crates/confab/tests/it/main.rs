@@ -7,6 +7,7 @@ mod cluster;
 mod crash;
 mod dev_mode;
 mod flood;
+mod log_format;
 mod process;
 mod secrets_in_logs;
 mod serve_cli;

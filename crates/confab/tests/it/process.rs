@@ -57,7 +57,12 @@ impl ServeProcess {
     /// Like [`ServeProcess::start`], logging with the filter `log` (`--log`) into
     /// [`ServeProcess::log`] instead of the test's stderr.
     pub async fn start_logging(data_dir: &Path, log: &str) -> ServeProcess {
-        Self::try_start(data_dir, None, "127.0.0.1:0", &[], Some(log))
+        Self::start_logging_with(data_dir, log, &[]).await
+    }
+
+    /// Like [`ServeProcess::start_logging`], with more `confab serve` flags.
+    pub async fn start_logging_with(data_dir: &Path, log: &str, flags: &[&str]) -> ServeProcess {
+        Self::try_start(data_dir, None, "127.0.0.1:0", flags, Some(log))
             .await
             .expect("confab serve started")
     }

@@ -1,4 +1,4 @@
-//! `hello` with every class of token the shared vectors hold: the good ones get `welcome`, the
+//! `hello` with every class of token the token vectors hold: the good ones get `welcome`, the
 //! refused ones `close {reason: denied}` with the token's code, and the socket closes.
 
 use std::sync::Arc;
@@ -18,12 +18,7 @@ impl Clock for Fixed {
 }
 
 fn vectors() -> Value {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/access_tokens.json"
-    ))
-    .expect("../shared/vectors/access_tokens.json beside the repository");
-    serde_json::from_str(&text).unwrap()
+    serde_json::from_str(confab_testkit::ACCESS_TOKEN_VECTORS).unwrap()
 }
 
 #[tokio::test]

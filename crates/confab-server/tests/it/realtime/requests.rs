@@ -177,6 +177,40 @@ async fn message_pages_follow_their_tokens_both_ways() {
     assert_eq!(err.code, 20001);
 }
 
+/// As on REST: a page size above a list's largest gets the largest page; 0 is refused.
+#[tokio::test]
+async fn a_page_size_above_the_largest_gets_the_largest_page() {
+    let server = TestServer::start().await;
+    let api = server.api();
+    let mut convs = vec![];
+    for _ in 0..55 {
+        let conv = crate::support::conversation(&api, &[]).await;
+        crate::support::participant(&api, &conv, "alice").await;
+        convs.push(conv);
+    }
+    let sid = convs[0].clone();
+    for i in 0..105 {
+        crate::support::message(&api, &sid, "alice", &format!("m{i}")).await;
+    }
+    let (mut alice, _) = server.realtime("alice").await;
+    let count = |page: &serde_json::Value| page["items"].as_array().unwrap().len();
+    for (method, params, largest) in [
+        ("message.list", json!({"conversation": sid}), 100),
+        ("conversations.list", json!({}), 50),
+        ("conversations.list", json!({"order": "recent"}), 50),
+    ] {
+        for size in [1000, 101, u32::MAX] {
+            let mut p = params.clone();
+            p["pageSize"] = json!(size);
+            let page = alice.call(method, p).await.unwrap();
+            assert_eq!(count(&page), largest, "{method} {params} {size}");
+        }
+        let mut p = params.clone();
+        p["pageSize"] = json!(0);
+        assert_eq!(alice.call(method, p).await.unwrap_err().code, 20001);
+    }
+}
+
 #[tokio::test]
 async fn messages_page_backwards_and_forwards_from_an_anchor() {
     let server = TestServer::start().await;

@@ -311,3 +311,49 @@ async fn the_realtime_endpoint_follows_rfc_6455() {
     answered(&mut w, 10, "after everything").await;
     eprintln!("websocket conformance: {cases} cases passed, 0 failed");
 }
+
+/// The echo that `scripts/autobahn.py` runs the Autobahn suite against: off unless configured;
+/// on, it sends back text and binary messages, and refuses one over the frame limit with 1009,
+/// as the suite's section 9 checks.
+#[tokio::test]
+async fn the_conformance_echo_is_served_only_when_asked_for() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Error, Message};
+
+    let url = |server: &TestServer| {
+        format!(
+            "ws://{}{}",
+            server.addr(),
+            confab_server::realtime::ECHO_PATH
+        )
+    };
+    let off = TestServer::start().await;
+    match tokio_tungstenite::connect_async(url(&off)).await {
+        // Not a route then: the REST API's answer for an unknown path (401 without
+        // credentials), never an upgrade.
+        Err(Error::Http(answer)) => assert!(answer.status().is_client_error(), "{answer:?}"),
+        other => panic!("the echo answered without being asked for: {other:?}"),
+    }
+
+    let on = TestServer::start_with(|c| c.realtime.websocket_echo = true).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(url(&on))
+        .await
+        .expect("the echo upgrades");
+    for m in [
+        Message::text("hello ✓"),
+        Message::binary(vec![0u8, 255, 7]),
+        Message::text("x".repeat(confab_protocol::frame::MAX_FRAME_BYTES)),
+    ] {
+        ws.send(m.clone()).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), m);
+    }
+    ws.send(Message::text(
+        "x".repeat(confab_protocol::frame::MAX_FRAME_BYTES + 1),
+    ))
+    .await
+    .unwrap();
+    match ws.next().await {
+        Some(Ok(Message::Close(Some(f)))) => assert_eq!(u16::from(f.code), 1009),
+        other => panic!("an oversized message got {other:?}"),
+    }
+}
