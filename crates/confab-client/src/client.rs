@@ -220,7 +220,7 @@ impl Client {
     }
 
     /// The user's conversations, most recently active first (a new message, or the user's
-    /// joining, makes a conversation active), `page_size` (1 to 50) at a time.
+    /// joining, makes a conversation active), `page_size` (1 to 50; more reads as 50) at a time.
     pub async fn subscribed_conversations(
         &self,
         page_size: u32,

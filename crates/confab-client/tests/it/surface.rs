@@ -443,7 +443,17 @@ async fn subscribed_conversations_page_by_last_activity_and_the_cache_stays_boun
     assert_eq!(s.last_activity, 1_893_542_400_000, "2030-01-02");
     assert_eq!(alice.cached_conversations().len(), 3, "still bounded");
     assert_eq!(
-        alice.subscribed_conversations(51).await.unwrap_err().code,
+        alice.subscribed_conversations(0).await.unwrap_err().code,
         20001
+    );
+    // More than the largest page (50) gets the largest page.
+    assert_eq!(
+        alice
+            .subscribed_conversations(51)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        5
     );
 }

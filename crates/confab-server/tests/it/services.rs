@@ -113,7 +113,9 @@ async fn services_list_pages_through_every_service_oldest_first() {
     let first = api.get("/v1/Services?PageSize=2").await.expect(200);
     assert_eq!(first["meta"]["key"], "services");
     assert_eq!(first["meta"]["page_size"], 2);
-    api.get("/v1/Services?PageSize=101")
+    let above = api.get("/v1/Services?PageSize=101").await.expect(200);
+    assert_eq!(above["meta"]["page_size"], 100);
+    api.get("/v1/Services?PageSize=0")
         .await
         .expect_error(400, 20001);
 }
