@@ -11,6 +11,7 @@
 // core, and turns what the core says into events and promises. See docs/BROWSER.md.
 
 import initWasm, { Core } from "./wasm/confab_client_wasm.js";
+import { Method } from "./methods.js";
 
 const SUBPROTOCOL = "confab.v1.json";
 const REALTIME_PATH = "/v1/realtime";
@@ -264,21 +265,21 @@ export class Conversation extends Emitter {
 
   /** Joins as the client's identity. */
   async join() {
-    return new Participant(this, await this._call("conversation.join"));
+    return new Participant(this, await this._call(Method.conversationJoin));
   }
 
   /** Leaves. */
   async leave() {
-    return new Participant(this, await this._call("conversation.leave"));
+    return new Participant(this, await this._call(Method.conversationLeave));
   }
 
   /** Deletes the conversation (with the permission). */
   async delete() {
-    await this._call("conversation.delete");
+    await this._call(Method.conversationDelete);
   }
 
   async _update(params) {
-    return this._client._conversation(await this._call("conversation.update", params));
+    return this._client._conversation(await this._call(Method.conversationUpdate, params));
   }
 
   /** Changes the friendly name. */
@@ -298,12 +299,12 @@ export class Conversation extends Emitter {
 
   /** `default` or `muted`, for the client's user. */
   async setNotificationLevel(level) {
-    return this._client._summary(await this._call("conversation.setNotificationLevel", { level }));
+    return this._client._summary(await this._call(Method.conversationSetNotificationLevel, { level }));
   }
 
   /** The conversation as the user sees it: counts and read state. */
   async getSummary() {
-    return this._client._summary(await this._call("conversation.summary"));
+    return this._client._summary(await this._call(Method.conversationSummary));
   }
 
   /** Messages the conversation holds. */
@@ -323,17 +324,17 @@ export class Conversation extends Emitter {
 
   /** Adds a chat participant by identity. */
   async addParticipant(identity, attributes) {
-    return new Participant(this, await this._call("participant.add", { identity, attributes }));
+    return new Participant(this, await this._call(Method.participantAdd, { identity, attributes }));
   }
 
   /** A participant by SID or identity. */
   async getParticipant(participant) {
-    return new Participant(this, await this._call("participant.get", { participant }));
+    return new Participant(this, await this._call(Method.participantGet, { participant }));
   }
 
   /** Every participant. */
   async getParticipants() {
-    let page = await this._client._page("participant.list", { conversation: this.sid, pageSize: 100 }, (p) => new Participant(this, p));
+    let page = await this._client._page(Method.participantList, { conversation: this.sid, pageSize: 100 }, (p) => new Participant(this, p));
     const all = [...page.items];
     while (page.hasNextPage) {
       page = await page.nextPage();
@@ -344,18 +345,18 @@ export class Conversation extends Emitter {
 
   /** Replaces a participant's attributes. */
   async updateParticipantAttributes(participant, attributes) {
-    return new Participant(this, await this._call("participant.update", { participant, attributes }));
+    return new Participant(this, await this._call(Method.participantUpdate, { participant, attributes }));
   }
 
   /** Removes a participant. */
   async removeParticipant(participant) {
-    return new Participant(this, await this._call("participant.remove", { participant }));
+    return new Participant(this, await this._call(Method.participantRemove, { participant }));
   }
 
   /** Sends a message; resolves with it once committed (the sender gets its `messageAdded`
    * too, once). */
   async sendMessage(body, attributes) {
-    return new Message(this, await this._call("message.send", { body, attributes }));
+    return new Message(this, await this._call(Method.messageSend, { body, attributes }));
   }
 
   /** A page of messages: by default the newest `pageSize` (newest first); from `anchor`
@@ -370,27 +371,27 @@ export class Conversation extends Emitter {
     } else {
       params.order = forwards ? "asc" : "desc";
     }
-    return this._client._page("message.list", params, (m) => new Message(this, m));
+    return this._client._page(Method.messageList, params, (m) => new Message(this, m));
   }
 
   /** A message by SID. */
   async getMessage(message) {
-    return new Message(this, await this._call("message.get", { message }));
+    return new Message(this, await this._call(Method.messageGet, { message }));
   }
 
   /** Changes a message's body. */
   async updateMessageBody(message, body) {
-    return new Message(this, await this._call("message.update", { message, body }));
+    return new Message(this, await this._call(Method.messageUpdate, { message, body }));
   }
 
   /** Replaces a message's attributes. */
   async updateMessageAttributes(message, attributes) {
-    return new Message(this, await this._call("message.update", { message, attributes }));
+    return new Message(this, await this._call(Method.messageUpdate, { message, attributes }));
   }
 
   /** Removes a message. */
   async removeMessage(message) {
-    return new Message(this, await this._call("message.remove", { message }));
+    return new Message(this, await this._call(Method.messageRemove, { message }));
   }
 
   /** Tells the other participants the user is typing (call it on keystrokes). */
@@ -405,22 +406,22 @@ export class Conversation extends Emitter {
 
   /** Sets the read horizon to `index`; resolves with the unread count it leaves. */
   setLastRead(index) {
-    return this._read("conversation.setLastRead", index);
+    return this._read(Method.conversationSetLastRead, index);
   }
 
   /** Moves the read horizon forward to `index`, never back. */
   advanceLastRead(index) {
-    return this._read("conversation.advanceLastRead", index);
+    return this._read(Method.conversationAdvanceLastRead, index);
   }
 
   /** Marks every message read. */
   setAllRead() {
-    return this._read("conversation.setAllRead");
+    return this._read(Method.conversationSetAllRead);
   }
 
   /** Clears the read horizon. */
   setAllUnread() {
-    return this._read("conversation.setAllUnread");
+    return this._read(Method.conversationSetAllUnread);
   }
 }
 
@@ -743,12 +744,12 @@ export class Client extends Emitter {
 
   /** Creates a conversation (join it to take part). */
   async createConversation({ friendlyName, uniqueName, attributes } = {}) {
-    return this._conversation(await this.request("conversation.create", { friendlyName, uniqueName, attributes }));
+    return this._conversation(await this.request(Method.conversationCreate, { friendlyName, uniqueName, attributes }));
   }
 
   /** A conversation by SID or unique name (the user must be a participant). */
   async getConversation(sidOrUniqueName) {
-    return this._conversation(await this.request("conversation.get", { conversation: sidOrUniqueName }));
+    return this._conversation(await this.request(Method.conversationGet, { conversation: sidOrUniqueName }));
   }
 
   /** The conversation objects the client holds: the first page at initialization, then
@@ -760,13 +761,13 @@ export class Client extends Emitter {
   /** The user's conversations, most recently active first, as summaries (conversation,
    * participant, counts, unread), `pageSize` (1 to 50) at a time. */
   getSubscribedConversations(pageSize = 50) {
-    return this._page("conversations.list", { pageSize, order: "recent" }, (s) => this._summary(s));
+    return this._page(Method.conversationsList, { pageSize, order: "recent" }, (s) => this._summary(s));
   }
 
   /** A user (the client's own, or one sharing a conversation with it) with `isOnline`; the
    * client then keeps it up to date from `userUpdated`. */
   async getUser(identity) {
-    return this._user(await this.request("user.get", { identity }));
+    return this._user(await this.request(Method.userGet, { identity }));
   }
 
   /** The users the client has looked up or heard from. */
@@ -776,17 +777,17 @@ export class Client extends Emitter {
 
   /** Joins a conversation (SID or unique name) as the client's identity. */
   async join(conversation) {
-    return new Participant(this._conversationFor(conversation), await this.request("conversation.join", { conversation }));
+    return new Participant(this._conversationFor(conversation), await this.request(Method.conversationJoin, { conversation }));
   }
 
   /** Sends a text message to a conversation. */
   async sendMessage(conversation, body, attributes) {
-    return new Message(this._conversationFor(conversation), await this.request("message.send", { conversation, body, attributes }));
+    return new Message(this._conversationFor(conversation), await this.request(Method.messageSend, { conversation, body, attributes }));
   }
 
   /** Changes the user's own friendly name and attributes. */
   async updateUser({ friendlyName, attributes } = {}) {
-    return this._user(await this.request("user.update", { friendlyName, attributes }));
+    return this._user(await this.request(Method.userUpdate, { friendlyName, attributes }));
   }
 
   /** The typing signal for a conversation; dropped while offline. */

@@ -25,6 +25,5 @@ mod types;
 
 pub use session::Session;
 pub use types::{
-    ClientState, Config, ConnectionState, CoreError, MIN_HEARTBEAT_MS, Output, TYPING, Transmit,
-    is_mutation,
+    ClientState, Config, ConnectionState, CoreError, MIN_HEARTBEAT_MS, Output, Transmit,
 };

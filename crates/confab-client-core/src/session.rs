@@ -7,6 +7,7 @@ use confab_protocol::entity::Conversation;
 use confab_protocol::frame::{
     ClientFrame, CloseReason, Incoming, MAX_FRAME_BYTES, ServerFrame, WireError, decode_incoming,
 };
+use confab_protocol::method::{ConversationTyping, ConversationsList, Method, TokenUpdate};
 use confab_protocol::token::decode_unverified;
 use serde_json::Value;
 
@@ -436,10 +437,28 @@ impl Session {
         }
     }
 
-    /// Calls `method` with `params`; the answer comes as [`Output::Response`] with the id
-    /// returned. Mutations carry an `op_id`, so a resend after a lost link never acts twice.
+    /// Calls method `M` with `params`; the answer comes as [`Output::Response`] with the id
+    /// returned (its result is `M`'s [`Method::Result`]).
+    pub fn call<M: Method>(&mut self, params: &M::Params, now: u64) -> u64 {
+        // Params are plain data: encoding them cannot fail.
+        let params = serde_json::to_value(params).unwrap_or(Value::Null);
+        self.request(M::NAME, params, now)
+    }
+
+    /// Calls the method named `method` (one of [`confab_protocol::method::METHODS`]) with
+    /// `params`; the answer comes as [`Output::Response`] with the id returned. Mutations
+    /// carry an `op_id`, so a resend after a lost link never acts twice. A name not in the
+    /// table is answered at once with 20011, without going to the server.
     pub fn request(&mut self, method: &str, params: Value, now: u64) -> u64 {
         let id = self.take_id();
+        let Some(info) = confab_protocol::method::info(method) else {
+            let why = format!("unknown method {method:?}");
+            self.outputs.push_back(Output::Response {
+                id,
+                result: Err(WireError::new(ErrorCode::UnknownMethod, why)),
+            });
+            return id;
+        };
         if matches!(
             self.conn,
             ConnectionState::Disconnected
@@ -453,7 +472,7 @@ impl Session {
             });
             return id;
         }
-        let op_id = is_mutation(method).then(|| self.new_op_id(now));
+        let op_id = info.mutates.then(|| self.new_op_id(now));
         let pending = Pending {
             frame: ClientFrame::Req {
                 id,
@@ -488,7 +507,7 @@ impl Session {
             return false;
         }
         let params = serde_json::json!({ "conversation": conversation });
-        self.internal_request(Internal::Ignore, TYPING, params, now);
+        self.internal_request(Internal::Ignore, ConversationTyping::NAME, params, now);
         true
     }
 
@@ -513,7 +532,7 @@ impl Session {
         }
         if matches!(self.link, Link::Up { .. }) && self.conn == ConnectionState::Connected {
             let params = serde_json::json!({ "token": token });
-            let id = self.internal_request(Internal::Renew(token), "token.update", params, now);
+            let id = self.internal_request(Internal::Renew(token), TokenUpdate::NAME, params, now);
             return Ok(Some(id));
         }
         self.adopt(token, identity, expires_at);
@@ -667,7 +686,7 @@ impl Session {
         {
             self.internal_request(
                 Internal::FirstPage,
-                "conversations.list",
+                ConversationsList::NAME,
                 serde_json::json!({"pageSize": 50, "order": "recent"}),
                 now,
             );

@@ -157,11 +157,3 @@ pub struct CoreError {
     /// Why.
     pub message: String,
 }
-
-/// Whether a method changes something, so that it carries an `op_id`.
-pub fn is_mutation(method: &str) -> bool {
-    !(method.ends_with(".get") || method.ends_with(".list") || method == TYPING)
-}
-
-/// The typing signal's method: ephemeral, never queued.
-pub const TYPING: &str = "conversation.typing";

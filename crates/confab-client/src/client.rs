@@ -4,8 +4,8 @@
 use confab_client_core::{ClientState, ConnectionState};
 use confab_protocol::entity::{Conversation, Message, Participant, User};
 use confab_protocol::event::UserInfo;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use confab_protocol::method::{self as m, Method};
+use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::cache::Cache;
@@ -143,15 +143,19 @@ impl Client {
         answer.await.map_err(|_| ClientError::gone())?
     }
 
-    pub(crate) async fn call<T: DeserializeOwned>(
+    /// Calls method `M` of the table (`confab_protocol::method`) with typed params.
+    pub(crate) async fn call<M: Method>(
         &self,
-        method: &str,
-        params: Value,
-    ) -> Result<T, ClientError> {
-        let v = self.request(method, params).await?;
+        params: M::Params,
+    ) -> Result<M::Result, ClientError> {
+        let params = serde_json::to_value(params).map_err(|e| ClientError {
+            code: confab_protocol::ErrorCode::InvalidParameter.code(),
+            message: format!("params of {}: {e}", M::NAME),
+        })?;
+        let v = self.request(M::NAME, params).await?;
         serde_json::from_value(v).map_err(|e| ClientError {
             code: confab_protocol::ErrorCode::Internal.code(),
-            message: format!("unexpected answer to {method}: {e}"),
+            message: format!("unexpected answer to {}: {e}", M::NAME),
         })
     }
 
@@ -160,11 +164,8 @@ impl Client {
         &self,
         friendly_name: Option<&str>,
     ) -> Result<Conversation, ClientError> {
-        self.call(
-            "conversation.create",
-            json!({ "friendlyName": friendly_name }),
-        )
-        .await
+        self.create_conversation_with(friendly_name, None, None)
+            .await
     }
 
     /// Creates a conversation with a friendly name, unique name and attributes.
@@ -174,14 +175,11 @@ impl Client {
         unique_name: Option<&str>,
         attributes: Option<Value>,
     ) -> Result<Conversation, ClientError> {
-        self.call(
-            "conversation.create",
-            json!({
-                "friendlyName": friendly_name,
-                "uniqueName": unique_name,
-                "attributes": attributes,
-            }),
-        )
+        self.call::<m::ConversationCreate>(m::ConversationFields {
+            friendly_name: friendly_name.map(str::to_owned),
+            unique_name: unique_name.map(str::to_owned),
+            attributes,
+        })
         .await
     }
 
@@ -190,11 +188,8 @@ impl Client {
         &self,
         sid_or_name: impl AsRef<str>,
     ) -> Result<Conversation, ClientError> {
-        let c: Conversation = self
-            .call(
-                "conversation.get",
-                json!({ "conversation": sid_or_name.as_ref() }),
-            )
+        let c = self
+            .call::<m::ConversationGet>(conversation_ref(sid_or_name.as_ref()))
             .await?;
         self.cache.put_conversation(&c);
         Ok(c)
@@ -225,12 +220,13 @@ impl Client {
         &self,
         page_size: u32,
     ) -> Result<Paginator<ConversationSummary>, ClientError> {
-        let page: Paginator<ConversationSummary> = Paginator::first(
-            self,
-            "conversations.list",
-            json!({ "pageSize": page_size, "order": "recent" }),
-        )
-        .await?;
+        let params = m::ConversationPage {
+            page_size: Some(page_size),
+            order: Some("recent".into()),
+            ..Default::default()
+        };
+        let page: Paginator<ConversationSummary> =
+            Paginator::first::<m::ConversationsList>(self, params).await?;
         for s in &page.items {
             self.cache.put_conversation(&s.conversation);
         }
@@ -248,10 +244,17 @@ impl Client {
     /// unknown, 20404), with its reachability. The client then keeps it among
     /// [`Client::subscribed_users`] and updates it from `UserUpdated`.
     pub async fn user(&self, identity: impl AsRef<str>) -> Result<UserInfo, ClientError> {
-        // A User with `is_online` added: the fields of UserInfo.
-        let info: UserInfo = self
-            .call("user.get", json!({ "identity": identity.as_ref() }))
+        let online = self
+            .call::<m::UserGet>(m::UserRef {
+                identity: Some(identity.as_ref().to_owned()),
+            })
             .await?;
+        let info = UserInfo {
+            identity: online.user.identity,
+            friendly_name: online.user.friendly_name,
+            attributes: online.user.attributes,
+            is_online: online.is_online,
+        };
         self.cache.put_user(&info);
         Ok(info)
     }
@@ -275,11 +278,8 @@ impl Client {
 
     /// Joins a conversation as the client's identity.
     pub async fn join(&self, conversation: impl AsRef<str>) -> Result<Participant, ClientError> {
-        self.call(
-            "conversation.join",
-            json!({ "conversation": conversation.as_ref() }),
-        )
-        .await
+        self.call::<m::ConversationJoin>(conversation_ref(conversation.as_ref()))
+            .await
     }
 
     /// Sends a text message; resolves with the stored message (its `index`) once committed.
@@ -289,10 +289,11 @@ impl Client {
         conversation: impl AsRef<str>,
         body: &str,
     ) -> Result<Message, ClientError> {
-        self.call(
-            "message.send",
-            json!({ "conversation": conversation.as_ref(), "body": body }),
-        )
+        self.call::<m::MessageSend>(m::MessageSendParams {
+            conversation: conversation.as_ref().to_owned(),
+            body: Some(body.to_owned()),
+            attributes: None,
+        })
         .await
     }
 
@@ -303,10 +304,10 @@ impl Client {
         friendly_name: Option<&str>,
         attributes: Option<Value>,
     ) -> Result<User, ClientError> {
-        self.call(
-            "user.update",
-            json!({ "friendlyName": friendly_name, "attributes": attributes }),
-        )
+        self.call::<m::UserUpdate>(m::UserUpdateParams {
+            friendly_name: friendly_name.map(str::to_owned),
+            attributes,
+        })
         .await
     }
 
@@ -317,12 +318,10 @@ impl Client {
         conversation: impl AsRef<str>,
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
-        self.read_call(
-            "conversation.setLastRead",
-            conversation.as_ref(),
-            Some(index),
-        )
-        .await
+        let state = self
+            .call::<m::ConversationSetLastRead>(read_index(conversation.as_ref(), index))
+            .await?;
+        Ok(state.unread_messages_count)
     }
 
     /// Moves the read horizon forward to `index`, never back.
@@ -331,12 +330,10 @@ impl Client {
         conversation: impl AsRef<str>,
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
-        self.read_call(
-            "conversation.advanceLastRead",
-            conversation.as_ref(),
-            Some(index),
-        )
-        .await
+        let state = self
+            .call::<m::ConversationAdvanceLastRead>(read_index(conversation.as_ref(), index))
+            .await?;
+        Ok(state.unread_messages_count)
     }
 
     /// Marks every message read.
@@ -344,8 +341,10 @@ impl Client {
         &self,
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
-        self.read_call("conversation.setAllRead", conversation.as_ref(), None)
-            .await
+        let state = self
+            .call::<m::ConversationSetAllRead>(conversation_ref(conversation.as_ref()))
+            .await?;
+        Ok(state.unread_messages_count)
     }
 
     /// Clears the read horizon (nothing read).
@@ -353,23 +352,10 @@ impl Client {
         &self,
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
-        self.read_call("conversation.setAllUnread", conversation.as_ref(), None)
-            .await
-    }
-
-    async fn read_call(
-        &self,
-        method: &str,
-        conversation: &str,
-        index: Option<i64>,
-    ) -> Result<Option<i64>, ClientError> {
-        let v = self
-            .request(
-                method,
-                json!({ "conversation": conversation, "index": index }),
-            )
+        let state = self
+            .call::<m::ConversationSetAllUnread>(conversation_ref(conversation.as_ref()))
             .await?;
-        Ok(v["unread_messages_count"].as_i64())
+        Ok(state.unread_messages_count)
     }
 
     /// Takes a new token: renewed in place on a live connection (no reconnect, no lost
@@ -408,5 +394,19 @@ impl Client {
         if self.cmd.send(Command::Shutdown { reply }).is_ok() {
             let _ = done.await;
         }
+    }
+}
+
+/// A conversation's params, by SID or unique name.
+pub(crate) fn conversation_ref(conversation: &str) -> m::ConversationRef {
+    m::ConversationRef {
+        conversation: conversation.to_owned(),
+    }
+}
+
+fn read_index(conversation: &str, index: i64) -> m::ReadIndex {
+    m::ReadIndex {
+        conversation: conversation.to_owned(),
+        index,
     }
 }

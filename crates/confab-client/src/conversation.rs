@@ -3,12 +3,13 @@
 //! conversation (counts, read state).
 
 use confab_protocol::entity::{Conversation, Message, Participant};
+use confab_protocol::method::{self as m, JoinedConversation, Method};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::client::{Client, ClientError};
+use crate::client::{Client, ClientError, conversation_ref};
 use crate::events::ClientEvent;
 
 /// One of the user's conversations as the user sees it (an item of
@@ -34,6 +35,21 @@ pub struct ConversationSummary {
     pub last_activity: i64,
 }
 
+impl From<JoinedConversation> for ConversationSummary {
+    fn from(j: JoinedConversation) -> Self {
+        ConversationSummary {
+            conversation: j.conversation,
+            participant: j.participant,
+            last_message_index: j.last_message_index,
+            unread_messages_count: j.unread_messages_count,
+            notification_level: j.notification_level.as_str().to_owned(),
+            messages_count: j.messages_count,
+            participants_count: j.participants_count,
+            last_activity: j.last_activity,
+        }
+    }
+}
+
 /// One page of a listing, with the way to the next.
 #[derive(Debug, Clone)]
 pub struct Paginator<T> {
@@ -46,11 +62,16 @@ pub struct Paginator<T> {
 }
 
 impl<T: DeserializeOwned> Paginator<T> {
-    pub(crate) async fn first(
+    /// The first page of list method `M` (whose pages carry `T`s).
+    pub(crate) async fn first<M: Method>(
         client: &Client,
-        method: &'static str,
-        params: Value,
+        params: M::Params,
     ) -> Result<Paginator<T>, ClientError> {
+        let method = M::NAME;
+        let params = serde_json::to_value(params).map_err(|e| ClientError {
+            code: confab_protocol::ErrorCode::InvalidParameter.code(),
+            message: format!("params of {method}: {e}"),
+        })?;
         let page = client.request(method, params.clone()).await?;
         Self::from_answer(client, method, params, page)
     }
@@ -150,16 +171,8 @@ impl ConversationHandle {
         self.client.watch_conversation(&self.sid)
     }
 
-    fn params(&self, more: Value) -> Value {
-        let mut p = json!({ "conversation": self.sid });
-        if let (Some(p), Value::Object(more)) = (p.as_object_mut(), more) {
-            p.extend(more);
-        }
-        p
-    }
-
-    async fn call<T: DeserializeOwned>(&self, method: &str, more: Value) -> Result<T, ClientError> {
-        self.client.call(method, self.params(more)).await
+    fn conversation(&self) -> m::ConversationRef {
+        conversation_ref(&self.sid)
     }
 
     /// Fetches the conversation now.
@@ -169,7 +182,11 @@ impl ConversationHandle {
 
     /// The conversation as the user sees it now: counts, read state, notification level.
     pub async fn summary(&self) -> Result<ConversationSummary, ClientError> {
-        self.call("conversation.summary", json!({})).await
+        let joined = self
+            .client
+            .call::<m::ConversationSummary>(self.conversation())
+            .await?;
+        Ok(joined.into())
     }
 
     /// How many messages it holds.
@@ -194,33 +211,53 @@ impl ConversationHandle {
 
     /// Leaves it.
     pub async fn leave(&self) -> Result<Participant, ClientError> {
-        self.call("conversation.leave", json!({})).await
+        self.client
+            .call::<m::ConversationLeave>(self.conversation())
+            .await
     }
 
     /// Deletes it (`deleteConversation`).
     pub async fn delete(&self) -> Result<(), ClientError> {
         self.client
-            .request("conversation.delete", self.params(json!({})))
+            .call::<m::ConversationDelete>(self.conversation())
             .await
             .map(|_| ())
     }
 
+    async fn update(&self, fields: m::ConversationFields) -> Result<Conversation, ClientError> {
+        self.client
+            .call::<m::ConversationUpdate>(m::ConversationUpdateParams {
+                conversation: self.sid.clone(),
+                fields,
+            })
+            .await
+    }
+
     /// Changes its friendly name.
     pub async fn update_friendly_name(&self, name: &str) -> Result<Conversation, ClientError> {
-        self.call("conversation.update", json!({ "friendlyName": name }))
-            .await
+        self.update(m::ConversationFields {
+            friendly_name: Some(name.to_owned()),
+            ..Default::default()
+        })
+        .await
     }
 
     /// Changes its unique name (`""` clears it).
     pub async fn update_unique_name(&self, name: &str) -> Result<Conversation, ClientError> {
-        self.call("conversation.update", json!({ "uniqueName": name }))
-            .await
+        self.update(m::ConversationFields {
+            unique_name: Some(name.to_owned()),
+            ..Default::default()
+        })
+        .await
     }
 
     /// Replaces its attributes (any JSON value).
     pub async fn update_attributes(&self, attributes: Value) -> Result<Conversation, ClientError> {
-        self.call("conversation.update", json!({ "attributes": attributes }))
-            .await
+        self.update(m::ConversationFields {
+            attributes: Some(attributes),
+            ..Default::default()
+        })
+        .await
     }
 
     /// Mutes it (`muted`) or not (`default`) for the user.
@@ -228,11 +265,14 @@ impl ConversationHandle {
         &self,
         level: &str,
     ) -> Result<ConversationSummary, ClientError> {
-        self.call(
-            "conversation.setNotificationLevel",
-            json!({ "level": level }),
-        )
-        .await
+        let joined = self
+            .client
+            .call::<m::ConversationSetNotificationLevel>(m::NotificationLevelParams {
+                conversation: self.sid.clone(),
+                level: level.to_owned(),
+            })
+            .await?;
+        Ok(joined.into())
     }
 
     /// Adds a user as a participant (`addParticipant`).
@@ -241,27 +281,39 @@ impl ConversationHandle {
         identity: &str,
         attributes: Option<Value>,
     ) -> Result<Participant, ClientError> {
-        self.call(
-            "participant.add",
-            json!({ "identity": identity, "attributes": attributes }),
-        )
-        .await
+        self.client
+            .call::<m::ParticipantAdd>(m::ParticipantAddParams {
+                conversation: self.sid.clone(),
+                identity: identity.to_owned(),
+                attributes,
+            })
+            .await
     }
 
     /// A participant, by SID or identity.
     pub async fn participant(&self, participant: &str) -> Result<Participant, ClientError> {
-        self.call("participant.get", json!({ "participant": participant }))
+        self.client
+            .call::<m::ParticipantGet>(self.participant_ref(participant))
             .await
+    }
+
+    fn participant_ref(&self, participant: &str) -> m::ParticipantRef {
+        m::ParticipantRef {
+            conversation: self.sid.clone(),
+            participant: participant.to_owned(),
+        }
     }
 
     /// Every participant, oldest first.
     pub async fn participants(&self) -> Result<Vec<Participant>, ClientError> {
-        let mut page: Paginator<Participant> = Paginator::first(
-            &self.client,
-            "participant.list",
-            self.params(json!({ "pageSize": 100 })),
-        )
-        .await?;
+        let params = m::ParticipantPage {
+            conversation: self.sid.clone(),
+            page_size: Some(100),
+            page_token: None,
+            order: None,
+        };
+        let mut page: Paginator<Participant> =
+            Paginator::first::<m::ParticipantList>(&self.client, params).await?;
         let mut all = std::mem::take(&mut page.items);
         while page.has_next_page() {
             page = page.next_page().await?;
@@ -277,16 +329,19 @@ impl ConversationHandle {
         participant: &str,
         attributes: Value,
     ) -> Result<Participant, ClientError> {
-        self.call(
-            "participant.update",
-            json!({ "participant": participant, "attributes": attributes }),
-        )
-        .await
+        self.client
+            .call::<m::ParticipantUpdate>(m::ParticipantUpdateParams {
+                conversation: self.sid.clone(),
+                participant: participant.to_owned(),
+                attributes: Some(attributes),
+            })
+            .await
     }
 
     /// Removes a participant (`removeParticipant`; oneself: `leaveConversation`).
     pub async fn remove_participant(&self, participant: &str) -> Result<Participant, ClientError> {
-        self.call("participant.remove", json!({ "participant": participant }))
+        self.client
+            .call::<m::ParticipantRemove>(self.participant_ref(participant))
             .await
     }
 
@@ -301,11 +356,13 @@ impl ConversationHandle {
         body: &str,
         attributes: Value,
     ) -> Result<Message, ClientError> {
-        self.call(
-            "message.send",
-            json!({ "body": body, "attributes": attributes }),
-        )
-        .await
+        self.client
+            .call::<m::MessageSend>(m::MessageSendParams {
+                conversation: self.sid.clone(),
+                body: Some(body.to_owned()),
+                attributes: Some(attributes),
+            })
+            .await
     }
 
     /// A page of messages from `anchor` (a message index, included; `None`: the newest) in
@@ -316,21 +373,49 @@ impl ConversationHandle {
         direction: Direction,
         page_size: u32,
     ) -> Result<Paginator<Message>, ClientError> {
-        let params = match (anchor, direction) {
-            (None, Direction::Backwards) => json!({ "pageSize": page_size, "order": "desc" }),
-            (None, Direction::Forwards) => json!({ "pageSize": page_size, "order": "asc" }),
-            (Some(a), d) => json!({
-                "pageSize": page_size,
-                "anchor": a,
-                "direction": if d == Direction::Forwards { "forwards" } else { "backwards" },
-            }),
+        let mut params = m::MessagePage {
+            conversation: self.sid.clone(),
+            page_size: Some(page_size),
+            ..Default::default()
         };
-        Paginator::first(&self.client, "message.list", self.params(params)).await
+        let forwards = direction == Direction::Forwards;
+        match anchor {
+            None => params.order = Some(if forwards { "asc" } else { "desc" }.into()),
+            Some(a) => {
+                params.anchor = Some(a);
+                params.direction = Some(if forwards { "forwards" } else { "backwards" }.into());
+            }
+        }
+        Paginator::first::<m::MessageList>(&self.client, params).await
     }
 
     /// A message, by SID.
     pub async fn message(&self, message: &str) -> Result<Message, ClientError> {
-        self.call("message.get", json!({ "message": message }))
+        self.client
+            .call::<m::MessageGet>(self.message_ref(message))
+            .await
+    }
+
+    fn message_ref(&self, message: &str) -> m::MessageRef {
+        m::MessageRef {
+            conversation: self.sid.clone(),
+            message: message.to_owned(),
+        }
+    }
+
+    async fn update_message(
+        &self,
+        message: &str,
+        body: Option<&str>,
+        attributes: Option<Value>,
+    ) -> Result<Message, ClientError> {
+        self.client
+            .call::<m::MessageUpdate>(m::MessageUpdateParams {
+                conversation: self.sid.clone(),
+                message: message.to_owned(),
+                body: body.map(str::to_owned),
+                attributes,
+            })
             .await
     }
 
@@ -340,11 +425,7 @@ impl ConversationHandle {
         message: &str,
         body: &str,
     ) -> Result<Message, ClientError> {
-        self.call(
-            "message.update",
-            json!({ "message": message, "body": body }),
-        )
-        .await
+        self.update_message(message, Some(body), None).await
     }
 
     /// Replaces a message's attributes.
@@ -353,16 +434,13 @@ impl ConversationHandle {
         message: &str,
         attributes: Value,
     ) -> Result<Message, ClientError> {
-        self.call(
-            "message.update",
-            json!({ "message": message, "attributes": attributes }),
-        )
-        .await
+        self.update_message(message, None, Some(attributes)).await
     }
 
     /// Removes a message (one's own: `deleteOwnMessage`; another's: `deleteAnyMessage`).
     pub async fn remove_message(&self, message: &str) -> Result<Message, ClientError> {
-        self.call("message.remove", json!({ "message": message }))
+        self.client
+            .call::<m::MessageRemove>(self.message_ref(message))
             .await
     }
 

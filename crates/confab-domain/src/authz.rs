@@ -75,7 +75,7 @@ const ACCESS_MAX: usize = 100_000;
 /// thread and back) per message. Safe to reuse for a moment because the membership itself is
 /// checked again inside the message's write ([`confab_store::NewMessage::participant_only`]);
 /// what may be up to [`ACCESS_TTL`] old is a role, as with [`RoleCache`]. Changes made
-/// through this process forget what they touch at once (see [`Domain::published`]).
+/// through this process forget what they touch at once (the domain's commit listener).
 #[derive(Default)]
 pub(crate) struct AccessCache {
     entries: Mutex<AccessEntries>,

@@ -130,7 +130,7 @@ impl Domain {
         input: ConversationInput,
     ) -> DomainResult<Committed<Conversation>> {
         let conversation = self.new_conversation(actor, service, input).await?;
-        Ok(self.published(self.store().create_conversation(conversation).await?))
+        Ok(self.store().create_conversation(conversation).await?)
     }
 
     /// Creates a conversation with up to [`MAX_INITIAL_PARTICIPANTS`] participants in one
@@ -156,11 +156,10 @@ impl Domain {
             );
         }
         let limits = self.count_limits();
-        Ok(self.published(
-            self.store()
-                .create_conversation_with_participants(conversation, new, &limits)
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .create_conversation_with_participants(conversation, new, &limits)
+            .await?)
     }
 
     async fn new_conversation(
@@ -262,11 +261,10 @@ impl Domain {
             date_created: input.date_created,
             date_updated: input.date_updated.unwrap_or(now),
         };
-        Ok(self.published(
-            self.store()
-                .update_conversation(c.chat_service_sid.as_str(), c.sid.as_str(), patch)
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .update_conversation(c.chat_service_sid.as_str(), c.sid.as_str(), patch)
+            .await?)
     }
 
     /// Deletes a conversation with everything in it.
@@ -278,11 +276,10 @@ impl Domain {
     ) -> DomainResult<Committed<Conversation>> {
         let (c, access) = self.access(actor, service, sid_or_name).await?;
         access.require("deleteConversation")?;
-        Ok(self.published(
-            self.store()
-                .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .delete_conversation(c.chat_service_sid.as_str(), c.sid.as_str())
+            .await?)
     }
 
     /// Lists the conversations of a service (app backends only: users list their own).

@@ -1,19 +1,22 @@
 //! The domain service: every Confab operation, implemented once, over `Arc<dyn Store>`.
 //!
-//! The REST API and (later) the realtime endpoint are thin adapters over [`Domain`]: they turn a
+//! The REST API and the realtime endpoint are thin adapters over [`Domain`]: they turn a
 //! request into an [`Actor`] and an input struct, call one method, and render the result. So
 //! authorization, validation, limits and persistence behave the same whichever door a request
-//! came through.
+//! came through. The realtime endpoint also reads the event logs through it (`logs`), never
+//! the store itself.
 //!
-//! Each write is one store transaction that also appends the change's encoded event to the log;
-//! the returned [`confab_store::Committed`] carries those events, and the domain hands them to
-//! its [`EventSink`] (the server's fan-out hub) right after the commit, before answering. The
-//! sink is a hint for live delivery: sessions check every stream's `seq` and read the log for
-//! anything missing, so the log stays the truth.
+//! Each write is one store transaction that also appends the change's encoded event to the log.
+//! The store hands each committed write's events, in commit order, to the domain's listener,
+//! which passes them to its [`EventSink`] (the server's fan-out hub): right after the commit,
+//! before the write is answered, and whether or not its caller is still there. The sink is a
+//! hint for live delivery: sessions check every stream's `seq` and read the log for anything
+//! missing, so the log stays the truth.
 
 mod authz;
 mod conversations;
 mod error;
+mod logs;
 mod messages;
 mod participants;
 mod roles;
@@ -27,7 +30,7 @@ use confab_protocol::entity::{Millis, Service};
 use confab_protocol::limits::Limits;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{
-    Committed, Configuration, ConfigurationUpdate, Cursor, LogEvent, NewService, Order,
+    CommitListener, Configuration, ConfigurationUpdate, Cursor, LogEvent, NewService, Order,
     PageRequest, Store, Stream,
 };
 
@@ -119,10 +122,31 @@ struct Inner {
     clock: Arc<dyn Clock>,
     sink: Arc<dyn EventSink>,
     roles: authz::RoleCache,
-    access: authz::AccessCache,
+    access: Arc<authz::AccessCache>,
     /// The default service, cached: unscoped REST paths and tokens without a service use it on
     /// every call, and it changes only through [`Domain::update_configuration`].
     default_service: RwLock<Sid>,
+}
+
+/// What the store tells of each committed write, in commit order: a change to a conversation
+/// other than its messages (participants, roles, the conversation itself) makes the access
+/// cache forget the conversation, and the events go to the sink for live delivery.
+struct Commits {
+    access: Arc<authz::AccessCache>,
+    sink: Arc<dyn EventSink>,
+}
+
+impl CommitListener for Commits {
+    fn committed(&self, events: &[LogEvent]) {
+        for event in events {
+            if let Stream::Conversation(sid) = &event.stream
+                && !is_message_event(&event.frame)
+            {
+                self.access.forget(sid);
+            }
+        }
+        self.sink.publish(events);
+    }
 }
 
 /// Whether an encoded event is a message's (`messageAdded`, `messageUpdated`,
@@ -176,6 +200,11 @@ impl Domain {
             },
         };
         let cfg = store.init_account(default).await?;
+        let access = Arc::new(authz::AccessCache::default());
+        store.listen(Arc::new(Commits {
+            access: access.clone(),
+            sink: sink.clone(),
+        }));
         Ok(Domain {
             inner: Arc::new(Inner {
                 store,
@@ -183,7 +212,7 @@ impl Domain {
                 clock,
                 sink,
                 roles: authz::RoleCache::default(),
-                access: authz::AccessCache::default(),
+                access,
                 default_service: RwLock::new(cfg.default_chat_service_sid),
             }),
         })
@@ -198,34 +227,12 @@ impl Domain {
         &*self.inner.store
     }
 
-    /// Hands a committed write's events to the sink and passes the write on. A change to a
-    /// conversation other than its messages (participants, roles, the conversation itself)
-    /// makes the access cache forget the conversation.
-    pub(crate) fn published<T>(&self, committed: Committed<T>) -> Committed<T> {
-        for event in &committed.events {
-            if let Stream::Conversation(sid) = &event.stream
-                && !is_message_event(&event.frame)
-            {
-                self.inner.access.forget(sid);
-            }
-        }
-        if !committed.events.is_empty() {
-            self.inner.sink.publish(&committed.events);
-        }
-        committed
-    }
-
     pub(crate) fn roles_cache(&self) -> &authz::RoleCache {
         &self.inner.roles
     }
 
     pub(crate) fn access_cache(&self) -> &authz::AccessCache {
         &self.inner.access
-    }
-
-    /// The store, for the realtime sessions' log reads.
-    pub fn store_handle(&self) -> &Arc<dyn Store> {
-        &self.inner.store
     }
 
     /// The clock in force.

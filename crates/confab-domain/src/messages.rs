@@ -149,7 +149,7 @@ impl Domain {
             op_id: input.op_id,
             participant_only: admitted_in.is_some(),
         };
-        Ok(self.published(self.store().add_message(service.as_str(), new).await?))
+        Ok(self.store().add_message(service.as_str(), new).await?)
     }
 
     /// Fetches a message.
@@ -242,11 +242,10 @@ impl Domain {
             date_updated: input.date_updated.unwrap_or_else(|| self.now()),
         };
         let service = self.service_for(actor, service)?;
-        Ok(self.published(
-            self.store()
-                .update_message(service.as_str(), m.conversation_sid.as_str(), sid, patch)
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .update_message(service.as_str(), m.conversation_sid.as_str(), sid, patch)
+            .await?)
     }
 
     /// Removes a message; its text is scrubbed from the log too.
@@ -266,11 +265,10 @@ impl Domain {
             "deleteAnyMessage"
         })?;
         let service = self.service_for(actor, service)?;
-        Ok(self.published(
-            self.store()
-                .remove_message(service.as_str(), m.conversation_sid.as_str(), sid)
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .remove_message(service.as_str(), m.conversation_sid.as_str(), sid)
+            .await?)
     }
 
     /// Lists a conversation's messages by `index`, in either order.

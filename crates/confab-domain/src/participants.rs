@@ -106,11 +106,10 @@ impl Domain {
         let new = self
             .new_participant(&c.chat_service_sid, &c.sid, input)
             .await?;
-        Ok(self.published(
-            self.store()
-                .add_participant(c.chat_service_sid.as_str(), new, &self.count_limits())
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .add_participant(c.chat_service_sid.as_str(), new, &self.count_limits())
+            .await?)
     }
 
     /// The count limits the store enforces.
@@ -343,11 +342,10 @@ impl Domain {
         };
         let conversation = p.conversation_sid.as_str();
         let service = self.service_for(actor, service)?;
-        Ok(self.published(
-            self.store()
-                .update_participant(service.as_str(), conversation, p.sid.as_str(), patch)
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .update_participant(service.as_str(), conversation, p.sid.as_str(), patch)
+            .await?)
     }
 
     /// Removes a participant.
@@ -367,15 +365,14 @@ impl Domain {
             "removeParticipant"
         })?;
         let service = self.service_for(actor, service)?;
-        Ok(self.published(
-            self.store()
-                .remove_participant(
-                    service.as_str(),
-                    p.conversation_sid.as_str(),
-                    p.sid.as_str(),
-                )
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .remove_participant(
+                service.as_str(),
+                p.conversation_sid.as_str(),
+                p.sid.as_str(),
+            )
+            .await?)
     }
 
     /// Lists a conversation's participants.

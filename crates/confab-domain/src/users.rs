@@ -306,11 +306,10 @@ impl Domain {
     ) -> DomainResult<Committed<User>> {
         require_backend(actor)?;
         let user = self.user(actor, service, sid_or_identity).await?;
-        Ok(self.published(
-            self.store()
-                .delete_user(user.chat_service_sid.as_str(), user.sid.as_str())
-                .await?,
-        ))
+        Ok(self
+            .store()
+            .delete_user(user.chat_service_sid.as_str(), user.sid.as_str())
+            .await?)
     }
 
     /// Lists a service's users.
@@ -405,11 +404,9 @@ impl Domain {
         };
         let service = uc.conversation.chat_service_sid.as_str();
         let conv = uc.conversation.sid.as_str();
-        self.published(
-            self.store()
-                .update_participant(service, conv, uc.participant.sid.as_str(), patch)
-                .await?,
-        );
+        self.store()
+            .update_participant(service, conv, uc.participant.sid.as_str(), patch)
+            .await?;
         self.user_conversation(actor, Some(service), uc.user_sid.as_str(), conv)
             .await
     }
@@ -426,15 +423,13 @@ impl Domain {
             .user_conversation(actor, service, user, conversation)
             .await?;
         let service = uc.conversation.chat_service_sid.as_str();
-        self.published(
-            self.store()
-                .remove_participant(
-                    service,
-                    uc.conversation.sid.as_str(),
-                    uc.participant.sid.as_str(),
-                )
-                .await?,
-        );
+        self.store()
+            .remove_participant(
+                service,
+                uc.conversation.sid.as_str(),
+                uc.participant.sid.as_str(),
+            )
+            .await?;
         Ok(())
     }
 

@@ -46,6 +46,7 @@ static ASSETS: &[Asset] = &[
     asset!("/style.css", "text/css; charset=utf-8", "app/style.css"),
     asset!("/favicon.svg", "image/svg+xml", "app/favicon.svg"),
     asset!("/sdk/confab.js", JS, "sdk/confab.js"),
+    asset!("/sdk/methods.js", JS, "sdk/methods.js"),
     asset!(
         "/sdk/confab.d.ts",
         "text/plain; charset=utf-8",

@@ -92,9 +92,16 @@ pub fn drop_schema_blocking(url: &str, schema: &str) {
 }
 
 /// The PostgreSQL store.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    listener: confab_store::ListenerSlot,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore").field("pool", &self.pool).finish()
+    }
 }
 
 /// Runs a write transaction, again from the start if PostgreSQL asks for a retry.
@@ -122,6 +129,34 @@ macro_rules! write_tx {
             let out = $body.await?;
             tx.commit().await.map_err(backend)?;
             Ok(out)
+        })
+        .await
+    };
+}
+
+/// [`write_tx!`] for a write that logs events (its result a [`Committed`]): the commit and the
+/// hand-off of its events to the listener run in a task of their own, so that a caller gone
+/// while it commits leaves no commit unpublished. Writers of one stream are serialized by the
+/// stream's row lock up to their commits; the node's hub puts what one writer's hand-off
+/// overtakes back in `seq` order.
+macro_rules! write_logged_tx {
+    ($self:ident, |$c:ident| $body:expr) => {
+        retry(|| async {
+            let mut tx = $self.pool.begin().await.map_err(backend)?;
+            let $c: &mut sqlx::PgConnection = &mut tx;
+            let out: Committed<_> = $body.await?;
+            let listener = $self.listener.clone();
+            tokio::spawn(async move {
+                tx.commit().await.map_err(backend)?;
+                if let Some(l) = listener.get()
+                    && !out.events.is_empty()
+                {
+                    l.committed(&out.events);
+                }
+                Ok(out)
+            })
+            .await
+            .map_err(|e| StoreError::Backend(format!("a commit task failed: {e}")))?
         })
         .await
     };
@@ -168,7 +203,10 @@ impl PgStore {
             .connect_with(connect)
             .await
             .map_err(backend)?;
-        let store = PgStore { pool };
+        let store = PgStore {
+            pool,
+            listener: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -221,6 +259,10 @@ fn now_millis() -> i64 {
 
 #[async_trait]
 impl Store for PgStore {
+    fn listen(&self, listener: std::sync::Arc<dyn confab_store::CommitListener>) {
+        let _ = self.listener.set(listener);
+    }
+
     async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration> {
         let d = &default_service;
         write_tx!(self, |c| conversations::init_account(c, d))
@@ -333,7 +375,7 @@ impl Store for PgStore {
 
     async fn delete_user(&self, service: &str, sid: &str) -> StoreResult<Committed<User>> {
         let now = now_millis();
-        write_tx!(self, |c| users::delete(c, service, sid, now))
+        write_logged_tx!(self, |c| users::delete(c, service, sid, now))
     }
 
     async fn list_users(&self, service: &str, page: &PageRequest) -> StoreResult<Page<User>> {
@@ -393,7 +435,7 @@ impl Store for PgStore {
         conversation: Conversation,
     ) -> StoreResult<Committed<Conversation>> {
         let conv = &conversation;
-        write_tx!(self, |c| conversations::create(c, conv.clone()))
+        write_logged_tx!(self, |c| conversations::create(c, conv.clone()))
     }
 
     async fn create_conversation_with_participants(
@@ -403,7 +445,7 @@ impl Store for PgStore {
         limits: &CountLimits,
     ) -> StoreResult<Committed<(Conversation, Vec<Participant>)>> {
         let (conv, ps) = (&conversation, &participants);
-        write_tx!(self, |c| conversations::create_with_participants(
+        write_logged_tx!(self, |c| conversations::create_with_participants(
             c,
             conv.clone(),
             ps.clone(),
@@ -430,7 +472,7 @@ impl Store for PgStore {
         patch: ConversationPatch,
     ) -> StoreResult<Committed<Conversation>> {
         let p = &patch;
-        write_tx!(self, |c| conversations::update(c, service, sid, p.clone()))
+        write_logged_tx!(self, |c| conversations::update(c, service, sid, p.clone()))
     }
 
     async fn delete_conversation(
@@ -439,7 +481,7 @@ impl Store for PgStore {
         sid: &str,
     ) -> StoreResult<Committed<Conversation>> {
         let now = now_millis();
-        write_tx!(self, |c| conversations::delete(c, service, sid, now))
+        write_logged_tx!(self, |c| conversations::delete(c, service, sid, now))
     }
 
     async fn list_conversations(
@@ -458,7 +500,7 @@ impl Store for PgStore {
         limits: &CountLimits,
     ) -> StoreResult<Committed<Participant>> {
         let p = &participant;
-        write_tx!(self, |c| participants::add(c, service, p.clone(), limits))
+        write_logged_tx!(self, |c| participants::add(c, service, p.clone(), limits))
     }
 
     async fn access_facts(
@@ -524,7 +566,7 @@ impl Store for PgStore {
         patch: ParticipantPatch,
     ) -> StoreResult<Committed<Participant>> {
         let p = &patch;
-        write_tx!(self, |c| participants::update(
+        write_logged_tx!(self, |c| participants::update(
             c,
             service,
             conversation,
@@ -540,7 +582,7 @@ impl Store for PgStore {
         sid: &str,
     ) -> StoreResult<Committed<Participant>> {
         let now = now_millis();
-        write_tx!(self, |c| participants::remove(
+        write_logged_tx!(self, |c| participants::remove(
             c,
             service,
             conversation,
@@ -560,7 +602,7 @@ impl Store for PgStore {
 
     async fn add_message(&self, service: &str, new: NewMessage) -> StoreResult<Committed<Message>> {
         let n = &new;
-        write_tx!(self, |c| messages::add(c, service, n.clone()))
+        write_logged_tx!(self, |c| messages::add(c, service, n.clone()))
     }
 
     async fn message(
@@ -584,7 +626,7 @@ impl Store for PgStore {
         patch: MessagePatch,
     ) -> StoreResult<Committed<Message>> {
         let p = &patch;
-        write_tx!(self, |c| messages::update(
+        write_logged_tx!(self, |c| messages::update(
             c,
             service,
             conversation,
@@ -600,7 +642,7 @@ impl Store for PgStore {
         sid: &str,
     ) -> StoreResult<Committed<Message>> {
         let now = now_millis();
-        write_tx!(self, |c| messages::remove(
+        write_logged_tx!(self, |c| messages::remove(
             c,
             service,
             conversation,

@@ -72,6 +72,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     // Field order matters on drop: the writer finishes its queue before readers close.
     writer: Writer,
+    listener: confab_store::ListenerSlot,
     readers: Readers,
     /// Taken (and stopped) by `close`, so that a closed store holds no connection.
     checkpointer: std::sync::Mutex<Option<checkpoint::Checkpointer>>,
@@ -145,9 +146,16 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(e)?;
         let io = |err: std::io::Error| StoreError::Backend(format!("start store threads: {err}"));
+        let listener = confab_store::ListenerSlot::default();
         Ok(SqliteStore {
-            writer: Writer::start(conn, opts.queue_capacity.max(1), opts.max_batch.max(1))
-                .map_err(io)?,
+            writer: Writer::start(
+                conn,
+                opts.queue_capacity.max(1),
+                opts.max_batch.max(1),
+                listener.clone(),
+            )
+            .map_err(io)?,
+            listener,
             readers: Readers::start(readers).map_err(io)?,
             checkpointer: std::sync::Mutex::new(Some(
                 checkpoint::Checkpointer::start(checkpointer, &opts.path).map_err(io)?,
@@ -158,6 +166,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn listen(&self, listener: std::sync::Arc<dyn confab_store::CommitListener>) {
+        let _ = self.listener.set(listener);
+    }
+
     async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration> {
         self.writer
             .write(move |c| conversations::init_account(c, &default_service))
@@ -288,7 +300,7 @@ impl Store for SqliteStore {
         let (s, sid) = (service.to_owned(), sid.to_owned());
         let now = now_millis();
         self.writer
-            .write(move |c| users::delete(c, &s, &sid, now))
+            .write_logged(move |c| users::delete(c, &s, &sid, now))
             .await
     }
 
@@ -354,7 +366,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Committed<(Conversation, Vec<Participant>)>> {
         let limits = *limits;
         self.writer
-            .write(move |c| {
+            .write_logged(move |c| {
                 conversations::create_with_participants(c, conversation, participants, &limits)
             })
             .await
@@ -365,7 +377,7 @@ impl Store for SqliteStore {
         conversation: Conversation,
     ) -> StoreResult<Committed<Conversation>> {
         self.writer
-            .write(move |c| conversations::create(c, conversation))
+            .write_logged(move |c| conversations::create(c, conversation))
             .await
     }
 
@@ -390,7 +402,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Committed<Conversation>> {
         let (service, sid) = (service.to_owned(), sid.to_owned());
         self.writer
-            .write(move |c| conversations::update(c, &service, &sid, patch))
+            .write_logged(move |c| conversations::update(c, &service, &sid, patch))
             .await
     }
 
@@ -402,7 +414,7 @@ impl Store for SqliteStore {
         let (service, sid) = (service.to_owned(), sid.to_owned());
         let now = now_millis();
         self.writer
-            .write(move |c| conversations::delete(c, &service, &sid, now))
+            .write_logged(move |c| conversations::delete(c, &service, &sid, now))
             .await
     }
 
@@ -426,7 +438,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Committed<Participant>> {
         let (service, limits) = (service.to_owned(), *limits);
         self.writer
-            .write(move |c| participants::add(c, &service, participant, &limits))
+            .write_logged(move |c| participants::add(c, &service, participant, &limits))
             .await
     }
 
@@ -495,7 +507,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Committed<Participant>> {
         let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
         self.writer
-            .write(move |c| participants::update(c, &s, &conv, &sid, patch))
+            .write_logged(move |c| participants::update(c, &s, &conv, &sid, patch))
             .await
     }
 
@@ -508,7 +520,7 @@ impl Store for SqliteStore {
         let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
         let now = now_millis();
         self.writer
-            .write(move |c| participants::remove(c, &s, &conv, &sid, now))
+            .write_logged(move |c| participants::remove(c, &s, &conv, &sid, now))
             .await
     }
 
@@ -528,7 +540,7 @@ impl Store for SqliteStore {
         let service = service.to_owned();
         // Every check comes before its first change (see `messages::add`).
         self.writer
-            .write_checked_first(move |c| messages::add(c, &service, new))
+            .write_logged_checked_first(move |c| messages::add(c, &service, new))
             .await
     }
 
@@ -553,7 +565,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Committed<Message>> {
         let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
         self.writer
-            .write(move |c| messages::update(c, &s, &conv, &sid, patch))
+            .write_logged(move |c| messages::update(c, &s, &conv, &sid, patch))
             .await
     }
 
@@ -566,7 +578,7 @@ impl Store for SqliteStore {
         let (s, conv, sid) = (service.to_owned(), conversation.to_owned(), sid.to_owned());
         let now = now_millis();
         self.writer
-            .write(move |c| messages::remove(c, &s, &conv, &sid, now))
+            .write_logged(move |c| messages::remove(c, &s, &conv, &sid, now))
             .await
     }
 

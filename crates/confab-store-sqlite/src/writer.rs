@@ -1,7 +1,9 @@
 //! The single writer: one thread owns the only read-write connection. It takes every queued
 //! write, runs them all inside one transaction (each in its own savepoint, so one failing write
 //! changes nothing and does not spoil the others), commits once, and only then answers each
-//! caller. One fsync thus covers a whole batch: group commit.
+//! caller. One fsync thus covers a whole batch: group commit. The thread knows the commit
+//! order, so it hands each committed write's events to the store's listener, in that order,
+//! before answering anyone.
 //!
 //! A write that can fail only before its first change (adding a message: every check comes
 //! first) runs without a savepoint ([`Writer::write_checked_first`]): a savepoint copies each
@@ -12,7 +14,7 @@
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use confab_store::{StoreError, StoreResult};
+use confab_store::{Committed, ListenerSlot, LogEvent, StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -20,6 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 /// once the transaction's fate is known.
 trait Job: Send {
     fn run(&mut self, conn: &Connection) -> Result<(), Poisoned>;
+    /// The events the write logged, once it ran.
+    fn events(&self) -> &[LogEvent];
     fn finish(self: Box<Self>, commit: &StoreResult<()>);
 }
 
@@ -30,8 +34,18 @@ struct TypedJob<T, F> {
     f: Option<F>,
     /// Whether the write needs a savepoint (it may fail after changing rows).
     savepoint: bool,
+    /// The events in a result of this type (none but in a [`Committed`]).
+    events: fn(&T) -> &[LogEvent],
     result: Option<StoreResult<T>>,
     reply: oneshot::Sender<StoreResult<T>>,
+}
+
+fn no_events<T>(_: &T) -> &[LogEvent] {
+    &[]
+}
+
+fn committed_events<U>(c: &Committed<U>) -> &[LogEvent] {
+    &c.events
 }
 
 impl<T, F> Job for TypedJob<T, F>
@@ -68,6 +82,13 @@ where
         Ok(())
     }
 
+    fn events(&self) -> &[LogEvent] {
+        match &self.result {
+            Some(Ok(t)) => (self.events)(t),
+            _ => &[],
+        }
+    }
+
     fn finish(self: Box<Self>, commit: &StoreResult<()>) {
         let answer = match (commit, self.result) {
             (Err(e), _) => Err(e.clone()),
@@ -90,18 +111,20 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the writer thread on `conn`. `max_batch` caps the writes in one transaction so
-    /// that one commit never holds answers back for long.
+    /// that one commit never holds answers back for long; committed events go to the
+    /// listener in `listener` (once one is set).
     pub(crate) fn start(
         conn: Connection,
         queue_capacity: usize,
         max_batch: usize,
+        listener: ListenerSlot,
     ) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("confab-sqlite-writer".into())
             .spawn(move || {
-                run(conn, rx, max_batch);
+                run(conn, rx, max_batch, &listener);
                 let _ = done_tx.send(());
             })?;
         Ok(Writer {
@@ -117,20 +140,35 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        self.queue_write(f, true).await
+        self.queue_write(f, true, no_events).await
     }
 
-    /// Like [`Writer::write`], for an `f` that fails only before its first change: it runs
-    /// without a savepoint of its own.
-    pub(crate) async fn write_checked_first<T, F>(&self, f: F) -> StoreResult<T>
+    /// Like [`Writer::write`], for a write that logs events: they go to the listener in
+    /// commit order.
+    pub(crate) async fn write_logged<U, F>(&self, f: F) -> StoreResult<Committed<U>>
     where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        U: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<Committed<U>> + Send + 'static,
     {
-        self.queue_write(f, false).await
+        self.queue_write(f, true, committed_events).await
     }
 
-    async fn queue_write<T, F>(&self, f: F, savepoint: bool) -> StoreResult<T>
+    /// Like [`Writer::write_logged`], for an `f` that fails only before its first change: it
+    /// runs without a savepoint of its own.
+    pub(crate) async fn write_logged_checked_first<U, F>(&self, f: F) -> StoreResult<Committed<U>>
+    where
+        U: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<Committed<U>> + Send + 'static,
+    {
+        self.queue_write(f, false, committed_events).await
+    }
+
+    async fn queue_write<T, F>(
+        &self,
+        f: F,
+        savepoint: bool,
+        events: fn(&T) -> &[LogEvent],
+    ) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
@@ -139,6 +177,7 @@ impl Writer {
         let job = Box::new(TypedJob {
             f: Some(f),
             savepoint,
+            events,
             result: None,
             reply,
         });
@@ -182,7 +221,12 @@ impl Drop for Writer {
     }
 }
 
-fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(
+    conn: Connection,
+    mut rx: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    listener: &ListenerSlot,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -193,8 +237,22 @@ fn run(conn: Connection, mut rx: mpsc::Receiver<Box<dyn Job>>, max_batch: usize)
             }
         }
         let outcome = run_batch(&conn, &mut batch);
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, jobs = batch.len(), "sqlite batch failed; rolled back");
+        match &outcome {
+            // The events go on in commit order (this thread is the only writer), before any
+            // caller hears its write committed.
+            Ok(()) => {
+                if let Some(listener) = listener.get() {
+                    for job in &batch {
+                        let events = job.events();
+                        if !events.is_empty() {
+                            listener.committed(events);
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, jobs = batch.len(), "sqlite batch failed; rolled back");
+            }
         }
         for job in batch.drain(..) {
             job.finish(&outcome);
@@ -230,6 +288,7 @@ mod tests {
             Box::new(TypedJob {
                 f: Some(f),
                 savepoint: true,
+                events: no_events,
                 result: None,
                 reply,
             }),
@@ -284,6 +343,7 @@ mod tests {
             Box::new(TypedJob {
                 f: Some(f),
                 savepoint: false,
+                events: no_events,
                 result: None,
                 reply,
             }),

@@ -9,6 +9,8 @@
 //!   gapless and unique per conversation under any number of concurrent writers.
 //! - Membership changes also append to the identity's user log (`user_seq`, gapless per user).
 //! - Removing a message scrubs its body and attributes from the log too.
+//! - The events of each committed write go to the [`CommitListener`] (when one is set) after
+//!   the commit, in commit order, before the write returns, whatever becomes of its caller.
 //!
 //! [`patch`] holds the pure parts both backends share (applying updates, building events), so a
 //! backend only says how to read and write rows.
@@ -28,12 +30,28 @@ pub use types::*;
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// Takes the events of every committed write, in commit order: how committed events reach
+/// live delivery. A store calls it right after the commit and before the write's caller
+/// hears of it, even if that caller has gone meanwhile, so a commit is never left
+/// unpublished. It must not block.
+pub trait CommitListener: Send + Sync + 'static {
+    /// The events of one committed write, in `seq` order.
+    fn committed(&self, events: &[LogEvent]);
+}
+
+/// Where a store keeps its listener: set once, read by every commit.
+pub type ListenerSlot = std::sync::Arc<std::sync::OnceLock<std::sync::Arc<dyn CommitListener>>>;
+
 /// The storage trait. See the crate docs for the rules every implementation keeps.
 ///
 /// Methods that change a conversation return the events they committed, in `seq` order.
 /// Conversations are named by SID or unique name where a method says so, by SID elsewhere.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// From now on the events of every committed write go to `listener` (a second call is
+    /// ignored).
+    fn listen(&self, listener: std::sync::Arc<dyn CommitListener>);
+
     /// Creates the default service (with its default roles) and the account configuration on
     /// first start; later calls return the existing configuration unchanged.
     async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration>;

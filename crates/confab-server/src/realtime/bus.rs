@@ -284,7 +284,7 @@ pub(crate) async fn run_subscriber(
                 skip,
             } if node != bus.node => {
                 if let Some(sid) = Sid::parse(SidKind::Conversation, &conversation) {
-                    hub.deliver_ephemeral(&sid, Arc::from(frame.into_bytes()), skip.as_deref());
+                    hub.deliver_ephemeral(&sid, &Arc::from(frame.into_bytes()), skip.as_deref());
                 }
             }
             Note::News {
@@ -389,7 +389,7 @@ pub(crate) async fn reconcile(rt: Arc<Realtime>) {
 /// that moved past what was heard, handed to this node's sessions (a session behind it sees
 /// a gap and reads the rest).
 async fn check(rt: &Realtime, quiet: Vec<(Stream, i64)>) -> Result<(), confab_store::StoreError> {
-    let store = rt.domain.store_handle();
+    let domain = &rt.domain;
     let mut conversations = vec![];
     let mut users: std::collections::HashMap<Sid, Vec<(String, i64)>> = Default::default();
     for (stream, heard) in quiet {
@@ -404,28 +404,27 @@ async fn check(rt: &Realtime, quiet: Vec<(Stream, i64)>) -> Result<(), confab_st
     let heads = if sids.is_empty() {
         vec![]
     } else {
-        store.conversation_heads(&sids).await?
+        domain.conversation_heads(&sids).await?
     };
     for ((sid, heard), (_, head)) in conversations.into_iter().zip(heads) {
         if head > heard {
             tracing::debug!(conversation = %sid, heard, head, "reconcile: a publish was lost");
-            let entries = store.conversation_log(sid.as_str(), head - 1, 1).await?;
-            deliver(rt, Stream::Conversation(sid), entries);
+            let stream = Stream::Conversation(sid);
+            let entries = domain.log_after(&stream, head - 1, 1).await?;
+            deliver(rt, stream, entries);
         }
     }
     for (service, identities) in users {
         let names: Vec<String> = identities.iter().map(|(i, _)| i.clone()).collect();
-        let heads = store.user_heads(service.as_str(), &names).await?;
+        let heads = domain.user_heads(&service, &names).await?;
         for ((identity, heard), (_, head)) in identities.into_iter().zip(heads) {
             if head > heard {
                 tracing::debug!(%identity, heard, head, "reconcile: a publish was lost");
-                let entries = store
-                    .user_log(service.as_str(), &identity, head - 1, 1)
-                    .await?;
                 let stream = Stream::User {
                     service: service.clone(),
                     identity,
                 };
+                let entries = domain.log_after(&stream, head - 1, 1).await?;
                 deliver(rt, stream, entries);
             }
         }

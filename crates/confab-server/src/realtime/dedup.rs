@@ -17,11 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use confab_protocol::frame::WireError;
-use serde_json::Value;
 use tokio::sync::watch;
 
-/// A request's answer as it is sent.
-pub(crate) type Answer = Result<Value, WireError>;
+/// A request's answer as it is sent: its result encoded as JSON, or its error.
+pub(crate) type Answer = Result<String, WireError>;
 
 /// `service`, `identity` and `op_id` joined by NUL (none of them holds one): one allocation per
 /// request, shared by the map and the expiry order.
@@ -148,7 +147,7 @@ mod tests {
         };
         // Another identity's identical op_id is its own.
         assert!(matches!(cache.claim("IS1", "bob", "op-1"), Claim::First(_)));
-        let done = Done::Answer(Ok(serde_json::json!({"index": 3})));
+        let done = Done::Answer(Ok(r#"{"index":3}"#.into()));
         tx.send_replace(Some(done.clone()));
         let answer = rx.wait_for(Option::is_some).await.unwrap().clone();
         assert_eq!(answer, Some(done));

@@ -1,150 +1,44 @@
-//! Realtime requests: each `req` method is a thin adapter that reads its parameters, calls one
-//! domain operation as the session's identity, and renders the result. Authorization, limits
-//! and persistence are the domain's, exactly as for the REST door.
-//!
-//! Parameters are JSON objects with camelCase keys; results are the entities as the protocol
-//! defines them (`confab_protocol::entity`). `docs/PROTOCOL.md` lists every method.
+//! Realtime requests, routed from the method table (`confab_protocol::method`): each method
+//! is a thin adapter that takes its typed params, calls one domain operation as the session's
+//! identity, and encodes the method's typed result. Authorization, limits and persistence
+//! are the domain's, exactly as for the REST door. The few methods that also touch the
+//! endpoint's live state (typing, read horizons, reachability) reach it through [`Live`].
+
+use std::sync::Arc;
 
 use confab_domain::{
     Actor, ConversationInput, CreateMessage, CreateParticipant, Domain, DomainError, PageParams,
-    UpdateMessage, UpdateParticipant,
+    ReadMode, UpdateMessage, UpdateParticipant, UpdateUser, UpdateUserConversation,
 };
 use confab_protocol::ErrorCode;
+use confab_protocol::event::Horizon;
+use confab_protocol::method::{
+    ConversationPage, Empty, JoinedConversation, MessagePage, OnlineUser, Page, ReadState, Request,
+};
 use confab_protocol::sid::Sid;
-use confab_store::{ActivityKey, Cursor, Order, Page};
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use confab_store::{ActivityKey, Cursor, Order, UserConversation};
+use serde::Serialize;
+use serde_json::Value;
 
-/// Every method [`call`] answers (besides `token.update`, which the session itself handles).
-pub const METHODS: &[&str] = &[
-    "conversation.create",
-    "conversation.get",
-    "conversation.update",
-    "conversation.delete",
-    "conversation.join",
-    "conversation.leave",
-    "conversations.list",
-    "conversation.summary",
-    "participant.add",
-    "participant.get",
-    "participant.update",
-    "participant.remove",
-    "participant.list",
-    "message.send",
-    "message.get",
-    "message.update",
-    "message.remove",
-    "message.list",
-    "user.get",
-    "conversation.setNotificationLevel",
-    "conversation.typing",
-    "user.update",
-    "conversation.setLastRead",
-    "conversation.advanceLastRead",
-    "conversation.setAllRead",
-    "conversation.setAllUnread",
-];
+use super::horizons::Horizons;
+use super::hub::Hub;
+use super::presence::Presence;
+use super::typing::TypingTracker;
 
-/// Whether a method changes something (and so takes part in `op_id` de-duplication).
-pub fn is_mutation(method: &str) -> bool {
-    matches!(
-        method,
-        "conversation.create"
-            | "conversation.update"
-            | "conversation.delete"
-            | "conversation.join"
-            | "conversation.leave"
-            | "participant.add"
-            | "participant.update"
-            | "participant.remove"
-            | "message.send"
-            | "message.update"
-            | "message.remove"
-            | "conversation.setLastRead"
-            | "conversation.advanceLastRead"
-            | "conversation.setAllRead"
-            | "conversation.setAllUnread"
-            | "conversation.setNotificationLevel"
-            | "user.update"
-    )
+/// The endpoint's live state that some methods touch beside the domain.
+pub(crate) struct Live<'a> {
+    pub hub: &'a Arc<Hub>,
+    pub typing: &'a Arc<TypingTracker>,
+    pub horizons: &'a Arc<Horizons>,
+    pub presence: &'a Presence,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ConversationRef {
-    conversation: String,
-}
+/// A method's result, encoded.
+pub(crate) type Encoded = Result<String, DomainError>;
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct ConversationFields {
-    conversation: Option<String>,
-    friendly_name: Option<String>,
-    unique_name: Option<String>,
-    attributes: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ParticipantRef {
-    conversation: String,
-    participant: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ParticipantFields {
-    conversation: String,
-    #[serde(default)]
-    identity: Option<String>,
-    #[serde(default)]
-    participant: Option<String>,
-    #[serde(default)]
-    attributes: Option<Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MessageRef {
-    conversation: String,
-    message: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct MessageFields {
-    conversation: String,
-    #[serde(default)]
-    message: Option<String>,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    attributes: Option<Value>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct PageFields {
-    conversation: Option<String>,
-    page_size: Option<u32>,
-    page_token: Option<String>,
-    order: Option<String>,
-    /// Messages only: the index to page from (included), with `direction`.
-    anchor: Option<i64>,
-    /// `backwards` (older, newest first; the default) or `forwards` (newer, oldest first).
-    direction: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct UserRef {
-    identity: Option<String>,
-}
-
-fn params<T: DeserializeOwned>(p: Value) -> Result<T, DomainError> {
-    let p = if p.is_null() { json!({}) } else { p };
-    serde_json::from_value(p).map_err(|e| DomainError::invalid(format!("params: {e}")))
+fn encode<T: Serialize>(value: &T) -> Encoded {
+    serde_json::to_string(value)
+        .map_err(|_| DomainError::new(ErrorCode::Internal, "a result did not encode"))
 }
 
 /// Attributes travel as JSON values over the realtime protocol; the domain keeps JSON text.
@@ -155,50 +49,52 @@ fn attributes(v: Option<Value>) -> Option<String> {
     })
 }
 
-fn page_params(p: &PageFields) -> Result<PageParams, DomainError> {
-    let cursor = p
-        .page_token
-        .as_deref()
+fn order(o: Option<&str>) -> Result<Order, DomainError> {
+    match o {
+        None | Some("asc") => Ok(Order::Asc),
+        Some("desc") => Ok(Order::Desc),
+        Some(o) => Err(DomainError::invalid(format!(
+            "order {o:?}: asc or desc (conversations.list also takes recent)"
+        ))),
+    }
+}
+
+fn page_params(
+    size: Option<u32>,
+    token: Option<&str>,
+    o: Option<&str>,
+) -> Result<PageParams, DomainError> {
+    let cursor = token
         .map(|t| {
             Cursor::from_token(t)
                 .ok_or_else(|| DomainError::invalid("pageToken is not one this server issued"))
         })
         .transpose()?;
-    let order = match p.order.as_deref() {
-        None | Some("asc") => Order::Asc,
-        Some("desc") => Order::Desc,
-        Some(o) => {
-            return Err(DomainError::invalid(format!(
-                "order {o:?}: asc or desc (conversations.list also takes recent)"
-            )));
-        }
-    };
     Ok(PageParams {
-        size: p.page_size,
-        order,
+        size,
+        order: order(o)?,
         cursor,
     })
 }
 
 /// A message page: from a page token, or from an anchor index in a direction (messages are
 /// keyed by their index, so the anchor is a cursor just past it, in the listing order).
-fn message_page(p: &PageFields) -> Result<PageParams, DomainError> {
+fn message_page(p: &MessagePage) -> Result<PageParams, DomainError> {
+    let direction = |d: &str| match d {
+        "backwards" => Ok(Order::Desc),
+        "forwards" => Ok(Order::Asc),
+        d => Err(DomainError::invalid(format!(
+            "direction {d:?}: backwards or forwards"
+        ))),
+    };
     let Some(anchor) = p.anchor else {
         // A later page of an anchored walk: its token with the walk's direction.
-        let mut page = page_params(p)?;
+        let mut page = page_params(p.page_size, p.page_token.as_deref(), p.order.as_deref())?;
         if let Some(d) = p.direction.as_deref() {
             if p.order.is_some() {
                 return Err(DomainError::invalid("give direction or order, not both"));
             }
-            page.order = match d {
-                "backwards" => Order::Desc,
-                "forwards" => Order::Asc,
-                d => {
-                    return Err(DomainError::invalid(format!(
-                        "direction {d:?}: backwards or forwards"
-                    )));
-                }
-            };
+            page.order = direction(d)?;
         }
         return Ok(page);
     };
@@ -207,14 +103,10 @@ fn message_page(p: &PageFields) -> Result<PageParams, DomainError> {
             "anchor goes with direction, not with pageToken or order",
         ));
     }
-    let (order, cursor) = match p.direction.as_deref() {
-        None | Some("backwards") => (Order::Desc, Cursor::After(anchor.saturating_add(1))),
-        Some("forwards") => (Order::Asc, Cursor::After(anchor.saturating_sub(1))),
-        Some(d) => {
-            return Err(DomainError::invalid(format!(
-                "direction {d:?}: backwards or forwards"
-            )));
-        }
+    let order = direction(p.direction.as_deref().unwrap_or("backwards"))?;
+    let cursor = match order {
+        Order::Desc => Cursor::After(anchor.saturating_add(1)),
+        Order::Asc => Cursor::After(anchor.saturating_sub(1)),
     };
     Ok(PageParams {
         size: p.page_size,
@@ -223,90 +115,155 @@ fn message_page(p: &PageFields) -> Result<PageParams, DomainError> {
     })
 }
 
-fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Value {
-    json!({
-        "items": page.items.iter().map(item).collect::<Vec<_>>(),
-        "next_page_token": page.has_next.then_some(page.last_key).flatten().map(|k| Cursor::After(k).to_token()),
-        "previous_page_token": page.has_previous.then_some(page.first_key).flatten().map(|k| Cursor::Before(k).to_token()),
-    })
+fn page<T, U>(page: &confab_store::Page<T>, item: impl Fn(&T) -> U) -> Page<U> {
+    Page {
+        items: page.items.iter().map(item).collect(),
+        next_page_token: page
+            .has_next
+            .then_some(page.last_key)
+            .flatten()
+            .map(|k| Cursor::After(k).to_token()),
+        previous_page_token: page
+            .has_previous
+            .then_some(page.first_key)
+            .flatten()
+            .map(|k| Cursor::Before(k).to_token()),
+    }
 }
 
 /// A conversation as one of the user's: with its participant, counts and notification level.
-fn user_conversation_json(uc: &confab_store::UserConversation) -> Value {
-    json!({
-        "conversation": to_json(&uc.conversation),
-        "participant": to_json(&uc.participant),
-        "last_message_index": uc.last_message_index,
-        "unread_messages_count": uc.unread_messages_count(),
-        "notification_level": uc.participant.notification_level,
-        "messages_count": uc.messages_count,
-        "participants_count": uc.participants_count,
-        "last_activity": uc.last_activity,
-    })
+fn joined(uc: &UserConversation) -> JoinedConversation {
+    JoinedConversation {
+        conversation: uc.conversation.clone(),
+        participant: uc.participant.clone(),
+        last_message_index: uc.last_message_index,
+        unread_messages_count: uc.unread_messages_count(),
+        notification_level: uc.participant.notification_level,
+        messages_count: uc.messages_count,
+        participants_count: uc.participants_count,
+        last_activity: uc.last_activity,
+    }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
-}
-
-fn required(v: Option<String>, name: &str) -> Result<String, DomainError> {
-    v.ok_or_else(|| DomainError::invalid(format!("params.{name} is required")))
-}
-
-/// Runs one method for `actor` (always an [`Actor::User`]). `op_id` reaches the store for
-/// `message.send`, whose de-duplication survives restarts.
-pub async fn call(
+async fn conversations(
     domain: &Domain,
     actor: &Actor,
-    method: &str,
-    op_id: Option<String>,
-    p: Value,
-    admit_message: impl FnOnce(&Sid) -> bool,
-) -> Result<Value, DomainError> {
+    service: Option<&str>,
+    identity: &str,
+    p: ConversationPage,
+) -> Encoded {
+    if p.order.as_deref() == Some("recent") {
+        let page = domain
+            .recent_conversations(actor, service, p.page_size, p.page_token.as_deref())
+            .await?;
+        return encode(&Page {
+            items: page.items.iter().map(joined).collect(),
+            next_page_token: page.next.map(ActivityKey::to_token),
+            previous_page_token: None,
+        });
+    }
+    let params = page_params(p.page_size, p.page_token.as_deref(), p.order.as_deref())?;
+    let list = domain
+        .user_conversations(actor, service, identity, params)
+        .await?;
+    encode(&page(&list, joined))
+}
+
+/// Moves the caller's read horizon (one change of a user's horizons at a time, so that the
+/// one broadcast last is the one committed last) and broadcasts it, coalesced.
+async fn read_horizon(
+    domain: &Domain,
+    live: &Live<'_>,
+    actor: &Actor,
+    conversation: &str,
+    mode: ReadMode,
+) -> Encoded {
     let Actor::User { service, identity } = actor else {
         return Err(DomainError::forbidden("realtime calls are made by users"));
     };
-    let service = Some(service.as_str());
-    match method {
-        "conversation.create" => {
-            let f: ConversationFields = params(p)?;
+    let state = live
+        .horizons
+        .in_turn(service, identity, async {
+            let state = domain
+                .set_read_horizon(actor, Some(service.as_str()), conversation, mode)
+                .await?;
+            let p = &state.participant;
+            if let Some(identity) = &p.identity {
+                live.horizons.moved(
+                    live.hub,
+                    Horizon {
+                        conversation_sid: p.conversation_sid.clone(),
+                        participant_sid: p.sid.clone(),
+                        identity: identity.clone(),
+                        last_read_message_index: p.last_read_message_index,
+                    },
+                );
+            }
+            Ok::<_, DomainError>(state)
+        })
+        .await?;
+    encode(&ReadState {
+        last_read_message_index: state.participant.last_read_message_index,
+        unread_messages_count: state.unread_messages_count,
+    })
+}
+
+/// Runs one request for `actor` (always an [`Actor::User`]). `op_id` reaches the store for
+/// `message.send`, whose de-duplication survives restarts; `admit_message` charges the
+/// conversation's message rate once the sender is known to be a participant.
+pub(crate) async fn call(
+    domain: &Domain,
+    live: &Live<'_>,
+    actor: &Actor,
+    request: Request,
+    op_id: Option<String>,
+    admit_message: impl FnOnce(&Sid) -> bool,
+) -> Encoded {
+    let Actor::User {
+        service: service_sid,
+        identity,
+    } = actor
+    else {
+        return Err(DomainError::forbidden("realtime calls are made by users"));
+    };
+    let service = Some(service_sid.as_str());
+    match request {
+        Request::ConversationCreate(f) => {
             let input = ConversationInput {
                 friendly_name: f.friendly_name,
                 unique_name: f.unique_name,
                 attributes: attributes(f.attributes),
                 ..Default::default()
             };
-            let c = domain.create_conversation(actor, service, input).await?;
-            Ok(to_json(&c.value))
+            encode(
+                &domain
+                    .create_conversation(actor, service, input)
+                    .await?
+                    .value,
+            )
         }
-        "conversation.get" => {
-            let f: ConversationRef = params(p)?;
-            let c = domain.conversation(actor, service, &f.conversation).await?;
-            Ok(to_json(&c))
+        Request::ConversationGet(f) => {
+            encode(&domain.conversation(actor, service, &f.conversation).await?)
         }
-        "conversation.update" => {
-            let f: ConversationFields = params(p)?;
-            let conversation = required(f.conversation, "conversation")?;
+        Request::ConversationUpdate(f) => {
             let input = ConversationInput {
-                friendly_name: f.friendly_name,
-                unique_name: f.unique_name,
-                attributes: attributes(f.attributes),
+                friendly_name: f.fields.friendly_name,
+                unique_name: f.fields.unique_name,
+                attributes: attributes(f.fields.attributes),
                 ..Default::default()
             };
             let c = domain
-                .update_conversation(actor, service, &conversation, input)
+                .update_conversation(actor, service, &f.conversation, input)
                 .await?;
-            Ok(to_json(&c.value))
+            encode(&c.value)
         }
-        "conversation.delete" => {
-            let f: ConversationRef = params(p)?;
+        Request::ConversationDelete(f) => {
             domain
                 .delete_conversation(actor, service, &f.conversation)
                 .await?;
-            Ok(json!({}))
+            encode(&Empty {})
         }
-        "conversation.join" => {
-            let f: ConversationRef = params(p)?;
+        Request::ConversationJoin(f) => {
             let input = CreateParticipant {
                 identity: Some(identity.clone()),
                 ..Default::default()
@@ -314,107 +271,93 @@ pub async fn call(
             let part = domain
                 .add_participant(actor, service, &f.conversation, input)
                 .await?;
-            Ok(to_json(&part.value))
+            encode(&part.value)
         }
-        "conversation.leave" => {
-            let f: ConversationRef = params(p)?;
+        Request::ConversationLeave(f) => {
             let part = domain
                 .remove_participant(actor, service, &f.conversation, identity)
                 .await?;
-            Ok(to_json(&part.value))
+            encode(&part.value)
         }
-        "conversations.list" => {
-            let f: PageFields = params(p)?;
-            if f.order.as_deref() == Some("recent") {
-                let page = domain
-                    .recent_conversations(actor, service, f.page_size, f.page_token.as_deref())
-                    .await?;
-                return Ok(json!({
-                    "items": page.items.iter().map(user_conversation_json).collect::<Vec<_>>(),
-                    "next_page_token": page.next.map(ActivityKey::to_token),
-                    "previous_page_token": null,
-                }));
-            }
-            let page = domain
-                .user_conversations(actor, service, identity, page_params(&f)?)
-                .await?;
-            Ok(page_json(&page, user_conversation_json))
-        }
-        "conversation.summary" => {
-            let f: ConversationRef = params(p)?;
+        Request::ConversationsList(p) => conversations(domain, actor, service, identity, p).await,
+        Request::ConversationSummary(f) => {
             // Checked as every read of a conversation (not a participant: 20403).
             domain.conversation(actor, service, &f.conversation).await?;
             let uc = domain
                 .user_conversation(actor, service, identity, &f.conversation)
                 .await?;
-            Ok(user_conversation_json(&uc))
+            encode(&joined(&uc))
         }
-        "conversation.setNotificationLevel" => {
-            #[derive(Deserialize)]
-            struct Level {
-                conversation: String,
-                level: String,
-            }
-            let f: Level = params(p)?;
+        Request::ConversationSetNotificationLevel(f) => {
             // Checked as every use of a conversation first (not a participant: 20403).
             domain.conversation(actor, service, &f.conversation).await?;
-            let input = confab_domain::UpdateUserConversation {
+            let input = UpdateUserConversation {
                 notification_level: Some(f.level),
                 ..Default::default()
             };
             let uc = domain
                 .update_user_conversation(actor, service, identity, &f.conversation, input)
                 .await?;
-            Ok(user_conversation_json(&uc))
+            encode(&joined(&uc))
         }
-        "participant.add" => {
-            let f: ParticipantFields = params(p)?;
+        Request::ConversationTyping(f) => {
+            let t = domain.typing(actor, service, &f.conversation).await?;
+            live.typing.started(live.hub, t);
+            encode(&Empty {})
+        }
+        Request::ConversationSetLastRead(f) => {
+            read_horizon(domain, live, actor, &f.conversation, ReadMode::Set(f.index)).await
+        }
+        Request::ConversationAdvanceLastRead(f) => {
+            let mode = ReadMode::Advance(f.index);
+            read_horizon(domain, live, actor, &f.conversation, mode).await
+        }
+        Request::ConversationSetAllRead(f) => {
+            read_horizon(domain, live, actor, &f.conversation, ReadMode::AllRead).await
+        }
+        Request::ConversationSetAllUnread(f) => {
+            read_horizon(domain, live, actor, &f.conversation, ReadMode::AllUnread).await
+        }
+        Request::ParticipantAdd(f) => {
             let input = CreateParticipant {
-                identity: Some(required(f.identity, "identity")?),
+                identity: Some(f.identity),
                 attributes: attributes(f.attributes),
                 ..Default::default()
             };
             let part = domain
                 .add_participant(actor, service, &f.conversation, input)
                 .await?;
-            Ok(to_json(&part.value))
+            encode(&part.value)
         }
-        "participant.get" => {
-            let f: ParticipantRef = params(p)?;
-            let part = domain
+        Request::ParticipantGet(f) => encode(
+            &domain
                 .participant(actor, service, &f.conversation, &f.participant)
-                .await?;
-            Ok(to_json(&part))
-        }
-        "participant.update" => {
-            let f: ParticipantFields = params(p)?;
-            let participant = required(f.participant, "participant")?;
+                .await?,
+        ),
+        Request::ParticipantUpdate(f) => {
             let input = UpdateParticipant {
                 attributes: attributes(f.attributes),
                 ..Default::default()
             };
             let part = domain
-                .update_participant(actor, service, &f.conversation, &participant, input)
+                .update_participant(actor, service, &f.conversation, &f.participant, input)
                 .await?;
-            Ok(to_json(&part.value))
+            encode(&part.value)
         }
-        "participant.remove" => {
-            let f: ParticipantRef = params(p)?;
+        Request::ParticipantRemove(f) => {
             let part = domain
                 .remove_participant(actor, service, &f.conversation, &f.participant)
                 .await?;
-            Ok(to_json(&part.value))
+            encode(&part.value)
         }
-        "participant.list" => {
-            let f: PageFields = params(p)?;
-            let conversation = required(f.conversation.clone(), "conversation")?;
-            let page = domain
-                .list_participants(actor, service, &conversation, page_params(&f)?)
+        Request::ParticipantList(p) => {
+            let params = page_params(p.page_size, p.page_token.as_deref(), p.order.as_deref())?;
+            let list = domain
+                .list_participants(actor, service, &p.conversation, params)
                 .await?;
-            Ok(page_json(&page, to_json))
+            encode(&page(&list, Clone::clone))
         }
-        "message.send" => {
-            let f: MessageFields = params(p)?;
+        Request::MessageSend(f) => {
             let input = CreateMessage {
                 body: f.body,
                 attributes: attributes(f.attributes),
@@ -424,52 +367,62 @@ pub async fn call(
             let m = domain
                 .add_message_admitted(actor, service, &f.conversation, input, admit_message)
                 .await?;
-            Ok(to_json(&m.value))
+            // A message ends its author's typing indicator.
+            live.typing
+                .stopped(live.hub, &m.value.conversation_sid, identity);
+            encode(&m.value)
         }
-        "message.get" => {
-            let f: MessageRef = params(p)?;
-            let m = domain
+        Request::MessageGet(f) => encode(
+            &domain
                 .message(actor, service, &f.conversation, &f.message)
-                .await?;
-            Ok(to_json(&m))
-        }
-        "message.update" => {
-            let f: MessageFields = params(p)?;
-            let message = required(f.message, "message")?;
+                .await?,
+        ),
+        Request::MessageUpdate(f) => {
             let input = UpdateMessage {
                 body: f.body,
                 attributes: attributes(f.attributes),
                 ..Default::default()
             };
             let m = domain
-                .update_message(actor, service, &f.conversation, &message, input)
+                .update_message(actor, service, &f.conversation, &f.message, input)
                 .await?;
-            Ok(to_json(&m.value))
+            encode(&m.value)
         }
-        "message.remove" => {
-            let f: MessageRef = params(p)?;
+        Request::MessageRemove(f) => {
             let m = domain
                 .remove_message(actor, service, &f.conversation, &f.message)
                 .await?;
-            Ok(to_json(&m.value))
+            encode(&m.value)
         }
-        "message.list" => {
-            let f: PageFields = params(p)?;
-            let conversation = required(f.conversation.clone(), "conversation")?;
-            let page = domain
-                .list_messages(actor, service, &conversation, message_page(&f)?)
+        Request::MessageList(p) => {
+            let params = message_page(&p)?;
+            let list = domain
+                .list_messages(actor, service, &p.conversation, params)
                 .await?;
-            Ok(page_json(&page, to_json))
+            encode(&page(&list, Clone::clone))
         }
-        "user.get" => {
-            let f: UserRef = params(p)?;
+        Request::UserGet(f) => {
             let who = f.identity.as_deref().unwrap_or(identity);
-            let u = domain.visible_user(actor, service, who).await?;
-            Ok(to_json(&u))
+            let user = domain.visible_user(actor, service, who).await?;
+            // Reachability is the realtime layer's to know.
+            let is_online = live.presence.is_online(service_sid, &user.identity);
+            encode(&OnlineUser { user, is_online })
         }
-        other => Err(DomainError::new(
+        Request::UserUpdate(f) => {
+            if f.friendly_name.is_none() && f.attributes.is_none() {
+                return Err(DomainError::invalid("give friendlyName or attributes"));
+            }
+            let input = UpdateUser {
+                friendly_name: f.friendly_name,
+                attributes: attributes(f.attributes),
+                ..Default::default()
+            };
+            encode(&domain.update_user(actor, service, identity, input).await?)
+        }
+        // The session renews its own token (`token.update` never reaches here).
+        Request::TokenUpdate(_) => Err(DomainError::new(
             ErrorCode::UnknownMethod,
-            format!("unknown method {other:?}"),
+            "token.update is the session's own",
         )),
     }
 }

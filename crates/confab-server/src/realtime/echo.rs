@@ -5,9 +5,9 @@
 //! Such suites need a peer that sends back each message it gets; the realtime endpoint
 //! answers requests instead. So the echo stands on the realtime endpoint's own WebSocket
 //! stack: the same upgrade with the same limits and buffers ([`super::websocket`]), the same
-//! reading of a broken frame into a close code ([`super::session::broken`]), the same
-//! failing of the connection ([`super::session::fail`]), the same silence deadline and write
-//! timeout, and the same stop on shutdown. Only what is done with a message differs.
+//! reading of a broken frame into a close code ([`super::wire::broken`]), the same failing
+//! of the connection ([`super::wire::fail`]), the same silence deadline and write timeout,
+//! and the same stop on shutdown. Only what is done with a message differs.
 
 use std::sync::Arc;
 
@@ -18,7 +18,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep_until, timeout};
 
 use super::Realtime;
-use super::session::{Broken, broken, fail, stopping};
+use super::wire::{Broken, broken, close_back, fail, stopping};
 
 /// Where the echo is served when it is on.
 pub const ECHO_PATH: &str = "/_conformance/echo";
@@ -50,7 +50,7 @@ async fn run(rt: Arc<Realtime>, socket: WebSocket) {
             None => return,
             Some(Ok(Message::Close(_))) => {
                 // Flushes the close WebSocket queued in answer (RFC 6455 section 5.5.1).
-                let _ = timeout(rt.config.write_timeout, sink.close()).await;
+                close_back(&mut sink).await;
                 return;
             }
             Some(Ok(m @ (Message::Text(_) | Message::Binary(_)))) => m,

@@ -11,18 +11,19 @@
 //! `seq` and reads the log for anything it did not get (see `pump`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use axum::extract::ws::Utf8Bytes;
 use confab_domain::EventSink;
 use confab_protocol::frame::CloseReason;
 use confab_protocol::sid::Sid;
+use confab_server_core::{Ephemeral, Lag};
 use confab_store::{LogEvent, Stream};
 use tokio::sync::mpsc;
 
 use super::bus::Bus;
-use super::session::{Ephemeral, Kill, Live, Outbound};
+use super::outbound::{Item, Kill, live, text};
 
 /// A session as the hub sees it: where its events go and how to stop it.
 #[derive(Clone)]
@@ -32,55 +33,11 @@ pub(crate) struct Subscriber {
     /// The session's identity (ephemeral events skip their sender's own sessions).
     pub identity: String,
     /// The session's outbound queue.
-    pub tx: mpsc::Sender<Outbound>,
+    pub tx: mpsc::Sender<Item>,
     /// Closes the session.
     pub kill: Kill,
     /// Whether the session is still replaying, and fell behind meanwhile.
     pub lag: Arc<Lag>,
-}
-
-/// While a session replays its logs it does not read its queue, so a busy moment can fill
-/// the queue through no fault of the client. Until the replay is done a full queue only marks
-/// the session lagged, and the pump reads the logs again (everything dropped is there).
-#[derive(Debug)]
-pub(crate) struct Lag {
-    replaying: AtomicBool,
-    lagged: AtomicBool,
-}
-
-impl Lag {
-    /// A session that starts by replaying.
-    pub fn replaying() -> Lag {
-        Lag {
-            replaying: AtomicBool::new(true),
-            lagged: AtomicBool::new(false),
-        }
-    }
-
-    /// From now on a full queue closes the session.
-    pub fn replay_done(&self) {
-        self.replaying.store(false, Ordering::SeqCst);
-    }
-
-    /// Whether the pump is still replaying.
-    pub fn is_replaying(&self) -> bool {
-        self.replaying.load(Ordering::SeqCst)
-    }
-
-    /// Whether events were dropped since the last call.
-    pub fn take_lagged(&self) -> bool {
-        self.lagged.swap(false, Ordering::SeqCst)
-    }
-
-    /// A full queue: true if that is forgiven (the session is replaying).
-    fn forgive(&self) -> bool {
-        if self.replaying.load(Ordering::SeqCst) {
-            self.lagged.store(true, Ordering::SeqCst);
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// Subscriptions by stream.
@@ -236,12 +193,12 @@ impl Hub {
                     }
                 }
             }
-            let Some(event) = Live::new(event).map(Arc::new) else {
+            let Some(event) = live(event).map(Arc::new) else {
                 tracing::error!(stream = ?event.stream, seq = event.seq, "an event frame is not UTF-8");
                 continue;
             };
             for sub in subs {
-                match sub.tx.try_send(Outbound::Event(event.clone())) {
+                match sub.tx.try_send(Item::Event(event.clone())) {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         if !sub.lag.forgive() {
@@ -276,20 +233,23 @@ impl Hub {
         if let Some(bus) = self.bus.get() {
             bus.ephemeral(conversation, &frame, skip);
         }
-        self.deliver_ephemeral(conversation, frame, skip);
+        self.deliver_ephemeral(conversation, &frame, skip);
     }
 
     /// [`Hub::publish_ephemeral`] for this node's sessions only.
-    pub fn deliver_ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>) {
+    pub fn deliver_ephemeral(&self, conversation: &Sid, frame: &Arc<[u8]>, skip: Option<&str>) {
         let streams = lock(&self.streams);
         let Some(subs) = streams.get(&Stream::Conversation(conversation.clone())) else {
             return;
         };
+        let Some(text) = text(frame) else {
+            return;
+        };
         for sub in subs.iter().filter(|s| Some(s.identity.as_str()) != skip) {
             if has_headroom(sub) {
-                let _ = sub.tx.try_send(Outbound::Ephemeral(Box::new(Ephemeral {
+                let _ = sub.tx.try_send(Item::Ephemeral(Box::new(Ephemeral {
                     conversation: conversation.clone(),
-                    frame: frame.clone(),
+                    text: text.clone(),
                     once: None,
                 })));
             }
@@ -302,7 +262,7 @@ impl Hub {
     pub fn publish_news(
         &self,
         conversations: &[Sid],
-        frame_for: impl Fn(&Sid) -> Arc<[u8]>,
+        frame_for: impl Fn(&Sid) -> Option<Utf8Bytes>,
         about: &str,
         version: u64,
     ) {
@@ -317,10 +277,13 @@ impl Hub {
                 if !has_headroom(sub) || !told.insert(sub.id) {
                     continue;
                 }
-                let frame = frame.get_or_insert_with(|| frame_for(conversation)).clone();
-                let _ = sub.tx.try_send(Outbound::Ephemeral(Box::new(Ephemeral {
+                let Some(text) = frame.get_or_insert_with(|| frame_for(conversation)).clone()
+                else {
+                    continue;
+                };
+                let _ = sub.tx.try_send(Item::Ephemeral(Box::new(Ephemeral {
                     conversation: conversation.clone(),
-                    frame,
+                    text,
                     once: Some((about.to_owned(), version)),
                 })));
             }

@@ -3,29 +3,36 @@
 //! any disconnect resumes with nothing lost and nothing twice. `docs/PROTOCOL.md` is the
 //! specification; DESIGN.md sections 3 and 4 the contract.
 //!
-//! - [`hub`]: which session listens to which stream; the domain publishes committed events
-//!   into it, and it fills the sessions' bounded queues (a full queue: `slow_consumer`).
-//! - `session`: reads the socket, verifies `hello`, subscribes, dispatches requests, keeps the
-//!   heartbeat and token deadlines, and ends the session.
-//! - `pump`: the session's one writer task: `welcome`, the replay after the client's cursors,
-//!   then live events with each stream's `seq` checked (gaps filled from the log).
+//! How a write reaches a session: the domain commits it with its events, the store hands the
+//! committed events to the [`hub`] in commit order, and the hub puts each (encoded once,
+//! shared) into the bounded queue of every session subscribed to its stream (a full queue
+//! closes that session with `slow_consumer`). Each session is one task (`driver`) around a
+//! sans-IO state machine (`confab_server_core::Session`) that owns the session's cursors:
+//! it replays the logs after the client's cursors, checks every live event's `seq` (a gap is
+//! read from the log), and writes in batches.
+//!
+//! - [`hub`]: which session listens to which stream, and the hand-off of committed events.
+//! - `outbound`: what a session's queue holds, and the switch that ends a session.
+//! - `driver`: a session's task; `wire`: its socket (reads, writes, closes).
 //! - `requests`: runs each request in a task of its own, with `op_id` de-duplication
-//!   (`dedup`); `dispatch` holds the methods, thin adapters over the domain service.
+//!   (`dedup`); `dispatch` routes each method of the table to the domain.
 //! - `typing`, `horizons`, `presence`: the ephemeral events (typing indicators, coalesced
 //!   read horizons, reachability and profile news).
+//! - `bus`: other nodes (NATS), and the check against the log for what the bus lost.
 //! - `echo`: a WebSocket echo on the same stack, for conformance suites; off by default.
 
 pub(crate) mod bus;
 mod dedup;
 mod dispatch;
+mod driver;
 mod echo;
 mod horizons;
 pub(crate) mod hub;
+mod outbound;
 mod presence;
-mod pump;
 mod requests;
-mod session;
 mod typing;
+mod wire;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -42,7 +49,6 @@ use confab_protocol::sid::Sid;
 use confab_token::Verifier;
 use tokio::sync::watch;
 
-pub use dispatch::METHODS;
 pub use echo::ECHO_PATH;
 
 use crate::rest::rate_limit::{RateLimit, RateLimiter};
@@ -290,7 +296,7 @@ impl Realtime {
             .is_ok_and(|r| r.is_ok())
     }
 
-    fn next_session_id(&self) -> u64 {
+    pub(crate) fn next_session_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 }
@@ -307,7 +313,7 @@ pub(crate) fn router(rt: Arc<Realtime>) -> Router {
 async fn upgrade(State(rt): State<Arc<Realtime>>, ws: WebSocketUpgrade) -> Response {
     // Boxed: the socket is large, and a future keeps its arguments' room for good.
     websocket(ws.protocols([SUBPROTOCOL]))
-        .on_upgrade(move |socket| session::run(rt, Box::new(socket)))
+        .on_upgrade(move |socket| driver::run(rt, Box::new(socket)))
 }
 
 /// The WebSocket settings of every socket this server accepts: limits and buffers.
@@ -379,12 +385,7 @@ pub(crate) async fn announce_profiles(rt: Arc<Realtime>) {
 pub(crate) async fn prune_before(rt: &Realtime, before: i64) -> u64 {
     let mut total = 0;
     loop {
-        match rt
-            .domain
-            .store_handle()
-            .prune_conversation_logs(before, 5000)
-            .await
-        {
+        match rt.domain.prune_logs(before, 5000).await {
             Ok(0) => return total,
             Ok(n) => total += n,
             Err(e) => {

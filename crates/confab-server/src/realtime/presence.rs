@@ -197,12 +197,8 @@ impl Presence {
     async fn announce_to(&self, rt: &Realtime, service: &Sid, identity: &str, spread: bool) {
         // Numbered before reading, so that of two announcements the later read wins.
         let version = self.next_version();
-        let store = rt.domain.store_handle();
-        let (user, memberships) = match (
-            store.user(service.as_str(), identity).await,
-            store.memberships(service.as_str(), identity).await,
-        ) {
-            (Ok(Some(u)), Ok(m)) => (u, m),
+        let (user, memberships) = match rt.domain.profile(service, identity).await {
+            Ok(Some(profile)) => profile,
             // Deleted meanwhile, or the store failed: nothing to say.
             _ => return,
         };
@@ -227,13 +223,13 @@ impl Presence {
 /// Hands news about `info`'s user to this node's sessions in `conversations`, numbered
 /// `version` (each session takes it once, through the first conversation it follows).
 pub(crate) fn publish(rt: &Realtime, info: &UserInfo, conversations: &[Sid], version: u64) {
-    let frame_for = |conversation: &Sid| -> std::sync::Arc<[u8]> {
-        encode_event(
+    let frame_for = |conversation: &Sid| {
+        let frame = encode_event(
             conversation.as_str(),
             None,
             &EventBody::UserUpdated(info.clone()),
-        )
-        .into()
+        );
+        String::from_utf8(frame).ok().map(Into::into)
     };
     rt.hub
         .publish_news(conversations, frame_for, &info.identity, version);

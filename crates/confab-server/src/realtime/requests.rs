@@ -1,37 +1,20 @@
-//! Realtime requests as a session runs them: each `req` in a task of its own (so a slow one
-//! never holds up the session's reading), with `op_id` de-duplication, and the methods that
-//! need the endpoint's live state beside the domain (typing, read horizons, profiles).
+//! Realtime requests as a session runs them: each in a task of its own (so a slow one never
+//! holds up the session), charged to the identity's rate, with `op_id` de-duplication
+//! (`dedup`), and routed to its method in `dispatch`. The answer goes to the session's queue.
 
 use std::sync::Arc;
 
-use confab_domain::{Actor, DomainError, ReadMode};
-use confab_protocol::event::Horizon;
-use confab_protocol::frame::{ServerFrame, WireError};
-use confab_protocol::sid::Sid;
-use serde_json::{Value, json};
+use confab_domain::{Actor, DomainError};
+use confab_protocol::ErrorCode;
+use confab_protocol::frame::WireError;
+use confab_protocol::method::Request;
+use confab_server_core::{error_answer, result_answer};
 use tokio::sync::mpsc;
 
 use super::Realtime;
 use super::dedup::{Answer, Claim, Done, MAX_OP_ID_CHARS, OpCache, valid_op_id};
 use super::dispatch;
-use super::session::Outbound;
-
-/// A `res` frame.
-pub(crate) fn res(id: u64, answer: Answer) -> String {
-    match answer {
-        Ok(result) => ServerFrame::Res {
-            id,
-            result: Some(result),
-            error: None,
-        },
-        Err(error) => ServerFrame::Res {
-            id,
-            result: None,
-            error: Some(error),
-        },
-    }
-    .encode()
-}
+use super::outbound::Item;
 
 fn wire(e: DomainError) -> WireError {
     WireError::new(e.code, e.message)
@@ -42,30 +25,30 @@ fn wire(e: DomainError) -> WireError {
 pub(crate) async fn request(
     rt: Arc<Realtime>,
     actor: Actor,
-    tx: mpsc::Sender<Outbound>,
+    tx: mpsc::Sender<Item>,
     id: u64,
     op_id: Option<String>,
-    method: String,
-    params: Value,
+    request: Request,
 ) {
     let _active = rt.active();
+    let sends = matches!(request, Request::MessageSend(_));
     // The identity's rate is charged by what runs: a resend of a request already answered
     // (or under way) gets that answer without being charged again.
     let run = |op_id: Option<String>, charge: bool| {
-        let (rt, actor, method, params) = (rt.clone(), actor.clone(), method.clone(), &params);
+        let (rt, actor, request) = (rt.clone(), actor.clone(), request.clone());
         async move {
             if charge && !rt.admit(&actor) {
                 return Err(too_many());
             }
-            call(&rt, &actor, &method, op_id, params.clone(), charge).await
+            call(&rt, &actor, request, op_id, charge).await
         }
     };
     let answer = match (&op_id, &actor) {
         (Some(op), _) if !valid_op_id(op) => Err(WireError::new(
-            confab_protocol::ErrorCode::InvalidParameter,
+            ErrorCode::InvalidParameter,
             format!("op_id must be 1 to {MAX_OP_ID_CHARS} characters without control characters"),
         )),
-        (Some(op), Actor::User { service, identity }) if dispatch::is_mutation(&method) => {
+        (Some(op), Actor::User { service, identity }) if request.mutates() => {
             match rt.ops.claim(service.as_str(), identity, op) {
                 Claim::First(done) => {
                     // Forgets the op_id if this task is dropped or panics before answering,
@@ -73,14 +56,13 @@ pub(crate) async fn request(
                     let mut guard = Release(&rt.ops, service.as_str(), identity, op, true);
                     let answer = run(op_id.clone(), true).await;
                     done.send_replace(Some(match &answer {
-                        Ok(_) if method == "message.send" => Done::InStore,
+                        Ok(_) if sends => Done::InStore,
                         _ => Done::Answer(answer.clone()),
                     }));
                     // A passing failure, or a refusal for the rate, is not the operation's
                     // answer: a retry runs again.
                     guard.4 = answer.as_ref().is_err_and(|e| {
-                        e.status >= 500
-                            || e.code == confab_protocol::ErrorCode::TooManyRequests.code()
+                        e.status >= 500 || e.code == ErrorCode::TooManyRequests.code()
                     });
                     drop(guard);
                     answer
@@ -98,16 +80,12 @@ pub(crate) async fn request(
         }
         _ => run(op_id.clone(), true).await,
     };
-    if method == "message.send"
-        && let (Ok(m), Actor::User { identity, .. }) = (&answer, &actor)
-        && let Some(conv) = m["conversation_sid"].as_str()
-    {
-        // A message ends its author's typing indicator.
-        rt.typing
-            .stopped(&rt.hub, &Sid::from_trusted(conv.to_owned()), identity);
-    }
+    let text = match answer {
+        Ok(result) => result_answer(id, &result),
+        Err(e) => error_answer(id, e),
+    };
     // The session may be gone; its client will retry with the same op_id.
-    let _ = tx.send(Outbound::Text(res(id, answer))).await;
+    let _ = tx.send(Item::Answer(text)).await;
 }
 
 /// Releases an `op_id` when dropped, if its flag says so.
@@ -121,155 +99,33 @@ impl Drop for Release<'_> {
     }
 }
 
-/// Runs a method: those that need the endpoint's live state here, the rest in `dispatch`.
-/// Unless `charge`, a message does not spend its conversation's rate (a retry of one sent).
+/// Runs a method. Unless `charge`, a message does not spend its conversation's rate (a
+/// retry of one sent).
 async fn call(
     rt: &Realtime,
     actor: &Actor,
-    method: &str,
+    request: Request,
     op_id: Option<String>,
-    params: Value,
     charge: bool,
 ) -> Answer {
-    let Actor::User {
-        service: service_sid,
-        ..
-    } = actor
-    else {
-        return Err(internal());
+    let live = dispatch::Live {
+        hub: &rt.hub,
+        typing: &rt.typing,
+        horizons: &rt.horizons,
+        presence: &rt.presence,
     };
-    let service = Some(service_sid.as_str());
-    let conversation = || {
-        params
-            .get("conversation")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| {
-                WireError::new(
-                    confab_protocol::ErrorCode::InvalidParameter,
-                    "params.conversation is required",
-                )
-            })
-    };
-    if method == "conversation.typing" {
-        let t = rt
-            .domain
-            .typing(actor, service, &conversation()?)
-            .await
-            .map_err(wire)?;
-        rt.typing.started(&rt.hub, t);
-        return Ok(json!({}));
-    }
-    if method == "user.update" {
-        return update_user(rt, actor, &params).await;
-    }
-    if let Some(mode) = read_mode(method, &params) {
-        let (conversation, mode) = (conversation()?, mode?);
-        let Actor::User { identity, .. } = actor else {
-            return Err(internal());
-        };
-        let state = rt
-            .horizons
-            .in_turn(service_sid, identity, async {
-                let state = rt
-                    .domain
-                    .set_read_horizon(actor, service, &conversation, mode)
-                    .await?;
-                let p = &state.participant;
-                if let Some(identity) = &p.identity {
-                    rt.horizons.moved(
-                        &rt.hub,
-                        Horizon {
-                            conversation_sid: p.conversation_sid.clone(),
-                            participant_sid: p.sid.clone(),
-                            identity: identity.clone(),
-                            last_read_message_index: p.last_read_message_index,
-                        },
-                    );
-                }
-                Ok::<_, confab_domain::DomainError>(state)
-            })
-            .await
-            .map_err(wire)?;
-        let p = &state.participant;
-        return Ok(json!({
-            "last_read_message_index": p.last_read_message_index,
-            "unread_messages_count": state.unread_messages_count,
-        }));
-    }
     // A conversation's message rate is charged inside the domain, once the sender is known
     // to be a participant: an outsider cannot spend it, nor a second name double it.
-    // A retry of a message already sent is not charged again.
     let admit = |sid: &confab_protocol::sid::Sid| !charge || rt.admit_message(sid);
-    let mut answer = dispatch::call(&rt.domain, actor, method, op_id, params, admit)
+    dispatch::call(&rt.domain, &live, actor, request, op_id, admit)
         .await
-        .map_err(wire)?;
-    if method == "user.get" {
-        // Reachability is the realtime layer's to know.
-        let online = answer["identity"]
-            .as_str()
-            .is_some_and(|who| rt.presence.is_online(service_sid, who));
-        answer["is_online"] = json!(online);
-    }
-    Ok(answer)
-}
-
-/// `user.update`: the caller's own friendly name and attributes (the domain reports the change,
-/// and `announce_profiles` tells the users who share a conversation with it).
-async fn update_user(rt: &Realtime, actor: &Actor, params: &Value) -> Answer {
-    let Actor::User { service, identity } = actor else {
-        return Err(internal());
-    };
-    let text = |k: &str| match params.get(k) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(other) => Some(other.to_string()),
-    };
-    let input = confab_domain::UpdateUser {
-        friendly_name: text("friendlyName"),
-        attributes: text("attributes"),
-        ..Default::default()
-    };
-    if input.friendly_name.is_none() && input.attributes.is_none() {
-        return Err(WireError::new(
-            confab_protocol::ErrorCode::InvalidParameter,
-            "give friendlyName or attributes",
-        ));
-    }
-    let user = rt
-        .domain
-        .update_user(actor, Some(service.as_str()), identity, input)
-        .await
-        .map_err(wire)?;
-    Ok(serde_json::to_value(&user).unwrap_or(Value::Null))
-}
-
-/// The read-horizon methods and their mode; `None` for other methods.
-fn read_mode(method: &str, params: &Value) -> Option<Result<ReadMode, WireError>> {
-    let index = || {
-        params.get("index").and_then(Value::as_i64).ok_or_else(|| {
-            WireError::new(
-                confab_protocol::ErrorCode::InvalidParameter,
-                "params.index is required (a message index)",
-            )
-        })
-    };
-    Some(match method {
-        "conversation.setLastRead" => index().map(ReadMode::Set),
-        "conversation.advanceLastRead" => index().map(ReadMode::Advance),
-        "conversation.setAllRead" => Ok(ReadMode::AllRead),
-        "conversation.setAllUnread" => Ok(ReadMode::AllUnread),
-        _ => return None,
-    })
+        .map_err(wire)
 }
 
 fn too_many() -> WireError {
-    WireError::new(
-        confab_protocol::ErrorCode::TooManyRequests,
-        "too many requests: slow down",
-    )
+    WireError::new(ErrorCode::TooManyRequests, "too many requests: slow down")
 }
 
 fn internal() -> WireError {
-    WireError::new(confab_protocol::ErrorCode::Internal, "internal error")
+    WireError::new(ErrorCode::Internal, "internal error")
 }

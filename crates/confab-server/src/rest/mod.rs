@@ -151,7 +151,6 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1/Services/{ChatServiceSid}", scoped)
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
-        .layer(middleware::from_fn(run_writes_to_completion))
         .layer(middleware::from_fn(check_webhook_header))
         .layer(middleware::from_fn_with_state(
             state.rate_limiter.clone(),
@@ -164,19 +163,6 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::Extension(params::BodyDeadline(state.body_deadline)))
         .with_state(state)
-}
-
-/// A write runs to its end even if its client goes away mid-request: hyper drops a handler
-/// whose connection closed, and a write dropped between its commit and the hand-off of its
-/// events to the live sessions would leave them to be found only by a later gap.
-async fn run_writes_to_completion(req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD) {
-        return next.run(req).await;
-    }
-    match tokio::spawn(next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => ApiError::new(ErrorCode::Internal, "internal error").into_response(),
-    }
 }
 
 async fn not_found() -> ApiError {

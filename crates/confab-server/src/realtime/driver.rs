@@ -1,0 +1,514 @@
+//! The task that runs one realtime session: it pumps the session's state machine
+//! (`confab_server_core::Session`, which decides everything) with what the socket, the
+//! session's queue, the store and the clock give, and carries out what it asks: writes,
+//! subscriptions at the hub, log reads through the domain, requests in tasks of their own.
+//! One task per session owns the socket; it reads, writes, and waits on one thing at a time
+//! from each source.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
+use confab_domain::Actor;
+use confab_protocol::ErrorCode;
+use confab_protocol::frame::{CloseReason, WireError};
+use confab_protocol::sid::{Sid, SidKind};
+use confab_server_core::{
+    Action, Authenticated, Ending, Lag, LogRead, Renewed, Session, Transmit, Want, error_answer,
+};
+use confab_store::{Memberships, StoreResult};
+use confab_token::{TokenError, VerifiedToken};
+use futures_util::SinkExt;
+use futures_util::stream::SplitStream;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+
+use super::Realtime;
+use super::hub::Subscriber;
+use super::outbound::{Item, Kill, row};
+use super::wire::{self, Sink};
+
+/// Why a `hello` is refused: the close reason, its code, and an explanation.
+type Refusal = (CloseReason, u32, String);
+
+/// What the session waits for from the store.
+enum Reply {
+    /// The token verified (its service looked up), or not.
+    Verified(Result<(VerifiedToken, Sid), Refusal>),
+    /// The identity signed in (its user made if new), or not.
+    SignedIn(Result<(), Refusal>),
+    Memberships(StoreResult<Memberships>),
+    Log(StoreResult<Vec<confab_store::LogEntry>>),
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
+
+/// The session's settings, from the endpoint's.
+fn config(rt: &Realtime) -> confab_server_core::Config {
+    confab_server_core::Config {
+        heartbeat_ms: ms(rt.config.heartbeat),
+        heartbeat_grace_ms: ms(rt.config.heartbeat_grace),
+        hello_timeout_ms: ms(rt.config.hello_timeout),
+        ..Default::default()
+    }
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// One session's state besides its state machine.
+struct Driver<'a> {
+    rt: &'a Arc<Realtime>,
+    epoch: Instant,
+    sink: Sink,
+    stream: SplitStream<WebSocket>,
+    rx: mpsc::Receiver<Item>,
+    sub: Subscriber,
+    ended: watch::Receiver<Option<Ending>>,
+    pending: Option<Pending<'a>>,
+    requests: Arc<Semaphore>,
+    /// Known once the token verified.
+    who: Option<(Sid, String)>,
+    /// Who the session is, while its sign-in runs.
+    signing_in: Option<Authenticated>,
+    slot: Option<super::Slot<'a>>,
+    open: Option<super::Active>,
+    done: bool,
+}
+
+/// Runs a session on an upgraded socket until it ends.
+pub(crate) async fn run(rt: Arc<Realtime>, socket: Box<WebSocket>) {
+    let _active = rt.active();
+    let (sink, stream) = futures_util::StreamExt::split(*socket);
+    let (tx, rx) = mpsc::channel(rt.config.queue_capacity);
+    let (kill, ended) = Kill::new();
+    let lag = Arc::new(Lag::default());
+    let sub = Subscriber {
+        id: rt.next_session_id(),
+        identity: String::new(),
+        tx,
+        kill,
+        lag: lag.clone(),
+    };
+    let mut d = Driver {
+        epoch: Instant::now(),
+        rt: &rt,
+        sink,
+        stream,
+        rx,
+        sub,
+        ended,
+        pending: None,
+        requests: Arc::new(Semaphore::new(rt.config.max_pending_requests.max(1))),
+        who: None,
+        signing_in: None,
+        slot: None,
+        open: None,
+        done: false,
+    };
+    let mut s: Session<Utf8Bytes> = Session::new(config(&rt), lag, 0);
+    d.pump(&mut s).await;
+    // The slot goes before the session stops counting as open, so whoever waits for the
+    // count to drop finds the slot free too.
+    drop(d.slot.take());
+    let opened = d.open.take().is_some();
+    if opened
+        && let Some((service, identity)) = d.who.take()
+        && rt.presence.closed(&service, &identity, rt.hub.bus())
+    {
+        rt.presence.announce(&rt, &service, &identity).await;
+    }
+}
+
+impl<'a> Driver<'a> {
+    fn now(&self) -> u64 {
+        ms(self.epoch.elapsed())
+    }
+
+    /// The session's clock reading of an instant `left_ms` from now.
+    fn deadline_in(&self, left_ms: i64) -> u64 {
+        self.now()
+            .saturating_add(u64::try_from(left_ms).unwrap_or(0))
+    }
+
+    async fn pump(&mut self, s: &mut Session<Utf8Bytes>) {
+        let mut shutdown = self.rt.shutdown.clone();
+        // Whether the queue was found empty since the session last heard anything.
+        let mut idle = false;
+        loop {
+            // What the session asks for, until it asks for nothing more (a failed write ends
+            // it, which asks for more).
+            loop {
+                let mut asked = false;
+                while let Some(a) = s.poll_action() {
+                    asked = true;
+                    self.act(s, a).await;
+                }
+                while let Some(t) = s.poll_transmit() {
+                    asked = true;
+                    if !self.write(t).await {
+                        // The write was abandoned: the session was ended meanwhile (its
+                        // ending says how), or the socket failed and nothing more reaches the
+                        // client.
+                        let ending = self.ended.borrow_and_update().clone();
+                        s.handle_kill(ending.unwrap_or(Ending::Drop("the connection failed")));
+                    }
+                }
+                if !asked {
+                    break;
+                }
+            }
+            if self.done {
+                return;
+            }
+            // Take what the queue holds now, as the session wants it; once it is empty, say
+            // so (the session then flushes, now or at the end of its gap).
+            match s.want_items() {
+                Want::Drain => {
+                    match self.rx.try_recv() {
+                        Ok(item) => s.handle_item(item, self.now()),
+                        Err(_) => s.handle_queue_empty(self.now()),
+                    }
+                    continue;
+                }
+                Want::Next if !idle => {
+                    match self.rx.try_recv() {
+                        Ok(item) => s.handle_item(item, self.now()),
+                        Err(_) => {
+                            s.handle_queue_empty(self.now());
+                            idle = true;
+                        }
+                    }
+                    continue;
+                }
+                _ => {}
+            }
+            let take_items = s.want_items() == Want::Next;
+            let deadline = s
+                .poll_timeout()
+                .map(|t| self.epoch + Duration::from_millis(t));
+            let Driver {
+                stream,
+                rx,
+                pending,
+                ended,
+                ..
+            } = self;
+            tokio::select! {
+                biased;
+                _ = ended.changed() => {
+                    let ending = ended.borrow_and_update().clone();
+                    if let Some(ending) = ending {
+                        s.handle_kill(ending);
+                    }
+                }
+                () = wire::stopping(&mut shutdown) => s.handle_shutdown(),
+                () = sleep_until(deadline.unwrap_or_else(far)), if deadline.is_some() => {
+                    s.handle_timeout(self.now());
+                }
+                reply = async { pending.as_mut().expect("a read under way").await }, if pending.is_some() => {
+                    *pending = None;
+                    self.reply(s, reply);
+                }
+                read = wire::next_read(stream), if s.wants_frames() => {
+                    s.handle_read(read, self.now());
+                }
+                item = rx.recv(), if take_items => match item {
+                    Some(item) => s.handle_item(item, self.now()),
+                    None => s.handle_kill(Ending::Drop("the queue closed")),
+                },
+            }
+            idle = false;
+        }
+    }
+
+    /// Writes one transmit; false if the socket failed.
+    async fn write(&mut self, t: Transmit<Utf8Bytes>) -> bool {
+        let deadline = self.rt.config.write_timeout;
+        let Driver { sink, ended, .. } = self;
+        match t {
+            Transmit::Text(text) => {
+                wire::io(ended, deadline, sink.feed(Message::Text(text.into()))).await
+            }
+            Transmit::Shared(text) => {
+                wire::io(ended, deadline, sink.feed(Message::Text(text))).await
+            }
+            Transmit::Flush => wire::io(ended, deadline, sink.flush()).await,
+            Transmit::End(ending) => {
+                self.end(ending).await;
+                true
+            }
+        }
+    }
+
+    async fn end(&mut self, ending: Ending) {
+        self.done = true;
+        match ending {
+            Ending::Close {
+                reason,
+                code,
+                message,
+            } => {
+                // A stopping server still delivers the answers already queued: their writes
+                // are committed, and the client should not have to resend them.
+                let mut owed = vec![];
+                if reason == CloseReason::ShuttingDown {
+                    while let Ok(item) = self.rx.try_recv() {
+                        owed.push(item);
+                    }
+                }
+                let answers = Session::<Utf8Bytes>::owed(owed);
+                Box::pin(wire::send_close(
+                    &mut self.sink,
+                    answers,
+                    reason,
+                    code,
+                    message,
+                ))
+                .await;
+            }
+            Ending::Broken { ws_code, why } => {
+                Box::pin(wire::fail(&mut self.sink, ws_code, why)).await;
+            }
+            Ending::PeerClosed => Box::pin(wire::close_back(&mut self.sink)).await,
+            Ending::Drop(why) => tracing::trace!(why, "realtime: session dropped"),
+        }
+    }
+
+    async fn act(&mut self, s: &mut Session<Utf8Bytes>, action: Action) {
+        let rt = self.rt;
+        match action {
+            Action::Authenticate {
+                token,
+                sdk,
+                resuming,
+            } => {
+                tracing::debug!(
+                    sdk = sdk.as_deref().unwrap_or("unknown"),
+                    resuming,
+                    "realtime hello"
+                );
+                self.pending = Some(Box::pin(async move {
+                    Reply::Verified(authenticate(rt, &token).await)
+                }));
+            }
+            Action::Subscribe(stream) => rt.hub.subscribe(stream, &self.sub),
+            Action::Unsubscribe(stream) => rt.hub.unsubscribe(&stream, self.sub.id),
+            Action::ReadMemberships => {
+                let Some((service, identity)) = self.who.clone() else {
+                    return;
+                };
+                self.pending = Some(Box::pin(async move {
+                    Reply::Memberships(rt.domain.memberships(&service, &identity).await)
+                }));
+            }
+            Action::ReadLog(LogRead {
+                stream,
+                after,
+                limit,
+            }) => {
+                self.pending = Some(Box::pin(async move {
+                    Reply::Log(rt.domain.log_after(&stream, after, limit).await)
+                }));
+            }
+            Action::Run { id, op_id, request } => {
+                let Some((service, identity)) = self.who.clone() else {
+                    return;
+                };
+                let Ok(permit) = self.requests.clone().try_acquire_owned() else {
+                    let busy = WireError::new(
+                        ErrorCode::TooManyRequests,
+                        format!(
+                            "more than {} requests in flight",
+                            rt.config.max_pending_requests
+                        ),
+                    );
+                    s.answer(error_answer(id, busy), self.now());
+                    return;
+                };
+                let actor = Actor::User { service, identity };
+                // Boxed: the task then holds a pointer, and tokio does not copy the whole
+                // request's state in and out of the task on spawn and on finish.
+                let run = Box::pin(super::requests::request(
+                    rt.clone(),
+                    actor,
+                    self.sub.tx.clone(),
+                    id,
+                    op_id,
+                    request,
+                ));
+                tokio::spawn(async move {
+                    run.await;
+                    drop(permit);
+                });
+            }
+            Action::Renew { id, token } => {
+                let Some((service, identity)) = self.who.clone() else {
+                    return;
+                };
+                let renewed = renew(rt, &identity, &service, &token).map(|v| Renewed {
+                    token_expires_at: v.exp.saturating_mul(1000),
+                    token_deadline: self.deadline_in(token_left_ms(rt, v.exp)),
+                });
+                s.handle_renewed(id, renewed, self.now());
+            }
+            Action::Opened => {
+                self.open = Some(rt.session_opened());
+                if let Some((service, identity)) = &self.who
+                    && rt.presence.opened(service, identity, rt.hub.bus())
+                {
+                    // Before `welcome`: whoever connects after this client's `welcome` finds
+                    // it online already and is not told again.
+                    rt.presence.announce(rt, service, identity).await;
+                }
+            }
+            Action::Heard(stream, seq) => rt.hub.note_heard(&stream, seq),
+            Action::Finished(label) => {
+                if let Some(label) = label {
+                    rt.record_close(label);
+                }
+            }
+        }
+    }
+
+    /// A read came back.
+    fn reply(&mut self, s: &mut Session<Utf8Bytes>, reply: Reply) {
+        match reply {
+            Reply::Verified(Err((reason, code, message)))
+            | Reply::SignedIn(Err((reason, code, message))) => {
+                tracing::debug!(code, %message, "realtime hello refused");
+                s.handle_refused(reason, code, message);
+            }
+            Reply::Verified(Ok((verified, service))) => self.verified(s, verified, service),
+            Reply::SignedIn(Ok(())) => {
+                if let Some(who) = self.signing_in.take() {
+                    s.handle_authenticated(who);
+                }
+            }
+            Reply::Memberships(Ok(m)) => {
+                let server_time = self.rt.domain.clock().now_millis();
+                s.handle_memberships(m, server_time, self.now());
+            }
+            Reply::Log(Ok(rows)) => s.handle_log(rows.into_iter().filter_map(row).collect()),
+            Reply::Memberships(Err(e)) | Reply::Log(Err(e)) => {
+                tracing::error!(error = %e, "realtime: a log read failed");
+                s.handle_store_failed();
+            }
+        }
+    }
+
+    /// The token verified: take one of the identity's session slots, then sign it in.
+    fn verified(&mut self, s: &mut Session<Utf8Bytes>, verified: VerifiedToken, service: Sid) {
+        let rt = self.rt;
+        let identity = verified.identity.clone();
+        // Before anything else is read or written for it: a client looping on a full set of
+        // sessions costs no store work.
+        let Some(slot) = rt.session_slot(&service, &identity) else {
+            let reason = CloseReason::TooManySessions;
+            let message = format!(
+                "{identity} has {} sessions open already: close one, or retry later",
+                rt.config.max_sessions_per_identity
+            );
+            s.handle_refused(reason, reason.code().code(), message);
+            return;
+        };
+        self.slot = Some(slot);
+        self.sub.identity = identity.clone();
+        self.who = Some((service.clone(), identity.clone()));
+        self.signing_in = Some(Authenticated {
+            identity: identity.clone(),
+            service: service.clone(),
+            token_expires_at: verified.exp.saturating_mul(1000),
+            token_deadline: self.deadline_in(token_left_ms(rt, verified.exp)),
+        });
+        self.pending = Some(Box::pin(async move {
+            Reply::SignedIn(
+                rt.domain
+                    .sign_in(&service, &identity)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        // The token verified, but its identity cannot be a user here (a SID-shaped
+                        // identity, say), or the store failed.
+                        let (reason, code) = if e.code == ErrorCode::InvalidParameter {
+                            (CloseReason::Denied, TokenError::BadService.code().code())
+                        } else {
+                            let r = CloseReason::ShuttingDown;
+                            (r, r.code().code())
+                        };
+                        (reason, code, e.message)
+                    }),
+            )
+        }));
+    }
+}
+
+fn far() -> Instant {
+    Instant::now() + Duration::from_secs(86_400 * 365)
+}
+
+/// Milliseconds until a token with `exp` (unix seconds) stops being acceptable here.
+fn token_left_ms(rt: &Realtime, exp: i64) -> i64 {
+    exp.saturating_add(rt.verifier.skew_secs())
+        .saturating_mul(1000)
+        .saturating_sub(rt.domain.clock().now_millis())
+}
+
+/// Verifies a `hello` token and resolves its service.
+async fn authenticate(rt: &Realtime, token: &str) -> Result<(VerifiedToken, Sid), Refusal> {
+    let denied = |e: TokenError| (CloseReason::Denied, e.code().code(), e.to_string());
+    let now = rt.domain.clock().now_millis() / 1000;
+    let v = rt.verifier.verify(token, now).map_err(denied)?;
+    let service = match &v.service_sid {
+        None => rt.domain.default_service(),
+        Some(s) => {
+            let sid =
+                Sid::parse(SidKind::Service, s).ok_or_else(|| denied(TokenError::BadService))?;
+            match rt.domain.service_exists(&sid).await {
+                Ok(true) => sid,
+                Ok(false) => return Err(denied(TokenError::BadService)),
+                Err(e) => {
+                    // A passing store failure is no reason to refuse the token for good.
+                    tracing::error!(error = %e, "realtime: reading the token's service failed");
+                    let r = CloseReason::ShuttingDown;
+                    return Err((
+                        r,
+                        r.code().code(),
+                        "the server could not check the token; retry".into(),
+                    ));
+                }
+            }
+        }
+    };
+    Ok((v, service))
+}
+
+/// `token.update`: a new token for the same identity and service, verified now.
+fn renew(
+    rt: &Realtime,
+    identity: &str,
+    service: &Sid,
+    token: &str,
+) -> Result<VerifiedToken, WireError> {
+    let now = rt.domain.clock().now_millis() / 1000;
+    let v = rt
+        .verifier
+        .verify(token, now)
+        .map_err(|e| WireError::new(e.code(), e.to_string()))?;
+    let same_service = v
+        .service_sid
+        .as_deref()
+        .map_or(rt.domain.default_service() == *service, |s| {
+            s == service.as_str()
+        });
+    if v.identity != identity || !same_service {
+        return Err(WireError::new(
+            TokenError::BadService.code(),
+            "the new token must carry the session's identity and service",
+        ));
+    }
+    Ok(v)
+}
