@@ -272,6 +272,7 @@ impl Server {
             tokio::spawn(realtime::bus::reconcile(rt.clone()));
         }
         tokio::spawn(realtime::prune_logs(rt.clone()));
+        tokio::spawn(realtime::release_held(rt.clone()));
         tokio::spawn(realtime::announce_profiles(rt.clone()));
         let state = rest::AppState {
             domain,

@@ -330,6 +330,12 @@ fn websocket(ws: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_write_buffer_size(MAX_FRAME_BYTES * 4)
 }
 
+/// Hands on what streams held back too long waiting for an earlier `seq` (see [`hub::HOLD`]),
+/// until the server stops.
+pub(crate) async fn release_held(rt: Arc<Realtime>) {
+    rt.hub.release_held(rt.shutdown.clone()).await;
+}
+
 /// Prunes conversation log rows older than the retention, every `prune_interval`, until
 /// `shutdown` turns true.
 pub(crate) async fn prune_logs(rt: Arc<Realtime>) {
