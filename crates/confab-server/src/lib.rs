@@ -267,9 +267,13 @@ impl Server {
                 .await
                 .map_err(|e| StartError::Bus(url.clone(), e))?;
             rt.hub.set_bus(bus.clone());
-            tokio::spawn(realtime::bus::run_subscriber(sub, bus.clone(), rt.clone()));
-            tokio::spawn(realtime::bus::heartbeat(rt.clone(), bus));
-            tokio::spawn(realtime::bus::reconcile(rt.clone()));
+            tokio::spawn(realtime::bus::run_subscriber(
+                sub,
+                bus.clone(),
+                realtime::nodes::FromNodes(rt.clone()),
+            ));
+            tokio::spawn(realtime::nodes::heartbeat(rt.clone(), bus));
+            tokio::spawn(realtime::nodes::reconcile(rt.clone()));
         }
         tokio::spawn(realtime::prune_logs(rt.clone()));
         tokio::spawn(realtime::release_held(rt.clone()));

@@ -1,20 +1,19 @@
-//! Cross-node fan-out over NATS core pub/sub (DESIGN.md section 5): what one node's hub
-//! hands its own sessions (committed events, typing, read horizons, profile news) it also
-//! publishes on one subject, and every other node hands it to its sessions. One subscription
-//! per node, not per session.
+//! Nodes' notes to one another over NATS core pub/sub: what one node's hub hands its own
+//! sessions (committed events, typing, read horizons, profile news) it also publishes on one
+//! subject, and every other node hands it to its sessions (through [`Inbound`], which
+//! `nodes` implements). One subscription per node, not per session.
 //!
-//! The bus is a hint and the log the truth. A node that hears an event past a gap in a
-//! stream's `seq` reads the gap from the log (each session's pump already does). A publish
-//! can still be lost outright (a node cut from NATS, NATS restarting), so [`reconcile`]
-//! checks, for every stream this node's sessions follow (conversations and users' membership
-//! logs) that has been quiet for a while, whether the log moved past what the node heard; if
-//! so it hands the newest entry to its sessions, whose gap check reads the rest. Every stream
-//! is checked within about ten rounds, so no lost publish leaves an event stuck for longer.
+//! A note travels as a line of JSON (what it is about) followed by the frames it carries,
+//! raw, one after another, their lengths in the JSON: a frame crosses nodes as the bytes its
+//! sessions send, never escaped into a JSON string and read back.
+//!
+//! The bus is a hint and the log the truth: a publish can be lost (a node cut from NATS,
+//! NATS restarting), and `nodes::reconcile` finds and fills what was.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use confab_protocol::event::UserInfo;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{LogEvent, Stream};
@@ -22,29 +21,31 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::Realtime;
+use super::presence::{PresenceNotes, Who};
 
 /// Messages waiting for the publisher task; past it a publish is dropped (the reconcile
 /// loop fills what it carried).
 const PUBLISH_QUEUE: usize = 65_536;
 
-/// What nodes tell each other.
+/// Users per heartbeat part: about 150 KiB of JSON at most, far under NATS's 1 MiB default.
+const ALIVE_PART: usize = 2_000;
+
+/// What nodes tell each other: the JSON line of a note.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "k", rename_all = "snake_case")]
-pub(crate) enum Note {
-    /// The events of one committed write.
+enum Note {
+    /// The events of one committed write, their frames after the line in the same order.
     Events {
         /// The node that committed them.
         node: u64,
         /// In commit order.
         events: Vec<WireEvent>,
     },
-    /// An ephemeral event of a conversation (typing, a read horizon).
+    /// An ephemeral event of a conversation (typing, a read horizon); its frame is all that
+    /// follows the line.
     Ephemeral {
         node: u64,
         conversation: String,
-        /// The encoded frame.
-        frame: String,
         /// An identity whose sessions skip it (its sender).
         skip: Option<String>,
     },
@@ -82,15 +83,64 @@ pub(crate) enum Note {
 
 /// A committed event on the bus.
 #[derive(Debug, Serialize, Deserialize)]
-pub(crate) struct WireEvent {
+struct WireEvent {
     /// A conversation SID, or (with `identity`) a service SID for a user stream.
     stream: String,
     /// Set for a user stream.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     identity: Option<String>,
     seq: i64,
-    /// The encoded frame (UTF-8 JSON).
-    frame: String,
+    /// The length of its frame, in bytes.
+    len: usize,
+}
+
+/// A note as it goes on the wire: its line, a newline (never inside the line: JSON escapes
+/// it in strings), then `frames`.
+fn encode(note: &Note, frames: &[&[u8]]) -> Option<Bytes> {
+    let line = serde_json::to_vec(note)
+        .map_err(|e| tracing::error!(error = %e, "a bus note did not encode"))
+        .ok()?;
+    let mut out =
+        BytesMut::with_capacity(line.len() + 1 + frames.iter().map(|f| f.len()).sum::<usize>());
+    out.put_slice(&line);
+    out.put_u8(b'\n');
+    for frame in frames {
+        out.put_slice(frame);
+    }
+    Some(out.freeze())
+}
+
+/// A note read back: its line and what follows it.
+fn decode(payload: &Bytes) -> Option<(Note, Bytes)> {
+    let end = payload.iter().position(|b| *b == b'\n')?;
+    let note = serde_json::from_slice(&payload[..end]).ok()?;
+    Some((note, payload.slice(end + 1..)))
+}
+
+/// Cuts `body` into frames of the lengths given, in order; `None` unless they fit exactly.
+fn frames(body: &[u8], lens: impl Iterator<Item = usize>) -> Option<Vec<Arc<[u8]>>> {
+    let mut at = 0usize;
+    let mut out = vec![];
+    for len in lens {
+        let end = at.checked_add(len)?;
+        out.push(Arc::from(body.get(at..end)?));
+        at = end;
+    }
+    (at == body.len()).then_some(out)
+}
+
+/// What a node does with the other nodes' notes.
+pub(crate) trait Inbound: Send + Sync + 'static {
+    /// Another node committed these events (in its commit order).
+    fn events(&self, events: Vec<LogEvent>);
+    /// An ephemeral event for `conversation`'s sessions, except those of `skip`.
+    fn ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>);
+    /// News about a user, for its conversations.
+    fn news(&self, service: Sid, info: UserInfo, conversations: Vec<Sid>);
+    /// A user came online or went offline on `node`.
+    fn presence(&self, node: u64, who: Who, online: bool);
+    /// Part `part` of `parts` of `node`'s heartbeat `beat`, with users online there.
+    fn alive(&self, node: u64, beat: u64, part: (u32, u32), online: Vec<Who>);
 }
 
 /// This node's side of the bus: a queue to the publisher task.
@@ -98,16 +148,13 @@ pub(crate) struct Bus {
     node: u64,
     tx: mpsc::Sender<Bytes>,
     /// Heartbeats sent.
-    beats: std::sync::atomic::AtomicU64,
+    beats: AtomicU64,
 }
-
-/// Users per heartbeat part: about 150 KiB of JSON at most, far under NATS's 1 MiB default.
-const ALIVE_PART: usize = 2_000;
 
 impl Bus {
     /// Connects to NATS at `url`, subscribes to `subject` (so that nothing published after
     /// the server starts is missed) and starts the publisher; [`run_subscriber`] then hands
-    /// what arrives to the hub.
+    /// what arrives on.
     pub(crate) async fn connect(
         url: &str,
         subject: String,
@@ -137,340 +184,292 @@ impl Bus {
             Arc::new(Bus {
                 node,
                 tx,
-                beats: Default::default(),
+                beats: AtomicU64::new(0),
             }),
             sub,
         ))
     }
 
-    fn send(&self, note: &Note) {
-        match serde_json::to_vec(note) {
-            Ok(bytes) => {
-                // Full: dropped; the other nodes' reconcile loops fill it from the log.
-                let _ = self.tx.try_send(Bytes::from(bytes));
-            }
-            Err(e) => tracing::error!(error = %e, "a bus note did not encode"),
+    fn send(&self, note: &Note, frames: &[&[u8]]) {
+        if let Some(payload) = encode(note, frames) {
+            // Full: dropped; the other nodes' reconcile loops fill it from the log.
+            let _ = self.tx.try_send(payload);
         }
     }
 
     /// Tells the other nodes about a committed write's events.
     pub(crate) fn events(&self, events: &[LogEvent]) {
-        let events = events
+        let wire = events
             .iter()
-            .filter_map(|e| {
-                let frame = std::str::from_utf8(&e.frame).ok()?.to_owned();
-                Some(match &e.stream {
-                    Stream::Conversation(sid) => WireEvent {
-                        stream: sid.to_string(),
-                        identity: None,
-                        seq: e.seq,
-                        frame,
-                    },
-                    Stream::User { service, identity } => WireEvent {
-                        stream: service.to_string(),
-                        identity: Some(identity.clone()),
-                        seq: e.seq,
-                        frame,
-                    },
-                })
+            .map(|e| {
+                let (stream, identity) = match &e.stream {
+                    Stream::Conversation(sid) => (sid.to_string(), None),
+                    Stream::User { service, identity } => {
+                        (service.to_string(), Some(identity.clone()))
+                    }
+                };
+                WireEvent {
+                    stream,
+                    identity,
+                    seq: e.seq,
+                    len: e.frame.len(),
+                }
             })
             .collect();
-        self.send(&Note::Events {
+        let frames: Vec<&[u8]> = events.iter().map(|e| &e.frame[..]).collect();
+        let note = Note::Events {
             node: self.node,
-            events,
-        });
+            events: wire,
+        };
+        self.send(&note, &frames);
     }
 
     /// Tells the other nodes about an ephemeral event.
     pub(crate) fn ephemeral(&self, conversation: &Sid, frame: &[u8], skip: Option<&str>) {
-        let Ok(frame) = std::str::from_utf8(frame) else {
-            return;
-        };
-        self.send(&Note::Ephemeral {
+        let note = Note::Ephemeral {
             node: self.node,
             conversation: conversation.to_string(),
-            frame: frame.to_owned(),
             skip: skip.map(str::to_owned),
-        });
+        };
+        self.send(&note, &[frame]);
     }
 
-    /// Tells the other nodes that a user came online or went offline here.
-    pub(crate) fn presence(&self, service: &Sid, identity: &str, online: bool) {
-        self.send(&Note::Presence {
+    /// Tells the other nodes the news about a user, for its `conversations`.
+    pub(crate) fn news(&self, service: &Sid, info: &UserInfo, conversations: &[Sid]) {
+        let note = Note::News {
+            node: self.node,
+            service: service.to_string(),
+            info: info.clone(),
+            conversations: conversations.iter().map(Sid::to_string).collect(),
+        };
+        self.send(&note, &[]);
+    }
+}
+
+impl PresenceNotes for Bus {
+    fn presence(&self, service: &Sid, identity: &str, online: bool) {
+        let note = Note::Presence {
             node: self.node,
             service: service.to_string(),
             identity: identity.to_owned(),
             online,
-        });
+        };
+        self.send(&note, &[]);
     }
 
-    /// Tells the other nodes that this one is alive, and who is online here.
-    pub(crate) fn alive(&self, online: Vec<(Sid, String)>) {
-        let beat = self
-            .beats
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fn alive(&self, online: Vec<Who>) {
+        let beat = self.beats.fetch_add(1, Ordering::Relaxed);
         let parts = online.len().div_ceil(ALIVE_PART).max(1);
-        let parts_u32 = u32::try_from(parts).unwrap_or(u32::MAX);
+        let parts = u32::try_from(parts).unwrap_or(u32::MAX);
         let mut online = online.into_iter();
-        for part in 0..parts_u32 {
-            self.send(&Note::Alive {
+        for part in 0..parts {
+            let note = Note::Alive {
                 node: self.node,
                 beat,
                 part,
-                parts: parts_u32,
+                parts,
                 online: online
                     .by_ref()
                     .take(ALIVE_PART)
                     .map(|(service, identity)| (service.to_string(), identity))
                     .collect(),
-            });
+            };
+            self.send(&note, &[]);
         }
-    }
-
-    /// Tells the other nodes the news about a user, for its `conversations`.
-    pub(crate) fn news(&self, service: &Sid, info: &UserInfo, conversations: &[Sid]) {
-        self.send(&Note::News {
-            node: self.node,
-            service: service.to_string(),
-            info: info.clone(),
-            conversations: conversations.iter().map(Sid::to_string).collect(),
-        });
     }
 }
 
-/// Hands what the other nodes publish to this node's sessions, until the subscription
-/// ends.
+/// Hands what the other nodes publish to `inbound`, until the subscription ends. A note that
+/// does not read (another version, a broken payload) is skipped with a warning.
 pub(crate) async fn run_subscriber(
     mut sub: async_nats::Subscriber,
     bus: Arc<Bus>,
-    rt: Arc<Realtime>,
+    inbound: impl Inbound,
 ) {
-    let hub = rt.hub.clone();
     while let Some(msg) = sub.next().await {
-        let note: Note = match serde_json::from_slice(&msg.payload) {
-            Ok(n) => n,
-            Err(e) => {
-                tracing::warn!(error = %e, "an unreadable bus note was ignored");
-                continue;
-            }
-        };
-        match note {
-            Note::Events { node, events } if node != bus.node => {
-                let events: Vec<LogEvent> = events
-                    .into_iter()
-                    .filter_map(|e| {
-                        let stream = match e.identity {
-                            None => {
-                                Stream::Conversation(Sid::parse(SidKind::Conversation, &e.stream)?)
-                            }
-                            Some(identity) => Stream::User {
-                                service: Sid::parse(SidKind::Service, &e.stream)?,
-                                identity,
-                            },
-                        };
-                        Some(LogEvent {
-                            stream,
-                            seq: e.seq,
-                            frame: Arc::from(e.frame.into_bytes()),
-                        })
-                    })
-                    .collect();
-                hub.deliver(&events);
-            }
-            Note::Ephemeral {
-                node,
-                conversation,
-                frame,
-                skip,
-            } if node != bus.node => {
-                if let Some(sid) = Sid::parse(SidKind::Conversation, &conversation) {
-                    hub.deliver_ephemeral(&sid, &Arc::from(frame.into_bytes()), skip.as_deref());
-                }
-            }
-            Note::News {
-                node,
-                service,
-                mut info,
-                conversations,
-            } if node != bus.node => {
-                let Some(service) = Sid::parse(SidKind::Service, &service) else {
-                    continue;
-                };
-                let conversations: Vec<Sid> = conversations
-                    .iter()
-                    .filter_map(|c| Sid::parse(SidKind::Conversation, c))
-                    .collect();
-                // Reachability as this node sees it: the sender's view may be older than a
-                // note from a third node that came in meanwhile.
-                info.is_online = rt.presence.is_online(&service, &info.identity);
-                let version = rt.presence.next_version();
-                super::presence::publish(&rt, &info, &conversations, version);
-            }
-            Note::Presence {
-                node,
-                service,
-                identity,
-                online,
-            } if node != bus.node => {
-                // The node's news about it follows (NATS keeps one publisher's order).
-                if let Some(service) = Sid::parse(SidKind::Service, &service) {
-                    rt.presence
-                        .remote_changed(node, (service, identity), online);
-                }
-            }
-            Note::Alive {
-                node,
-                beat,
-                part,
-                parts,
-                online,
-            } if node != bus.node => {
-                let online = online
-                    .into_iter()
-                    .filter_map(|(service, identity)| {
-                        Some((Sid::parse(SidKind::Service, &service)?, identity))
-                    })
-                    .collect();
-                // Only after a lost note or a partition does a heartbeat change anything;
-                // every node then finds out by itself.
-                let changed = rt.presence.remote_alive(node, beat, (part, parts), online);
-                announce_here(&rt, changed);
-            }
-            // Our own note, back from NATS.
-            _ => {}
+        if receive(&bus, &msg.payload, &inbound).is_none() {
+            tracing::warn!("an unreadable bus note was ignored");
         }
     }
 }
 
-/// How often [`reconcile`] looks, and how long a stream must have been quiet on this node
-/// before it is checked against the log.
-pub(crate) const RECONCILE_EVERY: Duration = Duration::from_secs(1);
-
-/// Streams whose heads one query reads.
-const RECONCILE_BATCH: usize = 200;
-
-/// A node checks a tenth of the streams it follows each round (at least one batch), the
-/// quietest first: every quiet stream is checked within about ten rounds however many a
-/// node follows, and a node following many spreads the reads.
-const RECONCILE_SWEEP_ROUNDS: usize = 10;
-
-/// Checks the streams this node's sessions follow against the log, for events whose publish
-/// was lost (see the module docs), until the server stops.
-pub(crate) async fn reconcile(rt: Arc<Realtime>) {
-    let mut shutdown = rt.shutdown.clone();
-    let mut tick = tokio::time::interval(RECONCILE_EVERY);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => return,
-            _ = tick.tick() => {}
+/// Hands one note on, unless it is this node's own (back from NATS); `None` if it does not
+/// read.
+fn receive(bus: &Bus, payload: &Bytes, inbound: &impl Inbound) -> Option<()> {
+    let (note, body) = decode(payload)?;
+    match note {
+        Note::Events { node, .. }
+        | Note::Ephemeral { node, .. }
+        | Note::News { node, .. }
+        | Note::Presence { node, .. }
+        | Note::Alive { node, .. }
+            if node == bus.node => {}
+        Note::Events { events, .. } => {
+            let frames = frames(&body, events.iter().map(|e| e.len))?;
+            let events = events
+                .into_iter()
+                .zip(frames)
+                .map(|(e, frame)| {
+                    let stream = match e.identity {
+                        None => Stream::Conversation(Sid::parse(SidKind::Conversation, &e.stream)?),
+                        Some(identity) => Stream::User {
+                            service: Sid::parse(SidKind::Service, &e.stream)?,
+                            identity,
+                        },
+                    };
+                    Some(LogEvent {
+                        stream,
+                        seq: e.seq,
+                        frame,
+                    })
+                })
+                .collect::<Option<Vec<_>>>()?;
+            inbound.events(events);
         }
-        let due = rt
-            .hub
-            .followed_streams()
-            .div_ceil(RECONCILE_SWEEP_ROUNDS)
-            .max(RECONCILE_BATCH);
-        let mut checked = 0;
-        while checked < due {
-            let quiet = rt.hub.quiet_streams(RECONCILE_EVERY, RECONCILE_BATCH);
-            if quiet.is_empty() {
-                break;
-            }
-            checked += quiet.len();
-            if let Err(e) = check(&rt, quiet).await {
-                tracing::debug!(error = %e, "reconcile could not read the log");
-                break;
-            }
+        Note::Ephemeral {
+            conversation, skip, ..
+        } => {
+            let sid = Sid::parse(SidKind::Conversation, &conversation)?;
+            inbound.ephemeral(&sid, Arc::from(&body[..]), skip.as_deref());
+        }
+        Note::News {
+            service,
+            info,
+            conversations,
+            ..
+        } => {
+            let service = Sid::parse(SidKind::Service, &service)?;
+            let conversations = conversations
+                .iter()
+                .filter_map(|c| Sid::parse(SidKind::Conversation, c))
+                .collect();
+            inbound.news(service, info, conversations);
+        }
+        Note::Presence {
+            node,
+            service,
+            identity,
+            online,
+        } => {
+            let service = Sid::parse(SidKind::Service, &service)?;
+            inbound.presence(node, (service, identity), online);
+        }
+        Note::Alive {
+            node,
+            beat,
+            part,
+            parts,
+            online,
+        } => {
+            let online = online
+                .into_iter()
+                .filter_map(|(service, identity)| {
+                    Some((Sid::parse(SidKind::Service, &service)?, identity))
+                })
+                .collect();
+            inbound.alive(node, beat, (part, parts), online);
         }
     }
+    Some(())
 }
 
-/// One round of [`reconcile`]: the heads of `quiet` streams, and the newest entry of each
-/// that moved past what was heard, handed to this node's sessions (a session behind it sees
-/// a gap and reads the rest).
-async fn check(rt: &Realtime, quiet: Vec<(Stream, i64)>) -> Result<(), confab_store::StoreError> {
-    let domain = &rt.domain;
-    let mut conversations = vec![];
-    let mut users: std::collections::HashMap<Sid, Vec<(String, i64)>> = Default::default();
-    for (stream, heard) in quiet {
-        match stream {
-            Stream::Conversation(sid) => conversations.push((sid, heard)),
-            Stream::User { service, identity } => {
-                users.entry(service).or_default().push((identity, heard));
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// An ephemeral event as heard: conversation, frame, skip.
+    type HeardEphemeral = (Sid, Arc<[u8]>, Option<String>);
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<LogEvent>>, Mutex<Vec<HeardEphemeral>>);
+
+    impl Inbound for Arc<Heard> {
+        fn events(&self, events: Vec<LogEvent>) {
+            self.0.lock().unwrap().extend(events);
         }
-    }
-    let sids: Vec<String> = conversations.iter().map(|(s, _)| s.to_string()).collect();
-    let heads = if sids.is_empty() {
-        vec![]
-    } else {
-        domain.conversation_heads(&sids).await?
-    };
-    for ((sid, heard), (_, head)) in conversations.into_iter().zip(heads) {
-        if head > heard {
-            tracing::debug!(conversation = %sid, heard, head, "reconcile: a publish was lost");
-            let stream = Stream::Conversation(sid);
-            let entries = domain.log_after(&stream, head - 1, 1).await?;
-            deliver(rt, stream, entries);
+        fn ephemeral(&self, conversation: &Sid, frame: Arc<[u8]>, skip: Option<&str>) {
+            let skip = skip.map(str::to_owned);
+            self.1
+                .lock()
+                .unwrap()
+                .push((conversation.clone(), frame, skip));
         }
+        fn news(&self, _: Sid, _: UserInfo, _: Vec<Sid>) {}
+        fn presence(&self, _: u64, _: Who, _: bool) {}
+        fn alive(&self, _: u64, _: u64, _: (u32, u32), _: Vec<Who>) {}
     }
-    for (service, identities) in users {
-        let names: Vec<String> = identities.iter().map(|(i, _)| i.clone()).collect();
-        let heads = domain.user_heads(&service, &names).await?;
-        for ((identity, heard), (_, head)) in identities.into_iter().zip(heads) {
-            if head > heard {
-                tracing::debug!(%identity, heard, head, "reconcile: a publish was lost");
-                let stream = Stream::User {
+
+    fn bus(node: u64) -> (Bus, mpsc::Receiver<Bytes>) {
+        let (tx, rx) = mpsc::channel(16);
+        let beats = AtomicU64::new(0);
+        (Bus { node, tx, beats }, rx)
+    }
+
+    #[test]
+    fn frames_cross_raw_and_come_back_whole() {
+        let (from, mut wire) = bus(1);
+        let (to, _) = bus(2);
+        let conversation = Sid::from_random(SidKind::Conversation, [3; 16]);
+        let service = Sid::from_random(SidKind::Service, [4; 16]);
+        // Quotes, a backslash, a newline and non-ASCII: what JSON would have escaped.
+        let a: Arc<[u8]> = Arc::from(&b"{\"t\":\"event\",\"b\":\"a\\\"\\n \xc3\xa9\"}"[..]);
+        let b: Arc<[u8]> = Arc::from(&b"{}"[..]);
+        let events = vec![
+            LogEvent {
+                stream: Stream::Conversation(conversation.clone()),
+                seq: 7,
+                frame: a.clone(),
+            },
+            LogEvent {
+                stream: Stream::User {
                     service: service.clone(),
-                    identity,
-                };
-                let entries = domain.log_after(&stream, head - 1, 1).await?;
-                deliver(rt, stream, entries);
-            }
+                    identity: "ann\n".into(),
+                },
+                seq: 3,
+                frame: b.clone(),
+            },
+        ];
+        from.events(&events);
+        from.ephemeral(&conversation, &a, Some("bob"));
+        let heard = Arc::new(Heard::default());
+        for _ in 0..2 {
+            let payload = wire.try_recv().unwrap();
+            assert!(
+                payload.windows(a.len()).any(|w| w == &a[..]),
+                "the frame travels as it is"
+            );
+            receive(&to, &payload, &heard).unwrap();
+            // A node ignores its own notes.
+            receive(&from, &payload, &Arc::new(Heard::default())).unwrap();
         }
+        assert_eq!(*heard.0.lock().unwrap(), events);
+        assert_eq!(
+            *heard.1.lock().unwrap(),
+            vec![(conversation, a, Some("bob".to_owned()))]
+        );
     }
-    Ok(())
-}
 
-fn deliver(rt: &Realtime, stream: Stream, entries: Vec<confab_store::LogEntry>) {
-    let events: Vec<LogEvent> = entries
-        .into_iter()
-        .map(|e| LogEvent {
-            stream: stream.clone(),
-            seq: e.seq,
-            frame: e.frame,
-        })
-        .collect();
-    rt.hub.deliver(&events);
-}
-
-/// Says every `node_heartbeat` that this node is alive and who is online here, and takes
-/// the users of nodes silent for `node_silence` offline, until the server stops.
-pub(crate) async fn heartbeat(rt: Arc<Realtime>, bus: Arc<Bus>) {
-    let mut shutdown = rt.shutdown.clone();
-    let mut tick = tokio::time::interval(rt.config.node_heartbeat);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = shutdown.wait_for(|s| *s) => return,
-            _ = tick.tick() => {}
+    #[test]
+    fn a_note_whose_frames_do_not_fit_its_lengths_is_refused() {
+        let (from, mut wire) = bus(1);
+        let (to, _) = bus(2);
+        let conversation = Sid::from_random(SidKind::Conversation, [3; 16]);
+        from.events(&[LogEvent {
+            stream: Stream::Conversation(conversation),
+            seq: 1,
+            frame: Arc::from(&b"{\"x\":1}"[..]),
+        }]);
+        let payload = wire.try_recv().unwrap();
+        let heard = Arc::new(Heard::default());
+        for cut in [payload.slice(..payload.len() - 1), {
+            let mut longer = BytesMut::from(&payload[..]);
+            longer.put_u8(b'x');
+            longer.freeze()
+        }] {
+            assert!(receive(&to, &cut, &heard).is_none());
         }
-        rt.presence.tell_alive(&bus);
-        announce_here(&rt, rt.presence.expire_silent_nodes(rt.config.node_silence));
+        assert!(receive(&to, &Bytes::from_static(b"no line"), &heard).is_none());
+        assert!(heard.0.lock().unwrap().is_empty());
     }
-}
-
-/// Announces `who` to this node's sessions in a task of its own: each announcement reads the
-/// store, and neither the subscriber (NATS drops what a slow reader leaves) nor the heartbeat
-/// (a late heartbeat gets this node expired elsewhere) may wait for them.
-fn announce_here(rt: &Arc<Realtime>, who: Vec<(Sid, String)>) {
-    if who.is_empty() {
-        return;
-    }
-    let rt = rt.clone();
-    tokio::spawn(async move {
-        for (service, identity) in who {
-            rt.presence.announce_here(&rt, &service, &identity).await;
-        }
-    });
 }

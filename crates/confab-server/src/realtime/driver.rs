@@ -25,8 +25,9 @@ use futures_util::stream::SplitStream;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
-use super::Realtime;
+use super::context::Realtime;
 use super::hub::Subscriber;
+use super::news;
 use super::outbound::{Item, Kill, row};
 use super::wire::{self, Sink};
 
@@ -74,8 +75,8 @@ struct Driver<'a> {
     who: Option<(Sid, String)>,
     /// Who the session is, while its sign-in runs.
     signing_in: Option<Authenticated>,
-    slot: Option<super::Slot<'a>>,
-    open: Option<super::Active>,
+    slot: Option<super::context::Slot<'a>>,
+    open: Option<super::context::Active>,
     done: bool,
 }
 
@@ -117,9 +118,9 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: Box<WebSocket>) {
     let opened = d.open.take().is_some();
     if opened
         && let Some((service, identity)) = d.who.take()
-        && rt.presence.closed(&service, &identity, rt.hub.bus())
+        && rt.presence.closed(&service, &identity, rt.presence_notes())
     {
-        rt.presence.announce(&rt, &service, &identity).await;
+        news::announce(&rt, &service, &identity).await;
     }
 }
 
@@ -358,11 +359,11 @@ impl<'a> Driver<'a> {
             Action::Opened => {
                 self.open = Some(rt.session_opened());
                 if let Some((service, identity)) = &self.who
-                    && rt.presence.opened(service, identity, rt.hub.bus())
+                    && rt.presence.opened(service, identity, rt.presence_notes())
                 {
                     // Before `welcome`: whoever connects after this client's `welcome` finds
                     // it online already and is not told again.
-                    rt.presence.announce(rt, service, identity).await;
+                    news::announce(rt, service, identity).await;
                 }
             }
             Action::Heard(stream, seq) => rt.hub.note_heard(&stream, seq),

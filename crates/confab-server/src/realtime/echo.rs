@@ -17,7 +17,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use tokio::time::{Instant, sleep_until, timeout};
 
-use super::Realtime;
+use super::context::Realtime;
 use super::wire::{Broken, broken, close_back, fail, stopping};
 
 /// Where the echo is served when it is on.

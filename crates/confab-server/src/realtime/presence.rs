@@ -1,23 +1,25 @@
 //! Reachability: a user is online while it has a live session on this node or, with a bus
 //! between nodes, on a node that said so and has been heard from lately (a node killed
-//! without a word takes its users offline after `RealtimeConfig::node_silence`). Coming online,
-//! going offline and changing one's friendly name or attributes are announced as
-//! `userUpdated` on the streams of the user's conversations, so that the users who share a
-//! conversation with it hear it (each session once, however many conversations it shares).
+//! without a word takes its users offline after `RealtimeConfig::node_silence`). This module
+//! keeps the count; `news` announces the changes.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use confab_protocol::event::{EventBody, UserInfo, encode_event};
 use confab_protocol::sid::Sid;
-
-use super::Realtime;
-use super::bus::Bus;
 
 /// A user, as presence knows it.
 pub(crate) type Who = (Sid, String);
+
+/// Where presence tells the other nodes what changed here (the bus).
+pub(crate) trait PresenceNotes {
+    /// A user came online here (its first session) or went offline (its last).
+    fn presence(&self, service: &Sid, identity: &str, online: bool);
+    /// This node is alive, with these users online here.
+    fn alive(&self, online: Vec<Who>);
+}
 
 /// What another node said of its users.
 struct Remote {
@@ -69,9 +71,9 @@ impl Presence {
     /// Tells the other nodes who is online here. Under the sessions lock, as the notes of
     /// [`Presence::opened`] and [`Presence::closed`] are: a heartbeat never overtakes a
     /// newer note about one user.
-    pub fn tell_alive(&self, bus: &Bus) {
+    pub fn tell_alive(&self, notes: &dyn PresenceNotes) {
         let sessions = self.lock();
-        bus.alive(sessions.keys().cloned().collect());
+        notes.alive(sessions.keys().cloned().collect());
     }
 
     /// Node `node` says `who` came online or went offline there.
@@ -142,23 +144,23 @@ impl Presence {
 
     /// A session opened; true if it is the user's first (it just came online), which the
     /// other nodes are told.
-    pub fn opened(&self, service: &Sid, identity: &str, bus: Option<&Arc<Bus>>) -> bool {
+    pub fn opened(&self, service: &Sid, identity: &str, notes: Option<&dyn PresenceNotes>) -> bool {
         let mut sessions = self.lock();
         let n = sessions
             .entry((service.clone(), identity.to_owned()))
             .or_default();
         *n += 1;
         if *n == 1
-            && let Some(bus) = bus
+            && let Some(notes) = notes
         {
-            bus.presence(service, identity, true);
+            notes.presence(service, identity, true);
         }
         *n == 1
     }
 
     /// A session ended; true if it was the user's last (it just went offline), which the
     /// other nodes are told.
-    pub fn closed(&self, service: &Sid, identity: &str, bus: Option<&Arc<Bus>>) -> bool {
+    pub fn closed(&self, service: &Sid, identity: &str, notes: Option<&dyn PresenceNotes>) -> bool {
         let mut sessions = self.lock();
         let key = (service.clone(), identity.to_owned());
         match sessions.get_mut(&key) {
@@ -168,8 +170,8 @@ impl Presence {
             }
             Some(_) => {
                 sessions.remove(&key);
-                if let Some(bus) = bus {
-                    bus.presence(service, identity, false);
+                if let Some(notes) = notes {
+                    notes.presence(service, identity, false);
                 }
                 true
             }
@@ -181,58 +183,6 @@ impl Presence {
     pub fn next_version(&self) -> u64 {
         self.version.fetch_add(1, Ordering::Relaxed) + 1
     }
-
-    /// Tells the user's conversations about it as it is now: this node's sessions and, with
-    /// a bus, the other nodes' (the news goes whole, so that they read nothing).
-    pub async fn announce(&self, rt: &Realtime, service: &Sid, identity: &str) {
-        self.announce_to(rt, service, identity, true).await;
-    }
-
-    /// [`Presence::announce`] to this node's sessions only: for what every node finds out
-    /// by itself (another node gone silent).
-    pub async fn announce_here(&self, rt: &Realtime, service: &Sid, identity: &str) {
-        self.announce_to(rt, service, identity, false).await;
-    }
-
-    async fn announce_to(&self, rt: &Realtime, service: &Sid, identity: &str, spread: bool) {
-        // Numbered before reading, so that of two announcements the later read wins.
-        let version = self.next_version();
-        let (user, memberships) = match rt.domain.profile(service, identity).await {
-            Ok(Some(profile)) => profile,
-            // Deleted meanwhile, or the store failed: nothing to say.
-            _ => return,
-        };
-        let info = UserInfo {
-            identity: identity.to_owned(),
-            friendly_name: user.friendly_name,
-            attributes: user.attributes,
-            is_online: self.is_online(service, identity),
-        };
-        let conversations: Vec<Sid> = memberships
-            .conversations
-            .into_iter()
-            .map(|(sid, _)| sid)
-            .collect();
-        if spread && let Some(bus) = rt.hub.bus() {
-            bus.news(service, &info, &conversations);
-        }
-        publish(rt, &info, &conversations, version);
-    }
-}
-
-/// Hands news about `info`'s user to this node's sessions in `conversations`, numbered
-/// `version` (each session takes it once, through the first conversation it follows).
-pub(crate) fn publish(rt: &Realtime, info: &UserInfo, conversations: &[Sid], version: u64) {
-    let frame_for = |conversation: &Sid| {
-        let frame = encode_event(
-            conversation.as_str(),
-            None,
-            &EventBody::UserUpdated(info.clone()),
-        );
-        String::from_utf8(frame).ok().map(Into::into)
-    };
-    rt.hub
-        .publish_news(conversations, frame_for, &info.identity, version);
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use confab_protocol::method::Request;
 use confab_server_core::{error_answer, result_answer};
 use tokio::sync::mpsc;
 
-use super::Realtime;
+use super::context::Realtime;
 use super::dedup::{Answer, Claim, Done, MAX_OP_ID_CHARS, OpCache, valid_op_id};
 use super::dispatch;
 use super::outbound::Item;
