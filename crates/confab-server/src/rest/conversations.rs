@@ -1,18 +1,15 @@
 //! `/v1/Conversations` and `/v1/Services/{ChatServiceSid}/Conversations`.
 
 use axum::Json;
-use axum::extract::OriginalUri;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use confab_domain::{Actor, ConversationInput, CreateParticipant};
+use confab_domain::{ConversationInput, CreateParticipant};
 use confab_protocol::entity::ConversationState;
 use confab_store::ConversationFilter;
 use serde_json::Value;
 
-use super::AppState;
+use super::call::{Call, Listing};
 use super::error::{ApiError, ApiResult};
-use super::params::{Form, Params, PathParams, Query};
-use super::render::{ListQuery, Origin, list};
+use super::params::{Form, Params};
 
 fn input(p: &Params) -> ApiResult<ConversationInput> {
     Ok(ConversationInput {
@@ -31,75 +28,45 @@ fn input(p: &Params) -> ApiResult<ConversationInput> {
 }
 
 /// `POST …/Conversations`
-pub async fn create(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let c = app
-        .domain
-        .create_conversation(&actor, path.service(), input(&p)?)
+pub async fn create(call: Call, Form(p): Form) -> ApiResult<(StatusCode, Json<Value>)> {
+    let c = call
+        .domain()
+        .create_conversation(&call.actor, call.service(), input(&p)?)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(app.urls(&origin, &path).conversation(&c.value)),
-    ))
+    Ok((StatusCode::CREATED, Json(call.urls.conversation(&c.value))))
 }
 
 /// `GET …/Conversations/{Sid}` (SID or unique name)
-pub async fn fetch(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-) -> ApiResult<Json<Value>> {
-    let c = app
-        .domain
-        .conversation(&actor, path.service(), path.get("Sid")?)
+pub async fn fetch(call: Call) -> ApiResult<Json<Value>> {
+    let c = call
+        .domain()
+        .conversation(&call.actor, call.service(), call.get("Sid")?)
         .await?;
-    Ok(Json(app.urls(&origin, &path).conversation(&c)))
+    Ok(Json(call.urls.conversation(&c)))
 }
 
 /// `POST …/Conversations/{Sid}`
-pub async fn update(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<Json<Value>> {
-    let c = app
-        .domain
-        .update_conversation(&actor, path.service(), path.get("Sid")?, input(&p)?)
+pub async fn update(call: Call, Form(p): Form) -> ApiResult<Json<Value>> {
+    let c = call
+        .domain()
+        .update_conversation(&call.actor, call.service(), call.get("Sid")?, input(&p)?)
         .await?;
-    Ok(Json(app.urls(&origin, &path).conversation(&c.value)))
+    Ok(Json(call.urls.conversation(&c.value)))
 }
 
 /// `DELETE …/Conversations/{Sid}`
-pub async fn delete(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    path: PathParams,
-) -> ApiResult<StatusCode> {
-    app.domain
-        .delete_conversation(&actor, path.service(), path.get("Sid")?)
+pub async fn delete(call: Call) -> ApiResult<StatusCode> {
+    call.domain()
+        .delete_conversation(&call.actor, call.service(), call.get("Sid")?)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET …/Conversations`, filtered by `StartDate`, `EndDate`, `State`.
-pub async fn list_all(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    OriginalUri(uri): OriginalUri,
-    Query(q): Query,
-) -> ApiResult<Json<Value>> {
-    let lq = ListQuery::read(&q, &["StartDate", "EndDate", "State"])?;
-    let state = q
+pub async fn list_all(call: Call, listing: Listing) -> ApiResult<Json<Value>> {
+    let lq = listing.read(&["StartDate", "EndDate", "State"])?;
+    let state = listing
+        .query
         .str("State")
         .map(|s| {
             ConversationState::parse(s)
@@ -107,24 +74,22 @@ pub async fn list_all(
         })
         .transpose()?;
     let filter = ConversationFilter {
-        start: q.date("StartDate")?,
-        end: q.date("EndDate")?,
+        start: listing.query.date("StartDate")?,
+        end: listing.query.date("EndDate")?,
         state,
     };
-    let page = app
-        .domain
-        .list_conversations(&actor, path.service(), filter, lq.page)
+    let page = call
+        .domain()
+        .list_conversations(&call.actor, call.service(), filter, lq.page)
         .await?;
-    let urls = app.urls(&origin, &path);
-    Ok(Json(list(
-        &origin,
-        uri.path(),
+    Ok(listing.answer(
+        &call.origin,
         "conversations",
         &lq,
-        app.page_size(&lq),
+        call.app.page_size(&lq),
         &page,
-        |c| urls.conversation(c),
-    )))
+        |c| call.urls.conversation(c),
+    ))
 }
 
 /// One `Participant` of a `ConversationWithParticipants` request: a JSON object with the
@@ -176,10 +141,7 @@ fn initial_participant(text: &str) -> ApiResult<CreateParticipant> {
 /// `POST …/ConversationWithParticipants`: the conversation and up to 10 participants, all or
 /// nothing.
 pub async fn create_with_participants(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
+    call: Call,
     Form(p): Form,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let participants = p
@@ -187,15 +149,17 @@ pub async fn create_with_participants(
         .into_iter()
         .map(initial_participant)
         .collect::<ApiResult<Vec<_>>>()?;
-    let created = app
-        .domain
-        .create_conversation_with_participants(&actor, path.service(), input(&p)?, participants)
+    let created = call
+        .domain()
+        .create_conversation_with_participants(
+            &call.actor,
+            call.service(),
+            input(&p)?,
+            participants,
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            app.urls(&origin, &path)
-                .conversation_with_participants(&created.value.0),
-        ),
+        Json(call.urls.conversation_with_participants(&created.value.0)),
     ))
 }

@@ -1,16 +1,13 @@
 //! `…/Conversations/{ConversationSid}/Messages`.
 
 use axum::Json;
-use axum::extract::OriginalUri;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use confab_domain::{Actor, CreateMessage, UpdateMessage};
+use confab_domain::{CreateMessage, UpdateMessage};
 use serde_json::Value;
 
-use super::AppState;
+use super::call::{Call, Listing};
 use super::error::{ApiError, ApiResult};
-use super::params::{Form, Params, PathParams, Query};
-use super::render::{ListQuery, Origin, list};
+use super::params::{Form, Params};
 
 /// Parameters of the reference API that need parts this server does not have (media storage,
 /// content templates, email); refused rather than silently dropped.
@@ -26,13 +23,7 @@ fn refuse_unsupported(p: &Params) -> ApiResult<()> {
 }
 
 /// `POST …/Messages`
-pub async fn create(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(call: Call, Form(p): Form) -> ApiResult<(StatusCode, Json<Value>)> {
     refuse_unsupported(&p)?;
     let input = CreateMessage {
         author: p.string("Author"),
@@ -42,43 +33,34 @@ pub async fn create(
         date_updated: p.date("DateUpdated")?,
         op_id: None,
     };
-    let created = app
-        .domain
-        .add_message(&actor, path.service(), path.get("ConversationSid")?, input)
+    let created = call
+        .domain()
+        .add_message(
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
+            input,
+        )
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(app.urls(&origin, &path).message(&created.value)),
-    ))
+    Ok((StatusCode::CREATED, Json(call.urls.message(&created.value))))
 }
 
 /// `GET …/Messages/{Sid}`
-pub async fn fetch(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-) -> ApiResult<Json<Value>> {
-    let m = app
-        .domain
+pub async fn fetch(call: Call) -> ApiResult<Json<Value>> {
+    let m = call
+        .domain()
         .message(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
-            path.get("Sid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
+            call.get("Sid")?,
         )
         .await?;
-    Ok(Json(app.urls(&origin, &path).message(&m)))
+    Ok(Json(call.urls.message(&m)))
 }
 
 /// `POST …/Messages/{Sid}`
-pub async fn update(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<Json<Value>> {
+pub async fn update(call: Call, Form(p): Form) -> ApiResult<Json<Value>> {
     refuse_unsupported(&p)?;
     let input = UpdateMessage {
         author: p.string("Author"),
@@ -87,58 +69,45 @@ pub async fn update(
         date_created: p.date("DateCreated")?,
         date_updated: p.date("DateUpdated")?,
     };
-    let (conv, sid) = (path.get("ConversationSid")?, path.get("Sid")?);
-    let updated = app
-        .domain
-        .update_message(&actor, path.service(), conv, sid, input)
+    let (conv, sid) = (call.get("ConversationSid")?, call.get("Sid")?);
+    let updated = call
+        .domain()
+        .update_message(&call.actor, call.service(), conv, sid, input)
         .await?;
-    Ok(Json(app.urls(&origin, &path).message(&updated.value)))
+    Ok(Json(call.urls.message(&updated.value)))
 }
 
 /// `DELETE …/Messages/{Sid}`
-pub async fn delete(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    path: PathParams,
-) -> ApiResult<StatusCode> {
-    app.domain
+pub async fn delete(call: Call) -> ApiResult<StatusCode> {
+    call.domain()
         .remove_message(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
-            path.get("Sid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
+            call.get("Sid")?,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET …/Messages`, `Order=asc|desc`.
-pub async fn list_all(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    OriginalUri(uri): OriginalUri,
-    Query(q): Query,
-) -> ApiResult<Json<Value>> {
-    let lq = ListQuery::read(&q, &["Order"])?;
-    let page = app
-        .domain
+pub async fn list_all(call: Call, listing: Listing) -> ApiResult<Json<Value>> {
+    let lq = listing.read(&["Order"])?;
+    let page = call
+        .domain()
         .list_messages(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
             lq.page,
         )
         .await?;
-    let urls = app.urls(&origin, &path);
-    Ok(Json(list(
-        &origin,
-        uri.path(),
+    Ok(listing.answer(
+        &call.origin,
         "messages",
         &lq,
-        app.page_size(&lq),
+        call.app.page_size(&lq),
         &page,
-        |m| urls.message(m),
-    )))
+        |m| call.urls.message(m),
+    ))
 }

@@ -6,6 +6,7 @@
 //! `/v1/Services/{ChatServiceSid}`.
 
 mod auth;
+mod call;
 mod configuration;
 mod conversations;
 pub mod error;

@@ -1,25 +1,16 @@
 //! `…/Conversations/{ConversationSid}/Participants`.
 
 use axum::Json;
-use axum::extract::OriginalUri;
-use axum::extract::{Extension, State};
 use axum::http::StatusCode;
-use confab_domain::{Actor, CreateParticipant, UpdateParticipant};
+use confab_domain::{CreateParticipant, UpdateParticipant};
 use serde_json::Value;
 
-use super::AppState;
+use super::call::{Call, Listing};
 use super::error::ApiResult;
-use super::params::{Form, PathParams, Query};
-use super::render::{ListQuery, Origin, list};
+use super::params::Form;
 
 /// `POST …/Participants`
-pub async fn create(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+pub async fn create(call: Call, Form(p): Form) -> ApiResult<(StatusCode, Json<Value>)> {
     let input = CreateParticipant {
         identity: p.string("Identity"),
         address: p.string("MessagingBinding.Address"),
@@ -30,44 +21,33 @@ pub async fn create(
         date_created: p.date("DateCreated")?,
         date_updated: p.date("DateUpdated")?,
     };
-    let conv = path.get("ConversationSid")?;
-    let created = app
-        .domain
-        .add_participant(&actor, path.service(), conv, input)
+    let conv = call.get("ConversationSid")?;
+    let created = call
+        .domain()
+        .add_participant(&call.actor, call.service(), conv, input)
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(app.urls(&origin, &path).participant(&created.value)),
+        Json(call.urls.participant(&created.value)),
     ))
 }
 
 /// `GET …/Participants/{Sid}` (SID or identity)
-pub async fn fetch(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-) -> ApiResult<Json<Value>> {
-    let p = app
-        .domain
+pub async fn fetch(call: Call) -> ApiResult<Json<Value>> {
+    let p = call
+        .domain()
         .participant(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
-            path.get("Sid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
+            call.get("Sid")?,
         )
         .await?;
-    Ok(Json(app.urls(&origin, &path).participant(&p)))
+    Ok(Json(call.urls.participant(&p)))
 }
 
 /// `POST …/Participants/{Sid}`
-pub async fn update(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    Form(p): Form,
-) -> ApiResult<Json<Value>> {
+pub async fn update(call: Call, Form(p): Form) -> ApiResult<Json<Value>> {
     let input = UpdateParticipant {
         attributes: p.string("Attributes"),
         role_sid: p.string("RoleSid"),
@@ -79,58 +59,45 @@ pub async fn update(
         date_created: p.date("DateCreated")?,
         date_updated: p.date("DateUpdated")?,
     };
-    let (conv, sid) = (path.get("ConversationSid")?, path.get("Sid")?);
-    let updated = app
-        .domain
-        .update_participant(&actor, path.service(), conv, sid, input)
+    let (conv, sid) = (call.get("ConversationSid")?, call.get("Sid")?);
+    let updated = call
+        .domain()
+        .update_participant(&call.actor, call.service(), conv, sid, input)
         .await?;
-    Ok(Json(app.urls(&origin, &path).participant(&updated.value)))
+    Ok(Json(call.urls.participant(&updated.value)))
 }
 
 /// `DELETE …/Participants/{Sid}`
-pub async fn delete(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    path: PathParams,
-) -> ApiResult<StatusCode> {
-    app.domain
+pub async fn delete(call: Call) -> ApiResult<StatusCode> {
+    call.domain()
         .remove_participant(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
-            path.get("Sid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
+            call.get("Sid")?,
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET …/Participants`
-pub async fn list_all(
-    State(app): State<AppState>,
-    Extension(actor): Extension<Actor>,
-    origin: Origin,
-    path: PathParams,
-    OriginalUri(uri): OriginalUri,
-    Query(q): Query,
-) -> ApiResult<Json<Value>> {
-    let lq = ListQuery::read(&q, &[])?;
-    let page = app
-        .domain
+pub async fn list_all(call: Call, listing: Listing) -> ApiResult<Json<Value>> {
+    let lq = listing.read(&[])?;
+    let page = call
+        .domain()
         .list_participants(
-            &actor,
-            path.service(),
-            path.get("ConversationSid")?,
+            &call.actor,
+            call.service(),
+            call.get("ConversationSid")?,
             lq.page,
         )
         .await?;
-    let urls = app.urls(&origin, &path);
-    Ok(Json(list(
-        &origin,
-        uri.path(),
+    Ok(listing.answer(
+        &call.origin,
         "participants",
         &lq,
-        app.page_size(&lq),
+        call.app.page_size(&lq),
         &page,
-        |p| urls.participant(p),
-    )))
+        |p| call.urls.participant(p),
+    ))
 }
