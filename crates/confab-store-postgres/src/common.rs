@@ -68,13 +68,26 @@ pub(crate) async fn conversation(
 }
 
 /// Takes the conversation's next `seq`.
-pub(crate) async fn next_seq(c: &mut PgConnection, conversation_id: i64) -> StoreResult<i64> {
+async fn next_seq(c: &mut PgConnection, conversation_id: i64) -> StoreResult<i64> {
     sqlx::query("UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
         .bind(conversation_id)
         .fetch_one(&mut *c)
         .await
         .and_then(|r| r.try_get(0))
         .map_err(backend)
+}
+
+/// Takes the conversation's next `seq` and appends the event there: the log step of every
+/// write but a message's creation (which shares one counter update with its index).
+pub(crate) async fn log_next(
+    c: &mut PgConnection,
+    conversation_id: i64,
+    conversation_sid: &Sid,
+    message_id: Option<i64>,
+    body: &EventBody,
+) -> StoreResult<LogEvent> {
+    let seq = next_seq(c, conversation_id).await?;
+    append_conversation_event(c, conversation_id, conversation_sid, seq, message_id, body).await
 }
 
 /// Appends an event to a conversation's log at `seq`.

@@ -11,23 +11,11 @@ use confab_store::{
 use sqlx::{PgConnection, Row};
 
 use crate::common::{
-    self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
+    self, append_conversation_event, append_user_event, keyset, log_next, service_id,
 };
 use crate::rows::{
     self, CONVERSATION_COLS, SERVICE_COLS, backend, json_text, timers_text, unique_violation,
 };
-
-pub(crate) async fn insert_service(c: &mut PgConnection, s: &Service) -> StoreResult<()> {
-    sqlx::query("INSERT INTO services (sid, friendly_name, date_created, date_updated) VALUES ($1, $2, $3, $4)")
-        .bind(s.sid.as_str())
-        .bind(&s.friendly_name)
-        .bind(s.date_created)
-        .bind(s.date_updated)
-        .execute(&mut *c)
-        .await
-        .map_err(|e| unique_violation(e, "a service with this SID already exists"))?;
-    Ok(())
-}
 
 pub(crate) async fn service(c: &mut PgConnection, sid: &str) -> StoreResult<Option<Service>> {
     let row = sqlx::query(&format!(
@@ -154,10 +142,7 @@ pub(crate) async fn create(
         &EventBody::ConversationAdded(conv.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: conv,
-        events: vec![event],
-    })
+    Ok(Committed::one(conv, event))
 }
 
 pub(crate) async fn create_with_participants(
@@ -207,20 +192,15 @@ pub(crate) async fn update(
     .execute(&mut *c)
     .await
     .map_err(|e| unique_violation(e, NAME_TAKEN))?;
-    let seq = next_seq(c, row.id).await?;
-    let event = append_conversation_event(
+    let event = log_next(
         c,
         row.id,
         &conv.sid,
-        seq,
         None,
         &EventBody::ConversationUpdated(conv.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: conv,
-        events: vec![event],
-    })
+    Ok(Committed::one(conv, event))
 }
 
 pub(crate) async fn delete(

@@ -9,7 +9,7 @@ use confab_store::{
 };
 use sqlx::{PgConnection, Row};
 
-use crate::common::{self, append_conversation_event, keyset, next_seq};
+use crate::common::{self, append_conversation_event, keyset, log_next};
 use crate::rows::{self, MESSAGE_COLS, backend};
 
 /// The participant whose identity is `author`, if there is one.
@@ -113,10 +113,7 @@ pub(crate) async fn add(
         &EventBody::MessageAdded(m.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 /// Loads a message with its conversation's row id and its own.
@@ -184,20 +181,15 @@ pub(crate) async fn update(
     .execute(&mut *c)
     .await
     .map_err(backend)?;
-    let seq = next_seq(c, conv_id).await?;
-    let event = append_conversation_event(
+    let event = log_next(
         c,
         conv_id,
         &m.conversation_sid,
-        seq,
         Some(id),
         &EventBody::MessageUpdated(m.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 pub(crate) async fn remove(
@@ -244,20 +236,15 @@ pub(crate) async fn remove(
     m.body = None;
     m.attributes = "{}".into();
     m.date_updated = now;
-    let seq = next_seq(c, conv_id).await?;
-    let event = append_conversation_event(
+    let event = log_next(
         c,
         conv_id,
         &m.conversation_sid,
-        seq,
         None,
         &EventBody::MessageRemoved(m.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 pub(crate) async fn list(

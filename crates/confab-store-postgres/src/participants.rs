@@ -10,9 +10,7 @@ use confab_store::{
 };
 use sqlx::{PgConnection, Row};
 
-use crate::common::{
-    self, append_conversation_event, append_user_event, ensure_user, keyset, next_seq, service_id,
-};
+use crate::common::{self, append_user_event, ensure_user, keyset, log_next, service_id};
 use crate::rows::{self, ConversationRow, PARTICIPANT_COLS, backend, json_text, unique_violation};
 
 const EXISTS: &str = "a participant with this identity already exists in the conversation";
@@ -94,19 +92,17 @@ pub(crate) async fn add(
     .execute(&mut *c)
     .await
     .map_err(backend)?;
-    let seq = next_seq(c, conv.id).await?;
+    let first = log_next(
+        c,
+        conv.id,
+        &p.conversation_sid,
+        None,
+        &EventBody::ParticipantJoined(p.clone()),
+    )
+    .await?;
+    let seq = first.seq;
     let now = p.date_updated;
-    let mut events = vec![
-        append_conversation_event(
-            c,
-            conv.id,
-            &p.conversation_sid,
-            seq,
-            None,
-            &EventBody::ParticipantJoined(p.clone()),
-        )
-        .await?,
-    ];
+    let mut events = vec![first];
     if let Some(identity) = &p.identity {
         let body =
             EventBody::ConversationJoined(membership(&p, seq, Some(conv.conversation.clone())));
@@ -236,20 +232,15 @@ pub(crate) async fn update(
     .execute(&mut *c)
     .await
     .map_err(backend)?;
-    let seq = next_seq(c, conv_id).await?;
-    let event = append_conversation_event(
+    let event = log_next(
         c,
         conv_id,
         &p.conversation_sid,
-        seq,
         None,
         &EventBody::ParticipantUpdated(p.clone()),
     )
     .await?;
-    Ok(Committed {
-        value: p,
-        events: vec![event],
-    })
+    Ok(Committed::one(p, event))
 }
 
 pub(crate) async fn remove(
@@ -273,18 +264,16 @@ pub(crate) async fn remove(
     .execute(&mut *c)
     .await
     .map_err(backend)?;
-    let seq = next_seq(c, conv_id).await?;
-    let mut events = vec![
-        append_conversation_event(
-            c,
-            conv_id,
-            &p.conversation_sid,
-            seq,
-            None,
-            &EventBody::ParticipantLeft(p.clone()),
-        )
-        .await?,
-    ];
+    let first = log_next(
+        c,
+        conv_id,
+        &p.conversation_sid,
+        None,
+        &EventBody::ParticipantLeft(p.clone()),
+    )
+    .await?;
+    let seq = first.seq;
+    let mut events = vec![first];
     if let Some(identity) = &p.identity {
         let service_sid = Sid::from_trusted(service.to_owned());
         let body = EventBody::ConversationLeft(membership(&p, seq, None));

@@ -9,7 +9,6 @@ use confab_store::{
 use sqlx::{PgConnection, Row};
 
 use crate::common::{keyset, service_id};
-use crate::conversations::insert_service;
 use crate::rows::{self, ROLE_COLS, SERVICE_COLS, backend, unique_violation};
 
 /// Inserts a service, its four default roles and its configuration.
@@ -302,4 +301,16 @@ pub(crate) async fn list_roles(
         .collect::<sqlx::Result<Vec<_>>>()
         .map_err(backend)?;
     Ok(Page::from_rows(page, rows))
+}
+
+async fn insert_service(c: &mut PgConnection, s: &Service) -> StoreResult<()> {
+    sqlx::query("INSERT INTO services (sid, friendly_name, date_created, date_updated) VALUES ($1, $2, $3, $4)")
+        .bind(s.sid.as_str())
+        .bind(&s.friendly_name)
+        .bind(s.date_created)
+        .bind(s.date_updated)
+        .execute(&mut *c)
+        .await
+        .map_err(|e| unique_violation(e, "a service with this SID already exists"))?;
+    Ok(())
 }

@@ -51,12 +51,32 @@ pub(crate) fn conversation(
 }
 
 /// Takes the conversation's next `seq`.
-pub(crate) fn next_seq(conn: &Connection, conversation_id: i64) -> StoreResult<i64> {
+fn next_seq(conn: &Connection, conversation_id: i64) -> StoreResult<i64> {
     conn.prepare_cached(
         "UPDATE conversations SET last_seq = last_seq + 1 WHERE id = ?1 RETURNING last_seq",
     )
     .and_then(|mut s| s.query_row([conversation_id], |r| r.get(0)))
     .map_err(backend)
+}
+
+/// Takes the conversation's next `seq` and appends the event there: the log step of every
+/// write but a message's creation (which shares one counter update with its index).
+pub(crate) fn log_next(
+    conn: &Connection,
+    conversation_id: i64,
+    conversation_sid: &Sid,
+    message_id: Option<i64>,
+    body: &EventBody,
+) -> StoreResult<LogEvent> {
+    let seq = next_seq(conn, conversation_id)?;
+    append_conversation_event(
+        conn,
+        conversation_id,
+        conversation_sid,
+        seq,
+        message_id,
+        body,
+    )
 }
 
 /// Appends an event to a conversation's log at `seq` (taken with [`next_seq`] or

@@ -9,19 +9,14 @@ use confab_store::{
     CountLimits, NewParticipant, NewService, Page, PageRequest, StoreError, StoreResult,
 };
 use rusqlite::types::Value;
-use rusqlite::{Connection, ErrorCode, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::common::{
-    self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
+    self, append_conversation_event, append_user_event, keyset, log_next, service_id,
 };
-use crate::rows::{self, CONVERSATION_COLS, SERVICE_COLS, backend, json_text, timers_text};
-
-pub(crate) fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
-    conn.prepare_cached("INSERT INTO services (sid, friendly_name, date_created, date_updated) VALUES (?1, ?2, ?3, ?4)")
-        .and_then(|mut st| st.execute(params![s.sid.as_str(), s.friendly_name, s.date_created, s.date_updated]))
-        .map_err(|e| unique_violation(e, "a service with this SID already exists"))?;
-    Ok(())
-}
+use crate::rows::{
+    self, CONVERSATION_COLS, SERVICE_COLS, backend, json_text, timers_text, unique_violation,
+};
 
 pub(crate) fn service(conn: &Connection, sid: &str) -> StoreResult<Option<Service>> {
     conn.prepare_cached(&format!(
@@ -122,14 +117,6 @@ pub(crate) fn update_configuration(
     configuration(conn)?.ok_or_else(|| StoreError::Backend("no configuration".into()))
 }
 
-/// Maps a UNIQUE violation to a conflict, anything else to a backend error.
-pub(crate) fn unique_violation(e: rusqlite::Error, what: &str) -> StoreError {
-    match e.sqlite_error_code() {
-        Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(what.to_owned()),
-        _ => backend(e),
-    }
-}
-
 const NAME_TAKEN: &str = "a conversation with this unique name already exists in the service";
 
 pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committed<Conversation>> {
@@ -168,10 +155,7 @@ pub(crate) fn create(conn: &Connection, c: Conversation) -> StoreResult<Committe
         None,
         &EventBody::ConversationAdded(c.clone()),
     )?;
-    Ok(Committed {
-        value: c,
-        events: vec![event],
-    })
+    Ok(Committed::one(c, event))
 }
 
 pub(crate) fn update(
@@ -202,19 +186,14 @@ pub(crate) fn update(
         ])
     })
     .map_err(|e| unique_violation(e, NAME_TAKEN))?;
-    let seq = next_seq(conn, row.id)?;
-    let event = append_conversation_event(
+    let event = log_next(
         conn,
         row.id,
         &c.sid,
-        seq,
         None,
         &EventBody::ConversationUpdated(c.clone()),
     )?;
-    Ok(Committed {
-        value: c,
-        events: vec![event],
-    })
+    Ok(Committed::one(c, event))
 }
 
 pub(crate) fn delete(

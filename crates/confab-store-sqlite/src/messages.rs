@@ -9,7 +9,7 @@ use confab_store::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::common::{self, append_conversation_event, keyset, next_seq};
+use crate::common::{self, append_conversation_event, keyset, log_next};
 use crate::rows::{self, MESSAGE_COLS, backend};
 
 /// Adds a message. Every check comes before the first change, so the writer runs it without a
@@ -90,10 +90,7 @@ pub(crate) fn add(
         Some(id),
         &EventBody::MessageAdded(m.clone()),
     )?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 /// What a message needs of its conversation: the row, the SID and the counters it moves on.
@@ -203,19 +200,14 @@ pub(crate) fn update(
         ])
     })
     .map_err(backend)?;
-    let seq = next_seq(conn, conv_id)?;
-    let event = append_conversation_event(
+    let event = log_next(
         conn,
         conv_id,
         &m.conversation_sid,
-        seq,
         Some(id),
         &EventBody::MessageUpdated(m.clone()),
     )?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 pub(crate) fn remove(
@@ -247,19 +239,14 @@ pub(crate) fn remove(
     m.body = None;
     m.attributes = "{}".into();
     m.date_updated = now;
-    let seq = next_seq(conn, conv_id)?;
-    let event = append_conversation_event(
+    let event = log_next(
         conn,
         conv_id,
         &m.conversation_sid,
-        seq,
         None,
         &EventBody::MessageRemoved(m.clone()),
     )?;
-    Ok(Committed {
-        value: m,
-        events: vec![event],
-    })
+    Ok(Committed::one(m, event))
 }
 
 pub(crate) fn list(

@@ -10,10 +10,8 @@ use confab_store::{
 };
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::common::{
-    self, append_conversation_event, append_user_event, keyset, next_seq, service_id,
-};
-use crate::conversations::unique_violation;
+use crate::common::{self, append_user_event, keyset, log_next, service_id};
+use crate::rows::unique_violation;
 use crate::rows::{self, ConversationRow, PARTICIPANT_COLS, backend, json_text};
 
 const EXISTS: &str = "a participant with this identity already exists in the conversation";
@@ -90,16 +88,16 @@ pub(crate) fn add(
         [conv.id],
     )
     .map_err(backend)?;
-    let seq = next_seq(conn, conv.id)?;
-    let now = p.date_updated;
-    let mut events = vec![append_conversation_event(
+    let first = log_next(
         conn,
         conv.id,
         &p.conversation_sid,
-        seq,
         None,
         &EventBody::ParticipantJoined(p.clone()),
-    )?];
+    )?;
+    let seq = first.seq;
+    let now = p.date_updated;
+    let mut events = vec![first];
     if let Some(identity) = &p.identity {
         let body =
             EventBody::ConversationJoined(membership(&p, seq, Some(conv.conversation.clone())));
@@ -219,19 +217,14 @@ pub(crate) fn update(
         ])
     })
     .map_err(|e| unique_violation(e, EXISTS))?;
-    let seq = next_seq(conn, conv_id)?;
-    let event = append_conversation_event(
+    let event = log_next(
         conn,
         conv_id,
         &p.conversation_sid,
-        seq,
         None,
         &EventBody::ParticipantUpdated(p.clone()),
     )?;
-    Ok(Committed {
-        value: p,
-        events: vec![event],
-    })
+    Ok(Committed::one(p, event))
 }
 
 pub(crate) fn remove(
@@ -250,15 +243,15 @@ pub(crate) fn remove(
         [conv_id],
     )
     .map_err(backend)?;
-    let seq = next_seq(conn, conv_id)?;
-    let mut events = vec![append_conversation_event(
+    let first = log_next(
         conn,
         conv_id,
         &p.conversation_sid,
-        seq,
         None,
         &EventBody::ParticipantLeft(p.clone()),
-    )?];
+    )?;
+    let seq = first.seq;
+    let mut events = vec![first];
     if let Some(identity) = &p.identity {
         let service_sid = Sid::from_trusted(service.to_owned());
         let body = EventBody::ConversationLeft(membership(&p, seq, None));

@@ -174,3 +174,11 @@ pub(crate) fn user(r: &Row<'_>) -> rusqlite::Result<(i64, User)> {
         },
     ))
 }
+
+/// Maps a UNIQUE violation to a conflict, anything else to a backend error.
+pub(crate) fn unique_violation(e: rusqlite::Error, what: &str) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) => StoreError::Conflict(what.to_owned()),
+        _ => backend(e),
+    }
+}

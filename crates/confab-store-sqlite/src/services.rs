@@ -9,8 +9,7 @@ use confab_store::{
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::common::{keyset, service_id};
-use crate::conversations::{insert_service, unique_violation};
-use crate::rows::{self, ROLE_COLS, SERVICE_COLS, backend};
+use crate::rows::{self, ROLE_COLS, SERVICE_COLS, backend, unique_violation};
 
 /// Inserts a service, its four default roles and its configuration.
 pub(crate) fn create(conn: &Connection, new: &NewService) -> StoreResult<Service> {
@@ -267,4 +266,11 @@ pub(crate) fn list_roles(
         .and_then(|mut s| s.query_map([service], rows::role)?.collect())
         .map_err(backend)?;
     Ok(Page::from_rows(page, rows))
+}
+
+fn insert_service(conn: &Connection, s: &Service) -> StoreResult<()> {
+    conn.prepare_cached("INSERT INTO services (sid, friendly_name, date_created, date_updated) VALUES (?1, ?2, ?3, ?4)")
+        .and_then(|mut st| st.execute(params![s.sid.as_str(), s.friendly_name, s.date_created, s.date_updated]))
+        .map_err(|e| unique_violation(e, "a service with this SID already exists"))?;
+    Ok(())
 }

@@ -10,8 +10,8 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use crate::common::{keyset, service_id};
-use crate::conversations::unique_violation;
 use crate::participants;
+use crate::rows::unique_violation;
 use crate::rows::{self, CONVERSATION_COL_COUNT, CONVERSATION_COLS, USER_COLS, backend};
 
 const USER_FROM: &str = "FROM users u JOIN services s ON s.id = u.service_id";

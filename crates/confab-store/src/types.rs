@@ -76,6 +76,16 @@ pub struct Committed<T> {
     pub events: Vec<LogEvent>,
 }
 
+impl<T> Committed<T> {
+    /// A write that logged one event.
+    pub fn one(value: T, event: LogEvent) -> Committed<T> {
+        Committed {
+            value,
+            events: vec![event],
+        }
+    }
+}
+
 /// Count limits the store enforces inside the transaction, where counting is race-free.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CountLimits {
