@@ -364,18 +364,20 @@ impl<P: Clone> Follower<P> {
             return false;
         }
         for row in rows {
-            if stop_at.is_some_and(|s| row.seq > s) {
-                return false;
-            }
             let Some(&cursor) = self.conversations.get(sid) else {
                 return false;
             };
             if row.seq <= cursor {
                 continue;
             }
-            if row.seq > cursor + 1 {
-                // The log no longer reaches back to the cursor.
-                self.reset(sid, row.seq - 1, out);
+            let stop = stop_at.unwrap_or(i64::MAX);
+            if row.seq > cursor + 1 && cursor < stop {
+                // The log no longer reaches back to the cursor (nor, past a stop, to it).
+                self.reset(sid, (row.seq - 1).min(stop), out);
+            }
+            if row.seq > stop {
+                out.flush();
+                return false;
             }
             out.write(Transmit::Shared(row.text));
             self.conversations.insert(sid.clone(), row.seq);

@@ -6,6 +6,15 @@
 //! - [`realtime`]: the WebSocket endpoint: sessions, live events from the log, resume.
 //! - [`Server`]: binds, serves, and shuts down cleanly (in-flight requests finish, then the
 //!   store's writer commits what it has queued and closes the database).
+//!
+//! How a write reaches sessions: a REST handler or a realtime request calls the domain; the
+//! domain's one store transaction writes the change and appends its events to the logs; the
+//! store hands the committed events, in commit order, to the domain's listener, which gives
+//! them to the realtime hub (and, with other nodes, to the NATS bus) before the write is
+//! answered. The hub keeps each stream in `seq` order and puts each event, encoded once and
+//! shared, into the queue of every session following its stream; each session's task feeds it
+//! to its state machine (`confab_server_core::Session`), which checks the stream's cursor,
+//! reads any gap from the log through the domain, and writes the frames out in batches.
 
 pub mod credentials;
 pub mod listen;

@@ -111,6 +111,8 @@ pub struct World {
     pub chatter_on_read: Option<(u8, usize, usize)>,
     /// Events the app got, by stream: (seq, type).
     pub got: BTreeMap<String, Vec<(i64, String)>>,
+    /// The leaves the app heard of on its user stream: (conversation, `conversation_seq`).
+    pub leaves: std::collections::HashSet<(String, i64)>,
     /// Every output of the client, in order.
     pub outputs: Vec<Output>,
     pub connects: usize,
@@ -150,6 +152,7 @@ impl World {
             lose_publishes: 0,
             chatter_on_read: None,
             got: BTreeMap::new(),
+            leaves: Default::default(),
             outputs: vec![],
             connects: 0,
             endings: vec![],
@@ -557,6 +560,10 @@ impl World {
             }
             return;
         };
+        if let EventBody::ConversationLeft(m) = &e.body {
+            self.leaves
+                .insert((m.conversation_sid.to_string(), m.conversation_seq));
+        }
         let kind = match &e.body {
             EventBody::ParticipantLeft(p) if p.identity.as_deref() == Some(ALICE) => "left-me",
             body => body.type_name(),
@@ -746,6 +753,9 @@ impl World {
             for (seq, kind) in got {
                 if kind == "reset" {
                     last = Some(*seq);
+                    // A reset to where alice left: what came before the leave is gone, and
+                    // her next membership starts after a skip.
+                    may_skip = self.leaves.contains(&(stream.clone(), *seq));
                     continue;
                 }
                 match last {
