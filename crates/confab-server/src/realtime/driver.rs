@@ -137,6 +137,15 @@ impl<'a> Driver<'a> {
 
     async fn pump(&mut self, s: &mut Session<Utf8Bytes>) {
         let mut shutdown = self.rt.shutdown.clone();
+        // Both live across the loop's turns: a turn per delivery must not register with the
+        // server-wide shutdown signal (one lock for every session) nor with the timer wheel
+        // each time; the timer moves only when the session's deadline does.
+        let stopping = wire::stopping(&mut shutdown);
+        tokio::pin!(stopping);
+        let mut stopped = false;
+        let timer = sleep_until(far());
+        tokio::pin!(timer);
+        let mut armed: Option<Instant> = None;
         // Whether the queue was found empty since the session last heard anything.
         let mut idle = false;
         loop {
@@ -191,6 +200,12 @@ impl<'a> Driver<'a> {
             let deadline = s
                 .poll_timeout()
                 .map(|t| self.epoch + Duration::from_millis(t));
+            if deadline != armed {
+                if let Some(at) = deadline {
+                    timer.as_mut().reset(at);
+                }
+                armed = deadline;
+            }
             let Driver {
                 stream,
                 rx,
@@ -206,8 +221,13 @@ impl<'a> Driver<'a> {
                         s.handle_kill(ending);
                     }
                 }
-                () = wire::stopping(&mut shutdown) => s.handle_shutdown(),
-                () = sleep_until(deadline.unwrap_or_else(far)), if deadline.is_some() => {
+                () = &mut stopping, if !stopped => {
+                    stopped = true;
+                    s.handle_shutdown();
+                }
+                () = &mut timer, if armed.is_some() => {
+                    // Set again on the next turn, even to the same instant.
+                    armed = None;
                     s.handle_timeout(self.now());
                 }
                 reply = async { pending.as_mut().expect("a read under way").await }, if pending.is_some() => {
