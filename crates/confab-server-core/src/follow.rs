@@ -43,6 +43,10 @@ pub enum Want {
     Drain,
 }
 
+/// Room for transmits a session keeps once its queue of them is empty: enough for a busy
+/// session's usual batch without growing again.
+const KEPT_TRANSMITS: usize = 16;
+
 /// What a session writes and asks for.
 #[derive(Debug)]
 pub(crate) struct Out<P> {
@@ -82,7 +86,12 @@ impl<P> Out<P> {
 
     /// The next transmit for the driver.
     pub fn next(&mut self) -> Option<Transmit<P>> {
-        self.transmits.pop_front()
+        let next = self.transmits.pop_front();
+        if next.is_none() && self.transmits.capacity() > KEPT_TRANSMITS {
+            // A replay's burst leaves no room behind in a session that goes quiet.
+            self.transmits.shrink_to(KEPT_TRANSMITS);
+        }
+        next
     }
 }
 

@@ -120,7 +120,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: Box<WebSocket>) {
         && let Some((service, identity)) = d.who.take()
         && rt.presence.closed(&service, &identity, rt.presence_notes())
     {
-        news::announce(&rt, &service, &identity).await;
+        Box::pin(news::announce(&rt, &service, &identity)).await;
     }
 }
 
@@ -382,8 +382,9 @@ impl<'a> Driver<'a> {
                     && rt.presence.opened(service, identity, rt.presence_notes())
                 {
                     // Before `welcome`: whoever connects after this client's `welcome` finds
-                    // it online already and is not told again.
-                    news::announce(rt, service, identity).await;
+                    // it online already and is not told again. Boxed: a store read's future
+                    // would otherwise take room in every session's task for good.
+                    Box::pin(news::announce(rt, service, identity)).await;
                 }
             }
             Action::Heard(stream, seq) => rt.hub.note_heard(&stream, seq),
