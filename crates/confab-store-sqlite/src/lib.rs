@@ -10,7 +10,6 @@
 mod checkpoint;
 mod common;
 mod conversations;
-mod handoff;
 mod messages;
 mod participants;
 mod reader;
@@ -73,7 +72,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     // Field order matters on drop: the writer finishes its queue before readers close.
     writer: Writer,
-    listener: handoff::HandoffSlot,
+    listener: confab_store::ListenerSlot,
     readers: Readers,
     /// Taken (and stopped) by `close`, so that a closed store holds no connection.
     checkpointer: std::sync::Mutex<Option<checkpoint::Checkpointer>>,
@@ -147,7 +146,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(e)?;
         let io = |err: std::io::Error| StoreError::Backend(format!("start store threads: {err}"));
-        let listener = handoff::HandoffSlot::default();
+        let listener = confab_store::ListenerSlot::default();
         Ok(SqliteStore {
             writer: Writer::start(
                 conn,
@@ -168,7 +167,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     fn listen(&self, listener: std::sync::Arc<dyn confab_store::CommitListener>) {
-        let _ = self.listener.set(handoff::Handoff::new(listener));
+        let _ = self.listener.set(listener);
     }
 
     async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration> {

@@ -2,8 +2,8 @@
 //! write, runs them all inside one transaction (each in its own savepoint, so one failing write
 //! changes nothing and does not spoil the others), commits once, and only then answers each
 //! caller. One fsync thus covers a whole batch: group commit. The thread knows the commit
-//! order, so it hands each committed write's events on to the store's listener (`handoff`), in
-//! that order, before answering anyone.
+//! order, so it hands each committed write's events to the store's listener, in that order,
+//! before answering anyone.
 //!
 //! A write that can fail only before its first change (adding a message: every check comes
 //! first) runs without a savepoint ([`Writer::write_checked_first`]): a savepoint copies each
@@ -14,9 +14,7 @@
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use confab_store::{Committed, LogEvent, StoreError, StoreResult};
-
-use crate::handoff::HandoffSlot;
+use confab_store::{Committed, ListenerSlot, LogEvent, StoreError, StoreResult};
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
@@ -119,7 +117,7 @@ impl Writer {
         conn: Connection,
         queue_capacity: usize,
         max_batch: usize,
-        listener: HandoffSlot,
+        listener: ListenerSlot,
     ) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
@@ -227,7 +225,7 @@ fn run(
     conn: Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
-    listener: &HandoffSlot,
+    listener: &ListenerSlot,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
@@ -244,14 +242,11 @@ fn run(
             // caller hears its write committed.
             Ok(()) => {
                 if let Some(listener) = listener.get() {
-                    let events: Vec<Vec<LogEvent>> = batch
-                        .iter()
-                        .map(|job| job.events())
-                        .filter(|events| !events.is_empty())
-                        .map(<[LogEvent]>::to_vec)
-                        .collect();
-                    if !events.is_empty() {
-                        listener.committed(events);
+                    for job in &batch {
+                        let events = job.events();
+                        if !events.is_empty() {
+                            listener.committed(events);
+                        }
                     }
                 }
             }
