@@ -241,14 +241,7 @@ impl<P: Clone> Follower<P> {
                         self.jobs.push(Job::UserEvent(live));
                         self.jobs.push(self.user_job(Follow::Live));
                     } else {
-                        let first = self.user_event(
-                            live.seq,
-                            &live.frame,
-                            live.text.clone(),
-                            Follow::Live,
-                            out,
-                        );
-                        self.jobs.extend(first);
+                        self.user_live(&live, out);
                     }
                     self.drive(out);
                 }
@@ -411,11 +404,21 @@ impl<P: Clone> Follower<P> {
             return;
         };
         out.write(Transmit::Shared(live.text.clone()));
-        self.conversations.insert(sid.clone(), live.seq);
+        // Once per delivery to every session: no new key, so no clone of the SID.
+        if let Some(cursor) = self.conversations.get_mut(sid) {
+            *cursor = live.seq;
+        }
         if live.participant_left && self.left_by_me(&live.frame) {
             // Removed without a user-stream event (the user was deleted with its log).
             self.forget(sid, out);
         }
+    }
+
+    /// Delivers a live user-stream event that follows the user cursor, queueing what it asks
+    /// to run next.
+    fn user_live(&mut self, live: &Live<P>, out: &mut Out<P>) {
+        let first = self.user_event(live.seq, &live.frame, live.text.clone(), Follow::Live, out);
+        self.jobs.extend(first);
     }
 
     /// Delivers a user-stream event and follows its membership change: a leave delivers the

@@ -10,6 +10,7 @@
 mod checkpoint;
 mod common;
 mod conversations;
+mod handoff;
 mod messages;
 mod participants;
 mod reader;
@@ -72,7 +73,7 @@ impl SqliteOptions {
 pub struct SqliteStore {
     // Field order matters on drop: the writer finishes its queue before readers close.
     writer: Writer,
-    listener: confab_store::ListenerSlot,
+    listener: handoff::HandoffSlot,
     readers: Readers,
     /// Taken (and stopped) by `close`, so that a closed store holds no connection.
     checkpointer: std::sync::Mutex<Option<checkpoint::Checkpointer>>,
@@ -146,7 +147,7 @@ impl SqliteStore {
             .collect::<Result<Vec<_>, _>>()
             .map_err(e)?;
         let io = |err: std::io::Error| StoreError::Backend(format!("start store threads: {err}"));
-        let listener = confab_store::ListenerSlot::default();
+        let listener = handoff::HandoffSlot::default();
         Ok(SqliteStore {
             writer: Writer::start(
                 conn,
@@ -167,7 +168,7 @@ impl SqliteStore {
 #[async_trait]
 impl Store for SqliteStore {
     fn listen(&self, listener: std::sync::Arc<dyn confab_store::CommitListener>) {
-        let _ = self.listener.set(listener);
+        let _ = self.listener.set(handoff::Handoff::new(listener));
     }
 
     async fn init_account(&self, default_service: NewService) -> StoreResult<Configuration> {

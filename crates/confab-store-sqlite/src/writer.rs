@@ -2,8 +2,8 @@
 //! write, runs them all inside one transaction (each in its own savepoint, so one failing write
 //! changes nothing and does not spoil the others), commits once, and only then answers each
 //! caller. One fsync thus covers a whole batch: group commit. The thread knows the commit
-//! order, so it hands each committed write's events to the store's listener, in that order,
-//! before answering anyone.
+//! order, so it hands each committed batch on in that order (`handoff`), which gives every
+//! write's events to the store's listener before answering anyone.
 //!
 //! A write that can fail only before its first change (adding a message: every check comes
 //! first) runs without a savepoint ([`Writer::write_checked_first`]): a savepoint copies each
@@ -14,13 +14,15 @@
 use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
 
-use confab_store::{Committed, ListenerSlot, LogEvent, StoreError, StoreResult};
+use confab_store::{Committed, LogEvent, StoreError, StoreResult};
+
+use crate::handoff::HandoffSlot;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 /// A queued write. `run` executes it inside the open transaction; `finish` answers the caller
 /// once the transaction's fate is known.
-trait Job: Send {
+pub(crate) trait Job: Send {
     fn run(&mut self, conn: &Connection) -> Result<(), Poisoned>;
     /// The events the write logged, once it ran.
     fn events(&self) -> &[LogEvent];
@@ -28,7 +30,7 @@ trait Job: Send {
 }
 
 /// The transaction itself is unusable after a failed rollback to a savepoint.
-struct Poisoned(String);
+pub(crate) struct Poisoned(String);
 
 struct TypedJob<T, F> {
     f: Option<F>,
@@ -117,7 +119,7 @@ impl Writer {
         conn: Connection,
         queue_capacity: usize,
         max_batch: usize,
-        listener: ListenerSlot,
+        listener: HandoffSlot,
     ) -> std::io::Result<Writer> {
         let (tx, rx) = mpsc::channel(queue_capacity);
         let (done_tx, done_rx) = oneshot::channel();
@@ -225,7 +227,7 @@ fn run(
     conn: Connection,
     mut rx: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
-    listener: &ListenerSlot,
+    listener: &HandoffSlot,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = rx.blocking_recv() {
@@ -237,25 +239,20 @@ fn run(
             }
         }
         let outcome = run_batch(&conn, &mut batch);
-        match &outcome {
+        match (&outcome, listener.get()) {
             // The events go on in commit order (this thread is the only writer), before any
             // caller hears its write committed.
-            Ok(()) => {
-                if let Some(listener) = listener.get() {
-                    for job in &batch {
-                        let events = job.events();
-                        if !events.is_empty() {
-                            listener.committed(events);
-                        }
-                    }
+            (Ok(()), Some(handoff)) => {
+                handoff.committed(std::mem::replace(&mut batch, Vec::with_capacity(max_batch)));
+            }
+            _ => {
+                if let Err(e) = &outcome {
+                    tracing::error!(error = %e, jobs = batch.len(), "sqlite batch failed; rolled back");
+                }
+                for job in batch.drain(..) {
+                    job.finish(&outcome);
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, jobs = batch.len(), "sqlite batch failed; rolled back");
-            }
-        }
-        for job in batch.drain(..) {
-            job.finish(&outcome);
         }
     }
 }

@@ -128,14 +128,7 @@ impl<P: Clone> Follower<P> {
             }
             Job::UserEvent(live) => {
                 if self.user_cursor < live.seq {
-                    let first = self.user_event(
-                        live.seq,
-                        &live.frame,
-                        live.text.clone(),
-                        Follow::Live,
-                        out,
-                    );
-                    self.jobs.extend(first);
+                    self.user_live(&live, out);
                 }
             }
             Job::ConversationEvent(live) => {

@@ -8,20 +8,21 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket};
 use confab_domain::Actor;
 use confab_protocol::ErrorCode;
 use confab_protocol::frame::{CloseReason, WireError};
-use confab_protocol::sid::{Sid, SidKind};
+use confab_protocol::sid::Sid;
 use confab_server_core::{
     Action, Authenticated, Ending, Lag, LogRead, Renewed, Session, Transmit, Want, error_answer,
 };
 use confab_store::{Memberships, StoreResult};
 use confab_token::{TokenError, VerifiedToken};
-use futures_util::SinkExt;
 use futures_util::stream::SplitStream;
+use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 
@@ -29,10 +30,9 @@ use super::context::Realtime;
 use super::hub::Subscriber;
 use super::news;
 use super::outbound::{Item, Kill, row};
+use super::sources::Sources;
+use super::tokens::{Refusal, authenticate, renew, token_left_ms};
 use super::wire::{self, Sink};
-
-/// Why a `hello` is refused: the close reason, its code, and an explanation.
-type Refusal = (CloseReason, u32, String);
 
 /// What the session waits for from the store.
 enum Reply {
@@ -45,6 +45,20 @@ enum Reply {
 }
 
 type Pending<'a> = Pin<Box<dyn Future<Output = Reply> + Send + 'a>>;
+
+/// What woke a session's task.
+enum Woke {
+    Ended,
+    Stopping,
+    Timer,
+    Reply(Reply),
+    Read(confab_server_core::Read),
+    Item(Option<Item>),
+}
+
+/// One turn in this many, the socket and the signals that fired are looked at before the
+/// queue.
+const LOOK_AROUND: u32 = 8;
 
 /// The session's settings, from the endpoint's.
 fn config(rt: &Realtime) -> confab_server_core::Config {
@@ -146,8 +160,12 @@ impl<'a> Driver<'a> {
         let timer = sleep_until(far());
         tokio::pin!(timer);
         let mut armed: Option<Instant> = None;
+        let sources = Sources::new();
+        self.sub.kill.wake_on_end(sources.signals_waker());
+        let mut wanted_frames = false;
         // Whether the queue was found empty since the session last heard anything.
         let mut idle = false;
+        let mut turns: u32 = 0;
         loop {
             // What the session asks for, until it asks for nothing more (a failed write ends
             // it, which asks for more).
@@ -156,6 +174,8 @@ impl<'a> Driver<'a> {
                 while let Some(a) = s.poll_action() {
                     asked = true;
                     self.act(s, a).await;
+                    // It may have started a store read, which is polled from then on.
+                    sources.poll_signals_next();
                 }
                 while let Some(t) = s.poll_transmit() {
                     asked = true;
@@ -205,42 +225,100 @@ impl<'a> Driver<'a> {
                     timer.as_mut().reset(at);
                 }
                 armed = deadline;
+                sources.poll_timer_next();
             }
-            let Driver {
-                stream,
-                rx,
-                pending,
-                ended,
-                ..
-            } = self;
-            tokio::select! {
-                biased;
-                _ = ended.changed() => {
-                    let ending = ended.borrow_and_update().clone();
+            // The queue is looked at first: in a busy room nearly every wake-up is a delivery.
+            // The socket and the signals are polled only once they fired (`sources`), and
+            // every few turns before the queue, so that a queue which never empties keeps
+            // neither a client's requests nor its ending waiting.
+            turns = turns.wrapping_add(1);
+            let queue_first = !turns.is_multiple_of(LOOK_AROUND);
+            let wants_frames = s.wants_frames();
+            if wants_frames && !wanted_frames {
+                sources.poll_socket_next();
+            }
+            wanted_frames = wants_frames;
+            let woke = {
+                let Driver {
+                    stream,
+                    rx,
+                    pending,
+                    ended,
+                    ..
+                } = self;
+                let mut queue = |cx: &mut Context<'_>| match take_items {
+                    true => rx.poll_recv(cx).map(Woke::Item),
+                    false => Poll::Pending,
+                };
+                std::future::poll_fn(|cx| {
+                    if queue_first && let Poll::Ready(w) = queue(cx) {
+                        // The notes are read on a turn that may sleep, after registering.
+                        return Poll::Ready(w);
+                    }
+                    sources.register(cx);
+                    if armed.is_some()
+                        && sources.take_timer()
+                        && timer.as_mut().poll(&mut sources.timer_cx()).is_ready()
+                    {
+                        return Poll::Ready(Woke::Timer);
+                    }
+                    if sources.take_signals() {
+                        let cx = &mut sources.signals_cx();
+                        let woke = if ended.has_changed().unwrap_or(false) {
+                            Some(Woke::Ended)
+                        } else if !stopped && stopping.as_mut().poll(cx).is_ready() {
+                            Some(Woke::Stopping)
+                        } else if let Some(p) = pending.as_mut()
+                            && let Poll::Ready(reply) = p.as_mut().poll(cx)
+                        {
+                            Some(Woke::Reply(reply))
+                        } else {
+                            None
+                        };
+                        if let Some(woke) = woke {
+                            // The others were not looked at.
+                            sources.poll_signals_next();
+                            return Poll::Ready(woke);
+                        }
+                    }
+                    if wants_frames && sources.take_socket() {
+                        let next = stream.poll_next_unpin(&mut sources.socket_cx());
+                        if let Poll::Ready(next) = next {
+                            // More may be buffered.
+                            sources.poll_socket_next();
+                            return Poll::Ready(Woke::Read(wire::read(next)));
+                        }
+                    }
+                    if !queue_first {
+                        return queue(cx);
+                    }
+                    Poll::Pending
+                })
+                .await
+            };
+            match woke {
+                Woke::Ended => {
+                    let ending = self.ended.borrow_and_update().clone();
                     if let Some(ending) = ending {
                         s.handle_kill(ending);
                     }
                 }
-                () = &mut stopping, if !stopped => {
+                Woke::Stopping => {
                     stopped = true;
                     s.handle_shutdown();
                 }
-                () = &mut timer, if armed.is_some() => {
+                Woke::Timer => {
                     // Set again on the next turn, even to the same instant.
                     armed = None;
                     s.handle_timeout(self.now());
                 }
-                reply = async { pending.as_mut().expect("a read under way").await }, if pending.is_some() => {
-                    *pending = None;
+                Woke::Reply(reply) => {
+                    self.pending = None;
                     self.reply(s, reply);
                 }
-                read = wire::next_read(stream), if s.wants_frames() => {
-                    s.handle_read(read, self.now());
-                }
-                item = rx.recv(), if take_items => match item {
-                    Some(item) => s.handle_item(item, self.now()),
-                    None => s.handle_kill(Ending::Drop("the queue closed")),
-                },
+                Woke::Read(read) => s.handle_read(read, self.now()),
+                Woke::Item(Some(item)) => s.handle_item(item, self.now()),
+                Woke::Item(None) => s.handle_kill(Ending::Drop("the queue closed")),
             }
             idle = false;
         }
@@ -470,67 +548,4 @@ impl<'a> Driver<'a> {
 
 fn far() -> Instant {
     Instant::now() + Duration::from_secs(86_400 * 365)
-}
-
-/// Milliseconds until a token with `exp` (unix seconds) stops being acceptable here.
-fn token_left_ms(rt: &Realtime, exp: i64) -> i64 {
-    exp.saturating_add(rt.verifier.skew_secs())
-        .saturating_mul(1000)
-        .saturating_sub(rt.domain.clock().now_millis())
-}
-
-/// Verifies a `hello` token and resolves its service.
-async fn authenticate(rt: &Realtime, token: &str) -> Result<(VerifiedToken, Sid), Refusal> {
-    let denied = |e: TokenError| (CloseReason::Denied, e.code().code(), e.to_string());
-    let now = rt.domain.clock().now_millis() / 1000;
-    let v = rt.verifier.verify(token, now).map_err(denied)?;
-    let service = match &v.service_sid {
-        None => rt.domain.default_service(),
-        Some(s) => {
-            let sid =
-                Sid::parse(SidKind::Service, s).ok_or_else(|| denied(TokenError::BadService))?;
-            match rt.domain.service_exists(&sid).await {
-                Ok(true) => sid,
-                Ok(false) => return Err(denied(TokenError::BadService)),
-                Err(e) => {
-                    // A passing store failure is no reason to refuse the token for good.
-                    tracing::error!(error = %e, "realtime: reading the token's service failed");
-                    let r = CloseReason::ShuttingDown;
-                    return Err((
-                        r,
-                        r.code().code(),
-                        "the server could not check the token; retry".into(),
-                    ));
-                }
-            }
-        }
-    };
-    Ok((v, service))
-}
-
-/// `token.update`: a new token for the same identity and service, verified now.
-fn renew(
-    rt: &Realtime,
-    identity: &str,
-    service: &Sid,
-    token: &str,
-) -> Result<VerifiedToken, WireError> {
-    let now = rt.domain.clock().now_millis() / 1000;
-    let v = rt
-        .verifier
-        .verify(token, now)
-        .map_err(|e| WireError::new(e.code(), e.to_string()))?;
-    let same_service = v
-        .service_sid
-        .as_deref()
-        .map_or(rt.domain.default_service() == *service, |s| {
-            s == service.as_str()
-        });
-    if v.identity != identity || !same_service {
-        return Err(WireError::new(
-            TokenError::BadService.code(),
-            "the new token must carry the session's identity and service",
-        ));
-    }
-    Ok(v)
 }

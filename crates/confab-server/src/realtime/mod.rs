@@ -14,7 +14,9 @@
 //! - [`hub`]: which session listens to which stream, and the hand-off of committed events
 //!   (in `seq` order per stream).
 //! - `outbound`: what a session's queue holds, and the switch that ends a session.
-//! - `driver`: a session's task; `wire`: its socket (reads, writes, closes).
+//! - `driver`: a session's task; `sources`: which of its sources woke it, so that a delivery
+//!   polls only the queue; `wire`: its socket (reads, writes, closes); `tokens`: its token
+//!   checks at `hello` and `token.update`.
 //! - `requests`: runs each request in a task of its own, with `op_id` de-duplication
 //!   (`dedup`); `dispatch` routes each method of the table to the domain.
 //! - `typing`, `horizons`: the ephemeral events (typing indicators, coalesced read horizons).
@@ -38,7 +40,9 @@ pub(crate) mod nodes;
 mod outbound;
 mod presence;
 mod requests;
+mod sources;
 mod tasks;
+mod tokens;
 mod typing;
 mod wire;
 

@@ -4,12 +4,14 @@
 //! without importing one another.
 
 use std::sync::Arc;
+use std::task::Waker;
 
 use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use confab_protocol::frame::CloseReason;
 use confab_server_core::{Ending, is_participant_left};
 use confab_store::{LogEntry, LogEvent};
+use futures_util::task::AtomicWaker;
 use tokio::sync::watch;
 
 /// An item of a session's queue; frames shared by every recipient are the WebSocket
@@ -50,13 +52,21 @@ pub(crate) fn row(entry: LogEntry) -> Option<Row> {
 
 /// Ends a session, once: the first ending set wins.
 #[derive(Clone)]
-pub(crate) struct Kill(Arc<watch::Sender<Option<Ending>>>);
+pub(crate) struct Kill(Arc<Switch>);
+
+struct Switch {
+    ending: watch::Sender<Option<Ending>>,
+    /// Wakes the session's task when the ending is set: its task looks at the ending only
+    /// when told to, not on every turn (`sources`).
+    wake: AtomicWaker,
+}
 
 impl Kill {
     /// A switch, and what its session watches.
     pub fn new() -> (Kill, watch::Receiver<Option<Ending>>) {
-        let (tx, rx) = watch::channel(None);
-        (Kill(Arc::new(tx)), rx)
+        let (ending, rx) = watch::channel(None);
+        let wake = AtomicWaker::new();
+        (Kill(Arc::new(Switch { ending, wake })), rx)
     }
 
     /// Ends the session with `reason` and its code.
@@ -66,7 +76,7 @@ impl Kill {
 
     /// Ends the session as `ending` says, unless it is already ending.
     pub fn end(&self, ending: Ending) {
-        self.0.send_if_modified(|cur| {
+        let set = self.0.ending.send_if_modified(|cur| {
             if cur.is_none() {
                 *cur = Some(ending);
                 true
@@ -74,5 +84,14 @@ impl Kill {
                 false
             }
         });
+        if set {
+            self.0.wake.wake();
+        }
+    }
+
+    /// `waker` is woken when the ending is set (an ending set before this call wakes
+    /// nobody: the session looks at its ending first thing).
+    pub fn wake_on_end(&self, waker: &Waker) {
+        self.0.wake.register(waker);
     }
 }

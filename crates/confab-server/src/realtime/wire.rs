@@ -9,8 +9,8 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use confab_protocol::frame::{CloseReason, ServerFrame};
 use confab_server_core::Read;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
+use futures_util::stream::SplitSink;
 use tokio::sync::watch;
 use tokio::time::timeout;
 
@@ -41,9 +41,9 @@ pub(crate) fn broken(e: axum::Error) -> Broken {
     }
 }
 
-/// The next message of a realtime session's socket, as its session reads it.
-pub(crate) async fn next_read(stream: &mut SplitStream<WebSocket>) -> Read {
-    match stream.next().await {
+/// What a realtime session makes of the next thing its socket's read half gave.
+pub(crate) fn read(next: Option<Result<Message, axum::Error>>) -> Read {
+    match next {
         None => Read::Gone,
         Some(Ok(Message::Close(_))) => Read::Closed,
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Read::Control,
