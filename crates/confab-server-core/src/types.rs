@@ -330,3 +330,17 @@ pub enum Phase {
     /// Ended.
     Ended,
 }
+
+impl<P> crate::session::Session<P> {
+    /// The queue items a stopping session still owes its client: answers only (their
+    /// writes are committed; events the client reads again on resuming).
+    pub fn owed(items: impl IntoIterator<Item = Item<P>>) -> Vec<String> {
+        items
+            .into_iter()
+            .filter_map(|i| match i {
+                Item::Answer(t) => Some(t),
+                _ => None,
+            })
+            .collect()
+    }
+}
