@@ -78,3 +78,85 @@ pub(crate) fn finish(batch: Vec<Box<dyn Job>>) {
         job.finish(&Ok(()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use confab_protocol::sid::{Sid, SidKind};
+    use confab_store::{LogEvent, StoreResult, Stream};
+    use rusqlite::Connection;
+    use tokio::sync::oneshot;
+
+    use super::*;
+    use crate::writer::Poisoned;
+
+    /// Counts the events the listener was handed.
+    struct Counting(AtomicUsize);
+
+    impl CommitListener for Counting {
+        fn committed(&self, events: &[LogEvent]) {
+            self.0.fetch_add(events.len(), Ordering::SeqCst);
+        }
+    }
+
+    /// A committed write of one event whose caller hears how many events the listener had
+    /// been handed when it was answered.
+    struct Probe {
+        events: Vec<LogEvent>,
+        heard: Arc<Counting>,
+        reply: oneshot::Sender<usize>,
+    }
+
+    impl Job for Probe {
+        fn run(&mut self, _: &Connection) -> Result<(), Poisoned> {
+            Ok(())
+        }
+
+        fn events(&self) -> &[LogEvent] {
+            &self.events
+        }
+
+        fn finish(self: Box<Self>, commit: &StoreResult<()>) {
+            assert!(commit.is_ok());
+            let _ = self.reply.send(self.heard.0.load(Ordering::SeqCst));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_task_hands_on_a_batchs_events_before_answering_any_of_its_writes() {
+        let heard = Arc::new(Counting(AtomicUsize::new(0)));
+        let handoff = Handoff::new(heard.clone());
+        assert!(matches!(handoff, Handoff::Task(_)), "a runtime is running");
+        let sid = Sid::from_random(SidKind::Conversation, [7; 16]);
+        let mut answers = Vec::new();
+        let mut batch: Vec<Box<dyn Job>> = Vec::new();
+        for seq in 1..=50 {
+            let (reply, answer) = oneshot::channel();
+            answers.push(answer);
+            batch.push(Box::new(Probe {
+                events: vec![LogEvent {
+                    stream: Stream::Conversation(sid.clone()),
+                    seq,
+                    frame: Arc::from(&b"{}"[..]),
+                }],
+                heard: heard.clone(),
+                reply,
+            }));
+        }
+        // As the writer thread does: from outside the runtime.
+        std::thread::spawn(move || handoff.committed(batch))
+            .join()
+            .expect("the hand-off");
+        for answer in answers {
+            let seen = tokio::time::timeout(std::time::Duration::from_secs(10), answer)
+                .await
+                .expect("answered in time")
+                .expect("answered");
+            assert_eq!(
+                seen, 50,
+                "every event of the batch went on before this answer"
+            );
+        }
+    }
+}

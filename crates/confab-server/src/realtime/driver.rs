@@ -70,6 +70,11 @@ fn config(rt: &Realtime) -> confab_server_core::Config {
     }
 }
 
+/// How many requests a session may have under way at once.
+fn request_slots(rt: &Realtime) -> usize {
+    rt.config.max_pending_requests.max(1)
+}
+
 fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
@@ -117,7 +122,7 @@ pub(crate) async fn run(rt: Arc<Realtime>, socket: Box<WebSocket>) {
         sub,
         ended,
         pending: None,
-        requests: Arc::new(Semaphore::new(rt.config.max_pending_requests.max(1))),
+        requests: Arc::new(Semaphore::new(request_slots(&rt))),
         who: None,
         signing_in: None,
         slot: None,
@@ -216,8 +221,7 @@ impl<'a> Driver<'a> {
                         // tenth slower without it).
                         Err(_)
                             if !yielded
-                                && self.requests.available_permits()
-                                    < self.rt.config.max_pending_requests.max(1) =>
+                                && self.requests.available_permits() < request_slots(self.rt) =>
                         {
                             yielded = true;
                             tokio::task::yield_now().await;
@@ -436,10 +440,7 @@ impl<'a> Driver<'a> {
                 let Ok(permit) = self.requests.clone().try_acquire_owned() else {
                     let busy = WireError::new(
                         ErrorCode::TooManyRequests,
-                        format!(
-                            "more than {} requests in flight",
-                            rt.config.max_pending_requests
-                        ),
+                        format!("more than {} requests in flight", request_slots(rt)),
                     );
                     s.answer(error_answer(id, busy), self.now());
                     return;
