@@ -1,28 +1,35 @@
-// TypeScript declarations of the Confab browser SDK (confab.js). web/tests/types.ts is
-// checked against them by `tsc --noEmit` in the browser test run.
+// TypeScript declarations of the Confab JavaScript SDK (confab.js and the files it exports).
+// The object model is `@twilio/conversations` 3.x's: web/tests/twilio.ts checks, with
+// `tsc`, that every class here is assignable to the reference's, member by member.
 
-/** `connecting` | `connected` | `disconnecting` | `disconnected` | `denied`. */
+/** Any JSON value. */
+export type JSONValue = null | string | number | boolean | JSONObject | JSONArray;
+/** A JSON object. */
+export type JSONObject = { [x: string]: JSONValue };
+/** A JSON array. */
+export type JSONArray = JSONValue[];
+
+/** The link to the server. */
 export type ConnectionState = "connecting" | "connected" | "disconnecting" | "disconnected" | "denied";
-
-/** Whether the client got going: `initialized` once connected with the first page loaded. */
-export type ClientState = "initialized" | "failed";
-
-/** SDK verbosity, written to the browser console. */
+/** Whether the client got going. */
+export type State = "initialized" | "failed";
+/** SDK verbosity, written to the console. */
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
 
 /** Client settings; every field is optional. */
 export interface ClientOptions {
-  /** The server, `ws://host:port` or `wss://host` (`/v1/realtime` is added); default: the page's own server. */
-  url?: string;
-  /** Default `warn`. */
+  /** Default `silent`, as in the reference. */
   logLevel?: LogLevel;
-  /** How long before the token's expiry `tokenAboutToExpire` comes (default 180,000). */
+  /** The server: `https://host`, `http://host:port` or `ws(s)://…` (`/v1/realtime` is added).
+   * Default: the page's own server; required outside a browser. Confab's own. */
+  url?: string;
+  /** How long before the token's expiry `tokenAboutToExpire` comes (ms, default 180,000). */
   tokenLeadMs?: number;
-  /** How long the client keeps reconnecting after a loss (default 120,000; `null`: forever). */
+  /** How long the client keeps reconnecting after a loss (ms, default 120,000; `null`: forever). */
   reconnectionWindowMs?: number | null;
-  /** How long a request may take (default 30,000). */
+  /** How long a request may take (ms, default 30,000). */
   requestTimeoutMs?: number;
-  /** How long opening a connection and getting `welcome` may take (default 15,000). */
+  /** How long opening a connection and getting `welcome` may take (ms, default 15,000). */
   connectTimeoutMs?: number;
   /** Conversations whose cursors are kept for resume (default 500). */
   watchCap?: number;
@@ -31,212 +38,432 @@ export interface ClientOptions {
 /** A refused call, with its numeric code (docs/PROTOCOL.md). */
 export class ConfabError extends Error {
   constructor(code: number, message: string);
+  /** The numeric code, e.g. 20404. */
   readonly code: number;
 }
 
-/** `connectionError`'s payload. */
+/** `connectionError`'s and `initFailed`'s error. */
 export interface ConnectionError {
   /** Whether the client stopped trying (a refused or expired token). */
   terminal: boolean;
-  code: number;
+  /** What happened. */
   message: string;
+  /** The numeric code (Confab's addition). */
+  code?: number;
 }
 
-/** One page of a listing, with the way to the next. */
-export class Paginator<T> {
-  readonly items: T[];
-  readonly hasNextPage: boolean;
-  /** The next page (an empty last page when there is none). */
+/** Node's EventEmitter API with the reference's replay methods, typed by an event map. */
+export class EventEmitter<Events extends { [K in keyof Events]: (...args: any[]) => void } = Record<string, (...args: any[]) => void>> {
+  on<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  once<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  off<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  addListener<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  removeListener<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  prependListener<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  prependOnceListener<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  removeAllListeners(event?: Extract<keyof Events, string>): this;
+  emit<E extends Extract<keyof Events, string>>(event: E, ...args: Parameters<Events[E]>): boolean;
+  listeners<E extends Extract<keyof Events, string>>(event: E): Function[];
+  rawListeners<E extends Extract<keyof Events, string>>(event: E): Function[];
+  listenerCount<E extends Extract<keyof Events, string>>(event: E, listener?: Function): number;
+  eventNames(): Array<string | symbol>;
+  setMaxListeners(n: number): this;
+  getMaxListeners(): number;
+  addListenerWithReplay<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  onWithReplay<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+  onceWithReplay<E extends Extract<keyof Events, string>>(event: E, listener: Events[E]): this;
+}
+
+/** One page of a listing, in the listing's order, with the pages beside it. */
+export interface Paginator<T> {
+  hasNextPage: boolean;
+  hasPrevPage: boolean;
+  items: T[];
+  /** Rejects when there is no next page. */
   nextPage(): Promise<Paginator<T>>;
+  /** Rejects when there is no previous page. */
+  prevPage(): Promise<Paginator<T>>;
 }
 
-/** Attributes: the JSON the app stored, parsed. */
-export type Attributes = unknown;
-
-export class User {
-  readonly identity: string;
-  readonly friendlyName: string | null;
-  readonly attributes: Attributes;
-  /** Reachability, when the server told it. */
-  readonly isOnline?: boolean;
-  updateFriendlyName(name: string): Promise<User>;
-  updateAttributes(attributes: Attributes): Promise<User>;
+/** A promise that `cancel()` rejects. */
+export class CancellablePromise<T> extends Promise<T> {
+  constructor(executor: (resolve: (value: T | PromiseLike<T>) => void, reject: (reason?: string | Error) => void, onCancel: (cancellationFunction: () => void) => void) => void);
+  cancel(): this;
 }
 
-export class Participant {
-  readonly conversation: Conversation;
-  readonly sid: string;
-  readonly conversationSid: string;
-  /** `null` for a non-chat participant. */
-  readonly identity: string | null;
-  readonly attributes: Attributes;
-  readonly roleSid: string | null;
-  readonly lastReadMessageIndex: number | null;
-  readonly lastReadTimestamp: string | null;
-  readonly notificationLevel: "default" | "muted";
-  readonly dateCreated: Date | null;
-  readonly dateUpdated: Date | null;
-  updateAttributes(attributes: Attributes): Promise<Participant>;
-  remove(): Promise<Participant>;
+// ---- User ----
+
+/** What changed in a user. */
+export type UserUpdateReason = "friendlyName" | "attributes" | "reachabilityOnline" | "reachabilityNotifiable";
+/** `updated`'s payload. */
+export interface UserUpdatedEventArgs {
+  user: User;
+  updateReasons: UserUpdateReason[];
+}
+/** A user's events. */
+export type UserEvents = {
+  updated: (data: { user: User; updateReasons: UserUpdateReason[] }) => void;
+  userSubscribed: (user: User) => void;
+  userUnsubscribed: (user: User) => void;
+};
+
+/** A user: the client's own, or one sharing a conversation with it. */
+export class User extends EventEmitter<UserEvents> {
+  private constructor();
+  readonly updated: "updated";
+  readonly userSubscribed: "userSubscribed";
+  readonly userUnsubscribed: "userUnsubscribed";
+  get identity(): string;
+  get attributes(): JSONValue;
+  get friendlyName(): string | null;
+  get isOnline(): boolean | null;
+  get isSubscribed(): boolean;
+  /** The client's own user only; another's rejects with 20403. */
+  updateAttributes(attributes: JSONValue): Promise<User>;
+  /** The client's own user only; another's rejects with 20403. */
+  updateFriendlyName(friendlyName: string): Promise<User>;
+  unsubscribe(): Promise<void>;
 }
 
-export class Message {
-  readonly conversation: Conversation;
-  readonly sid: string;
-  readonly conversationSid: string;
-  /** Gapless position in the conversation, from 0. */
-  readonly index: number;
-  readonly author: string;
-  readonly body: string | null;
-  readonly attributes: Attributes;
-  readonly participantSid: string | null;
-  readonly dateCreated: Date | null;
-  readonly dateUpdated: Date | null;
-  updateBody(body: string): Promise<Message>;
-  updateAttributes(attributes: Attributes): Promise<Message>;
-  remove(): Promise<Message>;
-}
+// ---- Participant ----
 
-/** One of the user's conversations as the user sees it. */
-export interface ConversationSummary {
-  conversation: Conversation;
+/** What changed in a participant. */
+export type ParticipantUpdateReason = "attributes" | "dateCreated" | "dateUpdated" | "roleSid" | "lastReadMessageIndex" | "lastReadTimestamp" | "bindings";
+/** `chat` for Confab's own; others are made by the app backend over REST. */
+export type ParticipantType = "chat" | "sms" | "whatsapp" | "email" | string;
+/** `updated`'s payload. */
+export interface ParticipantUpdatedEventArgs {
   participant: Participant;
-  lastMessageIndex: number | null;
-  /** `null` until the user has set a read horizon. */
-  unreadMessagesCount: number | null;
-  notificationLevel: "default" | "muted";
-  messagesCount: number;
-  participantsCount: number;
-  lastActivity: Date | null;
+  updateReasons: ParticipantUpdateReason[];
+}
+/** An email binding. */
+export interface ParticipantEmailBinding {
+  name: string;
+  address: string;
+  level: "to" | "cc";
+}
+/** A participant's bindings. */
+export interface ParticipantBindings {
+  email?: ParticipantEmailBinding;
+}
+/** A participant's events. */
+export type ParticipantEvents = {
+  typingEnded: (participant: Participant) => void;
+  typingStarted: (participant: Participant) => void;
+  updated: (data: { participant: Participant; updateReasons: ParticipantUpdateReason[] }) => void;
+};
+
+/** A participant of a conversation. */
+export class Participant extends EventEmitter<ParticipantEvents> {
+  private constructor();
+  static readonly typingStarted: "typingStarted";
+  static readonly typingEnded: "typingEnded";
+  static readonly updated: "updated";
+  readonly conversation: Conversation;
+  get sid(): string;
+  get attributes(): JSONValue;
+  get dateCreated(): Date | null;
+  get dateUpdated(): Date | null;
+  get identity(): string | null;
+  get isTyping(): boolean;
+  get lastReadMessageIndex(): number | null;
+  get lastReadTimestamp(): Date | null;
+  get roleSid(): string;
+  get type(): ParticipantType;
+  get bindings(): ParticipantBindings;
+  getUser(): Promise<User>;
+  remove(): Promise<void>;
+  updateAttributes(attributes: JSONValue): Promise<Participant>;
 }
 
-/** `conversationJoined`, `conversationLeft`, `conversationRemoved`. */
-export interface Membership {
-  conversationSid: string;
-  participantSid: string | null;
-  conversationSeq: number;
-  conversation?: Conversation;
-}
-
-/** `typingStarted`, `typingEnded`. */
-export interface Typing {
-  conversationSid: string;
-  participantSid: string | null;
+/** A participant as the REST API gives it (`Conversation.add`'s result). */
+export interface ParticipantResponse {
+  account_sid: string;
+  chat_service_sid: string;
+  conversation_sid: string;
+  role_sid: string;
+  sid: string;
+  attributes: string;
+  date_created: string;
+  date_updated: string;
   identity: string;
+  messaging_binding: { type: "chat" | "sms" | "whatsapp" | "email"; address: string; proxy_address: string } | null;
+  url: string;
+  links: { conversation: string };
 }
 
-/** `readHorizon`. */
-export interface Horizon {
-  conversationSid: string;
-  participantSid: string;
-  identity: string;
-  lastReadMessageIndex: number | null;
+// ---- Message ----
+
+/** What changed in a message. */
+export type MessageUpdateReason = "body" | "lastUpdatedBy" | "dateCreated" | "dateUpdated" | "attributes" | "author" | "deliveryReceipt" | "subject" | "media";
+/** `text` (media messages come with media support). */
+export type MessageType = "text" | "media";
+/** `updated`'s payload. */
+export interface MessageUpdatedEventArgs {
+  message: Message;
+  updateReasons: MessageUpdateReason[];
+}
+/** A message's events. */
+export type MessageEvents = {
+  updated: (data: { message: Message; updateReasons: MessageUpdateReason[] }) => void;
+};
+/** A message of a conversation. */
+export class Message extends EventEmitter<MessageEvents> {
+  private constructor();
+  static readonly updated: "updated";
+  readonly conversation: Conversation;
+  get sid(): string;
+  get author(): string | null;
+  /** Always null: Confab has no email. */
+  get subject(): string | null;
+  get body(): string | null;
+  get dateUpdated(): Date | null;
+  get index(): number;
+  /** Always null: Confab does not keep who changed a message last. */
+  get lastUpdatedBy(): string | null;
+  get dateCreated(): Date | null;
+  get attributes(): JSONValue;
+  get type(): MessageType;
+  get participantSid(): string | null;
+  getParticipant(): Promise<Participant>;
+  remove(): Promise<Message>;
+  updateBody(body: string): Promise<Message>;
+  updateAttributes(attributes: JSONValue): Promise<Message>;
+  /** Always null: messages come from chat only. */
+  getChannelMetadata(): Promise<null>;
+  /** Always empty: Confab has no email. */
+  getMessageRecipients(): Promise<never[]>;
 }
 
-/** `conversationReset`: reload the conversation; its events after `seq` follow. */
-export interface Reset {
-  conversation: string;
-  seq: number;
+/** A media message's content: refused (20011) until media support. */
+export interface SendMediaOptions {
+  contentType: null | string;
+  filename?: string;
+  media: null | string | Uint8Array | Blob;
 }
 
-/** The events of one conversation, also heard on the conversation object. */
-export interface ConversationEvents {
-  conversationUpdated: (conversation: Conversation) => void;
-  conversationJoined: (membership: Membership) => void;
-  conversationLeft: (membership: Membership) => void;
-  conversationRemoved: (membership: Membership) => void;
-  conversationReset: (reset: Reset) => void;
-  messageAdded: (message: Message) => void;
-  messageUpdated: (message: Message) => void;
-  messageRemoved: (message: Message) => void;
+/** Email options: Confab has no email, so `subject` is refused. */
+export interface SendEmailOptions {
+  subject?: string;
+}
+
+/** A message being put together. */
+export class UnsentMessage {
+  private constructor();
+  text?: string;
+  attributes: JSONValue;
+  emailOptions: SendEmailOptions;
+  /** Resolves with the new message's index. */
+  send(): CancellablePromise<number | null>;
+}
+
+/** Builds a message. */
+export class MessageBuilder {
+  private constructor();
+  setBody(text: string): MessageBuilder;
+  /** Email subjects are refused on send (20011). */
+  setSubject(subject: string): MessageBuilder;
+  setAttributes(attributes: JSONValue): MessageBuilder;
+  build(): UnsentMessage;
+  buildAndSend(): CancellablePromise<number | null>;
+}
+
+// ---- Conversation ----
+
+/** What changed in a conversation. */
+export type ConversationUpdateReason = "attributes" | "createdBy" | "dateCreated" | "dateUpdated" | "friendlyName" | "lastReadMessageIndex" | "state" | "status" | "uniqueName" | "lastMessage" | "notificationLevel" | "bindings";
+/** Whether the client's user is a participant. */
+export type ConversationStatus = "notParticipating" | "joined";
+/** The user's notification level. */
+export type NotificationLevel = "default" | "muted";
+/** A conversation's state. */
+export interface ConversationState {
+  current: "active" | "inactive" | "closed";
+  dateUpdated: Date;
+}
+/** `updated`'s payload. */
+export interface ConversationUpdatedEventArgs {
+  conversation: Conversation;
+  updateReasons: ConversationUpdateReason[];
+}
+/** A conversation's bindings, as the app backend set them. */
+export interface ConversationBindings {
+  email?: { name?: string; projected_address: string };
+  sms?: { address?: string };
+}
+/** The newest message. */
+export interface LastMessage {
+  index?: number;
+  dateCreated?: Date;
+}
+/** A conversation's events. */
+export type ConversationEvents = {
   participantJoined: (participant: Participant) => void;
-  participantUpdated: (participant: Participant) => void;
   participantLeft: (participant: Participant) => void;
-  typingStarted: (typing: Typing) => void;
-  typingEnded: (typing: Typing) => void;
-  readHorizon: (horizon: Horizon) => void;
-}
+  participantUpdated: (data: { participant: Participant; updateReasons: ParticipantUpdateReason[] }) => void;
+  messageAdded: (message: Message) => void;
+  messageRemoved: (message: Message) => void;
+  messageUpdated: (data: { message: Message; updateReasons: MessageUpdateReason[] }) => void;
+  typingEnded: (participant: Participant) => void;
+  typingStarted: (participant: Participant) => void;
+  updated: (data: { conversation: Conversation; updateReasons: ConversationUpdateReason[] }) => void;
+  removed: (conversation: Conversation) => void;
+};
 
-/** Everything a client tells: the Rust SDK's events, same names. */
-export interface ClientEvents extends ConversationEvents {
-  stateChanged: (state: ClientState) => void;
-  connectionStateChanged: (state: ConnectionState) => void;
-  connectionError: (error: ConnectionError) => void;
-  /** Renew now with `updateToken`; the argument is the time left in ms. */
-  tokenAboutToExpire: (remainingMs: number) => void;
-  tokenExpired: () => void;
-  conversationAdded: (conversation: Conversation) => void;
-  userUpdated: (user: User) => void;
-}
-
-declare class Emitter<E> {
-  on<K extends keyof E>(event: K, listener: E[K]): this;
-  once<K extends keyof E>(event: K, listener: E[K]): this;
-  off<K extends keyof E>(event: K, listener?: E[K]): this;
-}
-
-export class Conversation extends Emitter<ConversationEvents> {
+/** A conversation. */
+export class Conversation extends EventEmitter<ConversationEvents> {
+  private constructor();
+  static readonly participantJoined: "participantJoined";
+  static readonly participantLeft: "participantLeft";
+  static readonly participantUpdated: "participantUpdated";
+  static readonly messageAdded: "messageAdded";
+  static readonly messageRemoved: "messageRemoved";
+  static readonly messageUpdated: "messageUpdated";
+  static readonly typingEnded: "typingEnded";
+  static readonly typingStarted: "typingStarted";
+  static readonly updated: "updated";
+  static readonly removed: "removed";
   readonly sid: string;
-  readonly chatServiceSid: string;
-  readonly friendlyName: string | null;
-  readonly uniqueName: string | null;
-  readonly attributes: Attributes;
-  readonly state: "initializing" | "active" | "inactive" | "closed";
-  readonly createdBy: string | null;
-  readonly dateCreated: Date | null;
-  readonly dateUpdated: Date | null;
-  join(): Promise<Participant>;
-  leave(): Promise<Participant>;
-  delete(): Promise<void>;
-  updateFriendlyName(name: string): Promise<Conversation>;
-  updateUniqueName(name: string): Promise<Conversation>;
-  updateAttributes(attributes: Attributes): Promise<Conversation>;
-  setNotificationLevel(level: "default" | "muted"): Promise<ConversationSummary>;
-  getSummary(): Promise<ConversationSummary>;
-  getMessagesCount(): Promise<number>;
-  getParticipantsCount(): Promise<number>;
-  getUnreadMessagesCount(): Promise<number | null>;
-  addParticipant(identity: string, attributes?: Attributes): Promise<Participant>;
-  getParticipant(sidOrIdentity: string): Promise<Participant>;
+  get uniqueName(): string | null;
+  get status(): ConversationStatus;
+  get friendlyName(): string | null;
+  get dateUpdated(): Date | null;
+  get dateCreated(): Date | null;
+  get createdBy(): string;
+  get attributes(): JSONValue;
+  get lastReadMessageIndex(): number | null;
+  get lastMessage(): LastMessage | undefined;
+  get notificationLevel(): NotificationLevel;
+  get bindings(): ConversationBindings;
+  get state(): ConversationState | undefined;
+  /** Adds a chat participant; resolves with it as the REST API gives it. */
+  add(identity: string, attributes?: JSONValue): Promise<ParticipantResponse>;
+  /** Refused (20011): non-chat participants are added by the app backend over REST. */
+  addNonChatParticipant(proxyAddress: string, address: string, attributes?: JSONValue, bindingOptions?: { email?: ParticipantEmailBinding }): Promise<ParticipantResponse>;
+  advanceLastReadMessageIndex(index: number): Promise<number>;
+  delete(): Promise<Conversation>;
+  getAttributes(): Promise<JSONValue>;
+  /** Items oldest first; `prevPage` is older, `nextPage` newer. */
+  getMessages(pageSize?: number, anchor?: number, direction?: "backwards" | "forward"): Promise<Paginator<Message>>;
   getParticipants(): Promise<Participant[]>;
-  updateParticipantAttributes(participant: string, attributes: Attributes): Promise<Participant>;
-  removeParticipant(participant: string): Promise<Participant>;
-  sendMessage(body: string, attributes?: Attributes): Promise<Message>;
-  getMessages(pageSize?: number, anchor?: number, direction?: "backwards" | "forwards"): Promise<Paginator<Message>>;
-  /** A message by SID (`IM...`). */
-  getMessage(sid: string): Promise<Message>;
-  updateMessageBody(sid: string, body: string): Promise<Message>;
-  updateMessageAttributes(sid: string, attributes: Attributes): Promise<Message>;
-  removeMessage(sid: string): Promise<Message>;
-  typing(): void;
-  setLastRead(index: number): Promise<number | null>;
-  advanceLastRead(index: number): Promise<number | null>;
-  setAllRead(): Promise<number | null>;
-  setAllUnread(): Promise<number | null>;
+  getParticipantsCount(): Promise<number>;
+  getParticipantBySid(participantSid: string): Promise<Participant | null>;
+  getParticipantByIdentity(identity?: string | null): Promise<Participant | null>;
+  getMessagesCount(): Promise<number>;
+  getUnreadMessagesCount(): Promise<number | null>;
+  join(): Promise<Conversation>;
+  leave(): Promise<Conversation>;
+  removeParticipant(participant: string | Participant): Promise<void>;
+  /** Resolves with the new message's index. Text only for now: media (`FormData`,
+   * `SendMediaOptions`, `null`) rejects with 20011 until media support. */
+  sendMessage(message: null | string | FormData | SendMediaOptions, messageAttributes?: JSONValue, emailOptions?: SendEmailOptions): Promise<number>;
+  prepareMessage(): MessageBuilder;
+  setAllMessagesRead(): Promise<number>;
+  setAllMessagesUnread(): Promise<number>;
+  setUserNotificationLevel(notificationLevel: NotificationLevel): Promise<void>;
+  typing(): Promise<void>;
+  updateAttributes(attributes: JSONValue): Promise<Conversation>;
+  updateFriendlyName(friendlyName: string): Promise<Conversation>;
+  updateLastReadMessageIndex(index: number | null): Promise<number>;
+  updateUniqueName(uniqueName: string | null): Promise<Conversation>;
+  /** Always an empty page: Confab has no email. */
+  getMessageRecipients(options?: { pageSize?: number }): Promise<Paginator<never>>;
 }
 
-export class Client extends Emitter<ClientEvents> {
-  /** Returns at once and connects in the background. The token goes in the first frame, never in a URL. */
-  constructor(token: string, options?: ClientOptions);
-  readonly connectionState: ConnectionState;
-  /** `undefined` until decided. */
-  readonly state: ClientState | undefined;
-  /** The token's identity (once the core is loaded). */
-  readonly identity: string | null;
-  /** The conversation objects the client holds. */
-  readonly conversations: Conversation[];
-  request(method: string, params?: Record<string, unknown>): Promise<unknown>;
-  createConversation(options?: { friendlyName?: string; uniqueName?: string; attributes?: Attributes }): Promise<Conversation>;
-  getConversation(sidOrUniqueName: string): Promise<Conversation>;
-  getSubscribedConversations(pageSize?: number): Promise<Paginator<ConversationSummary>>;
-  getUser(identity: string): Promise<User>;
-  getSubscribedUsers(): User[];
-  join(conversation: string): Promise<Participant>;
-  sendMessage(conversation: string, body: string, attributes?: Attributes): Promise<Message>;
-  updateUser(update: { friendlyName?: string; attributes?: Attributes }): Promise<User>;
-  typing(conversation: string): void;
-  /** Renewed in place on a live connection; restarts a stopped client. Resolves to the client. */
-  updateToken(token: string): Promise<Client>;
-  reconnect(): void;
-  shutdown(): Promise<void>;
+// ---- Client ----
+
+/** The client's events. */
+export type ClientEvents = {
+  conversationAdded: (conversation: Conversation) => void;
+  conversationJoined: (conversation: Conversation) => void;
+  conversationLeft: (conversation: Conversation) => void;
+  conversationRemoved: (conversation: Conversation) => void;
+  conversationUpdated: (data: { conversation: Conversation; updateReasons: ConversationUpdateReason[] }) => void;
+  participantJoined: (participant: Participant) => void;
+  participantLeft: (participant: Participant) => void;
+  participantUpdated: (data: { participant: Participant; updateReasons: ParticipantUpdateReason[] }) => void;
+  messageAdded: (message: Message) => void;
+  messageRemoved: (message: Message) => void;
+  messageUpdated: (data: { message: Message; updateReasons: MessageUpdateReason[] }) => void;
+  /** Confab adds the time left (ms) as an argument. */
+  tokenAboutToExpire: (remainingMs?: number) => void;
+  tokenExpired: () => void;
+  typingEnded: (participant: Participant) => void;
+  typingStarted: (participant: Participant) => void;
+  userSubscribed: (user: User) => void;
+  userUnsubscribed: (user: User) => void;
+  userUpdated: (data: { user: User; updateReasons: UserUpdateReason[] }) => void;
+  stateChanged: (state: State) => void;
+  initialized: () => void;
+  initFailed: ({ error }: { error?: ConnectionError }) => void;
+  connectionStateChanged: (state: ConnectionState) => void;
+  connectionError: (data: ConnectionError) => void;
+};
+
+/** `createConversation`'s options. */
+export interface CreateConversationOptions {
+  attributes?: JSONValue;
+  friendlyName?: string;
+  uniqueName?: string;
+  /** Accepted and ignored. */
+  access?: string;
 }
+
+/** A Confab client. */
+export class Client extends EventEmitter<ClientEvents> {
+  static readonly conversationAdded: "conversationAdded";
+  static readonly conversationJoined: "conversationJoined";
+  static readonly conversationLeft: "conversationLeft";
+  static readonly conversationRemoved: "conversationRemoved";
+  static readonly conversationUpdated: "conversationUpdated";
+  static readonly participantJoined: "participantJoined";
+  static readonly participantLeft: "participantLeft";
+  static readonly participantUpdated: "participantUpdated";
+  static readonly messageAdded: "messageAdded";
+  static readonly messageRemoved: "messageRemoved";
+  static readonly messageUpdated: "messageUpdated";
+  static readonly tokenAboutToExpire: "tokenAboutToExpire";
+  static readonly tokenExpired: "tokenExpired";
+  static readonly typingEnded: "typingEnded";
+  static readonly typingStarted: "typingStarted";
+  static readonly userSubscribed: "userSubscribed";
+  static readonly userUnsubscribed: "userUnsubscribed";
+  static readonly userUpdated: "userUpdated";
+  static readonly stateChanged: "stateChanged";
+  static readonly initialized: "initialized";
+  static readonly initFailed: "initFailed";
+  static readonly connectionStateChanged: "connectionStateChanged";
+  static readonly connectionError: "connectionError";
+  static readonly version: string;
+  /** Resolves once initialized; rejects if initialization fails. */
+  static create(token: string, options?: ClientOptions | null): Promise<Client>;
+  /** Starts connecting at once. Outside a browser `options.url` is required. */
+  constructor(token: string, options?: ClientOptions | null);
+  readonly version: string;
+  connectionState: ConnectionState;
+  /** `initialized` | `failed` once decided (Confab's own). */
+  readonly state: State | undefined;
+  get user(): User;
+  get reachabilityEnabled(): boolean;
+  get token(): string;
+  shutdown(): Promise<void>;
+  updateToken(token: string): Promise<Client>;
+  getConversationBySid(conversationSid: string): Promise<Conversation>;
+  /** Confab shows a conversation only to its participants: another rejects with 20403. */
+  peekConversationBySid(conversationSid: string): Promise<Conversation>;
+  getConversationByUniqueName(uniqueName: string): Promise<Conversation>;
+  /** `pageSize` is Confab's addition (1 to 50, default 50). */
+  getSubscribedConversations(pageSize?: number): Promise<Paginator<Conversation>>;
+  createConversation(options?: CreateConversationOptions): Promise<Conversation>;
+  getUser(identity: string): Promise<User>;
+  getSubscribedUsers(): Promise<Array<User>>;
+  /** Tries again now with a fresh reconnection window (Confab's own). */
+  reconnect(): void;
+  /** Calls a realtime method of docs/PROTOCOL.md (Confab's own). */
+  request(method: string, params?: Record<string, unknown>): Promise<any>;
+}
+
+/** Each realtime method's name on the wire. */
+export declare const Method: Readonly<Record<string, string>>;
+/** This SDK's version. */
+export declare const VERSION: string;

@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use confab_protocol::ErrorCode;
-use confab_protocol::entity::Conversation;
 use confab_protocol::frame::{
     ClientFrame, CloseReason, Incoming, MAX_FRAME_BYTES, ServerFrame, WireError, decode_incoming,
 };
-use confab_protocol::method::{ConversationTyping, ConversationsList, Method, TokenUpdate};
+use confab_protocol::method::{
+    ConversationTyping, ConversationsList, JoinedConversation, Method, TokenUpdate,
+};
 use confab_protocol::token::decode_unverified;
 use serde_json::Value;
 
@@ -45,14 +46,15 @@ struct Pending {
 /// Requests in flight at once: the server runs 64 per session and answers more with 20429.
 const MAX_IN_FLIGHT: usize = 64;
 
-/// How long after a failed first page it is asked for again.
-const FIRST_PAGE_RETRY_MS: u64 = 2_000;
+/// How long after a failed page of conversations it is asked for again.
+const PAGE_RETRY_MS: u64 = 2_000;
 
 /// What an internal request is for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Internal {
-    /// The first page of conversations, for `Initialized`.
-    FirstPage,
+    /// A page of the user's conversations: the first, for `Initialized`, or a next one,
+    /// fetched in the background after it.
+    Page,
     /// `token.update` with this token.
     Renew(String),
     /// Nobody waits for the answer (typing).
@@ -72,8 +74,10 @@ pub struct Session {
     offset_ms: i64,
     /// Whether a `welcome` ever gave the server's clock.
     synced: bool,
-    /// When the first page is asked for again after it failed.
-    first_page_retry_at: Option<u64>,
+    /// When a page of conversations is asked for again after it failed.
+    page_retry_at: Option<u64>,
+    /// The token of the next page of conversations, owed to the app after `Initialized`.
+    next_page: Option<String>,
     warned: bool,
     expired: bool,
     conn: ConnectionState,
@@ -116,7 +120,8 @@ impl Session {
             expires_at,
             offset_ms: 0,
             synced: false,
-            first_page_retry_at: None,
+            page_retry_at: None,
+            next_page: None,
             warned: false,
             expired: false,
             conn: ConnectionState::Connecting,
@@ -222,7 +227,7 @@ impl Session {
         }
         at(self.pending.values().map(|p| p.deadline).min());
         if matches!(self.link, Link::Up { .. }) {
-            at(self.first_page_retry_at);
+            at(self.page_retry_at);
         }
         t
     }
@@ -323,10 +328,10 @@ impl Session {
             );
         }
         if matches!(self.link, Link::Up { .. })
-            && self.first_page_retry_at.is_some_and(|t| t <= now)
+            && self.page_retry_at.is_some_and(|t| t <= now)
         {
-            self.first_page_retry_at = None;
-            self.ask_first_page(now);
+            self.page_retry_at = None;
+            self.ask_page(now);
         }
     }
 
@@ -389,8 +394,8 @@ impl Session {
                 // Requests made offline, or whose answer the lost link swallowed, go now
                 // with their op_id: the server answers a repeat with the first answer.
                 self.pump_requests(now);
-                self.first_page_retry_at = None;
-                self.ask_first_page(now);
+                self.page_retry_at = None;
+                self.ask_page(now);
             }
             Incoming::Frame(ServerFrame::Res { id, result, error }) => {
                 let result = match error {
@@ -679,18 +684,29 @@ impl Session {
         }
     }
 
-    /// Asks for the first page of conversations, once, until the client is initialized.
-    fn ask_first_page(&mut self, now: u64) {
-        if self.client != Some(ClientState::Initialized)
-            && !self.internal.values().any(|i| *i == Internal::FirstPage)
+    /// Asks for the page of conversations owed, unless one is on its way: the first page
+    /// until the client is initialized, then each next page in turn, so that the app hears
+    /// of every conversation (`ConversationAdded`) without `Initialized` waiting for them.
+    fn ask_page(&mut self, now: u64) {
+        if self
+            .internal
+            .values()
+            .any(|i| *i == Internal::Page)
         {
-            self.internal_request(
-                Internal::FirstPage,
-                ConversationsList::NAME,
-                serde_json::json!({"pageSize": 50, "order": "recent"}),
-                now,
-            );
+            return;
         }
+        let token = if self.client != Some(ClientState::Initialized) {
+            None
+        } else if let Some(t) = &self.next_page {
+            Some(t.clone())
+        } else {
+            return;
+        };
+        let mut params = serde_json::json!({"pageSize": 50, "order": "recent"});
+        if let Some(t) = &token {
+            params["pageToken"] = Value::String(t.clone());
+        }
+        self.internal_request(Internal::Page, ConversationsList::NAME, params, now);
     }
 
     /// A new reconnection window from `now`, with an attempt at once.
@@ -713,10 +729,12 @@ impl Session {
             return;
         }
         match self.internal.remove(&id) {
-            Some(Internal::FirstPage) => {
+            Some(Internal::Page) => {
                 if result.is_err() {
                     // Asked again shortly on this link (or on the next welcome).
-                    self.first_page_retry_at = Some(now.saturating_add(FIRST_PAGE_RETRY_MS));
+                    self.page_retry_at = Some(now.saturating_add(PAGE_RETRY_MS));
+                } else {
+                    self.ask_page(now);
                 }
             }
             Some(Internal::Renew(_)) | None => {
@@ -728,16 +746,15 @@ impl Session {
 
     fn on_response(&mut self, id: u64, result: Result<Value, WireError>, now: u64) {
         match self.internal.get(&id).cloned() {
-            Some(Internal::FirstPage) => {
+            Some(Internal::Page) => {
                 if let Ok(page) = &result {
                     for item in page["items"].as_array().into_iter().flatten() {
-                        if let Ok(c) =
-                            serde_json::from_value::<Conversation>(item["conversation"].clone())
-                        {
+                        if let Ok(c) = serde_json::from_value::<JoinedConversation>(item.clone()) {
                             self.outputs
                                 .push_back(Output::ConversationAdded(Box::new(c)));
                         }
                     }
+                    self.next_page = page["next_page_token"].as_str().map(str::to_owned);
                     self.set_client(ClientState::Initialized);
                 }
             }
@@ -888,7 +905,7 @@ impl Session {
         // (its token.update then goes again and is answered there).
         let renewing = self.internal.values().find_map(|i| match i {
             Internal::Renew(t) => Some(t.clone()),
-            Internal::FirstPage | Internal::Ignore => None,
+            Internal::Page | Internal::Ignore => None,
         });
         if let Some(token) = renewing {
             let (identity, expires_at) = token_facts(&token);

@@ -2,9 +2,9 @@
 //! settings, what it asks of the driver ([`Transmit`]) and what the app hears ([`Output`]).
 
 use confab_protocol::ErrorCode;
-use confab_protocol::entity::Conversation;
 use confab_protocol::event::EventFrame;
 use confab_protocol::frame::WireError;
+use confab_protocol::method::JoinedConversation;
 use serde_json::Value;
 
 use crate::backoff::Backoff;
@@ -136,8 +136,10 @@ pub enum Output {
     },
     /// `tokenExpired`: the token's `exp` passed (server's clock).
     TokenExpired,
-    /// `conversationAdded` for each conversation of the first page, before `Initialized`.
-    ConversationAdded(Box<Conversation>),
+    /// `conversationAdded` for each of the user's conversations, as `conversations.list`
+    /// gives it (with the user's participant, counts and read state): those of the first
+    /// page before `Initialized`, the rest a page at a time after it.
+    ConversationAdded(Box<JoinedConversation>),
     /// A server event, exactly once and in order per stream.
     Event(Box<EventFrame>),
     /// The answer to a request made with [`Session::request`] or [`Session::update_token`].

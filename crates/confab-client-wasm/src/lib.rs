@@ -196,7 +196,9 @@ fn output(o: Output) -> Value {
             event("tokenAboutToExpire", json!({ "remainingMs": remaining_ms }))
         }
         Output::TokenExpired => event("tokenExpired", Value::Null),
-        Output::ConversationAdded(c) => event("conversationAdded", json!(c)),
+        // Not the stream event of that name (which carries a bare Conversation): the
+        // listing's item, with the user's participant, counts and read state.
+        Output::ConversationAdded(c) => event("conversationListed", json!(c)),
         Output::Event(e) => match e.body {
             EventBody::ConversationReset(r) => event(
                 "conversationReset",

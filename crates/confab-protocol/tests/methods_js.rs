@@ -1,4 +1,4 @@
-//! The browser SDK names its methods through `web/sdk/methods.js`, made from the method table
+//! The JavaScript SDK names its methods through `web/sdk/methods.js`, made from the method table
 //! (`confab_protocol::method::METHODS`): this test fails when the two differ, and writes the
 //! file anew with `CONFAB_BLESS=1`. The SDK itself spells no method name: every one goes
 //! through that file.
@@ -6,7 +6,21 @@
 use confab_protocol::method::METHODS;
 
 const METHODS_JS: &str = include_str!("../../../web/sdk/methods.js");
-const CONFAB_JS: &str = include_str!("../../../web/sdk/confab.js");
+/// Every source file of the SDK but methods.js.
+const SDK_JS: &[(&str, &str)] = &[
+    ("builder.js", include_str!("../../../web/sdk/builder.js")),
+    ("client.js", include_str!("../../../web/sdk/client.js")),
+    ("confab.js", include_str!("../../../web/sdk/confab.js")),
+    ("conversation.js", include_str!("../../../web/sdk/conversation.js")),
+    ("emitter.js", include_str!("../../../web/sdk/emitter.js")),
+    ("errors.js", include_str!("../../../web/sdk/errors.js")),
+    ("message.js", include_str!("../../../web/sdk/message.js")),
+    ("paginator.js", include_str!("../../../web/sdk/paginator.js")),
+    ("participant.js", include_str!("../../../web/sdk/participant.js")),
+    ("platform.js", include_str!("../../../web/sdk/platform.js")),
+    ("user.js", include_str!("../../../web/sdk/user.js")),
+    ("util.js", include_str!("../../../web/sdk/util.js")),
+];
 
 /// `conversation.setLastRead` as `conversationSetLastRead`.
 fn js_name(wire: &str) -> String {
@@ -61,14 +75,29 @@ fn methods_js_is_made_from_the_table() {
 
 #[test]
 fn the_browser_sdk_spells_no_method_name_of_its_own() {
-    for m in METHODS {
-        for quote in ['"', '\''] {
-            let literal = format!("{quote}{}{quote}", m.name);
-            assert!(
-                !CONFAB_JS.contains(&literal),
-                "web/sdk/confab.js spells {literal}: use Method.{} from methods.js",
-                js_name(m.name)
-            );
+    for (file, text) in SDK_JS {
+        for m in METHODS {
+            for quote in ['"', '\''] {
+                let literal = format!("{quote}{}{quote}", m.name);
+                assert!(
+                    !text.contains(&literal),
+                    "web/sdk/{file} spells {literal}: use Method.{} from methods.js",
+                    js_name(m.name)
+                );
+            }
         }
     }
+}
+
+#[test]
+fn every_source_file_of_the_sdk_is_checked() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/sdk");
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .expect("read web/sdk")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".js") && n != "methods.js")
+        .collect();
+    on_disk.sort();
+    let listed: Vec<&str> = SDK_JS.iter().map(|(f, _)| *f).collect();
+    assert_eq!(on_disk, listed, "list every web/sdk/*.js file in SDK_JS");
 }

@@ -146,19 +146,37 @@ impl Sim {
 
     /// Answers a pending `conversations.list` if one was sent.
     pub fn answer_first_page(&mut self, items: Value) {
-        let id = self.sent.iter().rev().find_map(|f| match f {
-            ClientFrame::Req { id, method, .. } if method == "conversations.list" => Some(*id),
+        self.answer_page(items, None);
+    }
+
+    /// Answers the latest `conversations.list` sent with `items` and `next` as the next
+    /// page's token; returns the `pageToken` that request carried.
+    pub fn answer_page(&mut self, items: Value, next: Option<&str>) -> Option<String> {
+        let found = self.sent.iter().rev().find_map(|f| match f {
+            ClientFrame::Req {
+                id, method, params, ..
+            } if method == "conversations.list" => {
+                Some((*id, params["pageToken"].as_str().map(str::to_owned)))
+            }
             _ => None,
         });
-        if let Some(id) = id {
-            self.frame(&ServerFrame::Res {
-                id,
-                result: Some(
-                    json!({"items": items, "next_page_token": null, "previous_page_token": null}),
-                ),
-                error: None,
-            });
-        }
+        let (id, token) = found?;
+        self.frame(&ServerFrame::Res {
+            id,
+            result: Some(
+                json!({"items": items, "next_page_token": next, "previous_page_token": null}),
+            ),
+            error: None,
+        });
+        token
+    }
+
+    /// `conversations.list` requests sent so far.
+    pub fn pages_asked(&self) -> usize {
+        self.sent
+            .iter()
+            .filter(|f| matches!(f, ClientFrame::Req { method, .. } if method == "conversations.list"))
+            .count()
     }
 
     pub fn close_with(&mut self, reason: CloseReason, code: u32) {

@@ -1,7 +1,8 @@
 //! States and their transitions.
 
 use confab_client_core::{ClientState, Config, ConnectionState as C, Output};
-use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame, Welcome};
+use confab_protocol::ErrorCode;
+use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame, WireError, Welcome};
 use serde_json::json;
 
 use crate::harness::*;
@@ -20,12 +21,7 @@ fn a_first_connection_initializes_after_the_first_page() {
     sim.welcome_with(resumed(0, &[(&conv_sid(1), 4)]), 0, exp);
     assert_eq!(sim.s.connection_state(), C::Connected);
     assert_eq!(sim.s.client_state(), None, "not before the first page");
-    let conv = json!({"conversation": {
-        "sid": conv_sid(1), "chat_service_sid": format!("IS{:032x}", 0), "messaging_service_sid": null,
-        "friendly_name": "room", "unique_name": null, "attributes": "{}", "state": "active",
-        "timers": {}, "bindings": null, "created_by": "system", "date_created": 1, "date_updated": 1,
-    }});
-    sim.answer_first_page(json!([conv]));
+    sim.answer_first_page(json!([joined(1)]));
     let outs = sim.take_outputs();
     let added = outs
         .iter()
@@ -409,4 +405,81 @@ fn warnings_raised_on_a_wrong_device_clock_come_again_on_the_servers() {
             .any(|o| matches!(o, Output::TokenAboutToExpire { .. }))
     );
     assert_eq!(sim.now, start + HOUR, "expired again, at the server's exp");
+}
+
+/// A `conversations.list` item for conversation `n`.
+fn joined(n: u8) -> serde_json::Value {
+    json!({
+        "conversation": {
+            "sid": conv_sid(n), "chat_service_sid": format!("IS{:032x}", 0), "messaging_service_sid": null,
+            "friendly_name": "room", "unique_name": null, "attributes": "{}", "state": "active",
+            "timers": {}, "bindings": null, "created_by": "system", "date_created": 1, "date_updated": 1,
+        },
+        "participant": {
+            "sid": format!("MB{n:032x}"), "conversation_sid": conv_sid(n), "identity": "alice",
+            "attributes": "{}", "messaging_binding": null, "role_sid": null,
+            "last_read_message_index": null, "last_read_timestamp": null,
+            "notification_level": "default", "date_created": 1, "date_updated": 1,
+        },
+        "last_message_index": null, "unread_messages_count": null, "notification_level": "default",
+        "messages_count": 0, "participants_count": 1, "last_activity": 1,
+    })
+}
+
+#[test]
+fn every_conversation_is_added_the_rest_a_page_at_a_time_after_initialized() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.connected();
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(0, &[]), 0, exp);
+    assert_eq!(sim.answer_page(json!([joined(1), joined(2)]), Some("p2")), None);
+    assert_eq!(sim.s.client_state(), Some(ClientState::Initialized));
+    let outs = sim.take_outputs();
+    assert_eq!(
+        outs.iter()
+            .filter(|o| matches!(o, Output::ConversationAdded(_)))
+            .count(),
+        2
+    );
+    // The next page goes at once, with the token, and its conversations follow.
+    assert_eq!(sim.pages_asked(), 2);
+    assert_eq!(sim.answer_page(json!([joined(3)]), None).as_deref(), Some("p2"));
+    let added: Vec<String> = sim
+        .take_outputs()
+        .into_iter()
+        .filter_map(|o| match o {
+            Output::ConversationAdded(j) => Some(j.conversation.sid.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, vec![conv_sid(3)]);
+    assert_eq!(sim.pages_asked(), 2, "no page after the last");
+}
+
+#[test]
+fn a_failed_background_page_is_asked_for_again_with_its_token() {
+    let mut sim = Sim::start(Config::default(), 0, HOUR);
+    sim.connected();
+    let exp = sim.token_exp();
+    sim.welcome_with(resumed(0, &[]), 0, exp);
+    sim.answer_page(json!([joined(1)]), Some("p2"));
+    let id = sim
+        .sent
+        .iter()
+        .rev()
+        .find_map(|f| match f {
+            ClientFrame::Req { id, method, .. } if method == "conversations.list" => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    sim.frame(&ServerFrame::Res {
+        id,
+        result: None,
+        error: Some(WireError::new(ErrorCode::Internal, "store down")),
+    });
+    assert_eq!(sim.pages_asked(), 2);
+    let until = sim.now + 2_000;
+    sim.run_until(until);
+    assert_eq!(sim.pages_asked(), 3, "asked again after the pause");
+    assert_eq!(sim.answer_page(json!([joined(2)]), None).as_deref(), Some("p2"));
 }

@@ -1,0 +1,103 @@
+import { UNSUPPORTED, refuse } from "./errors.js";
+
+/** A promise with `cancel()`: cancelling rejects it. A message already handed to the
+ * server may still be delivered; one still waiting for the link is not sent. */
+export class CancellablePromise extends Promise {
+  #cancel = null;
+
+  constructor(executor) {
+    let rejectIt;
+    let onCancel = null;
+    super((resolve, reject) => {
+      rejectIt = reject;
+      executor(resolve, reject, (f) => {
+        onCancel = f;
+      });
+    });
+    this.#cancel = () => {
+      onCancel?.();
+      rejectIt(new Error("cancelled"));
+    };
+  }
+
+  /** Cancels: the promise rejects. */
+  cancel() {
+    this.#cancel?.();
+    return this;
+  }
+
+  static get [Symbol.species]() {
+    return Promise;
+  }
+}
+
+/** A message being put together, to `send()`. */
+export class UnsentMessage {
+  /** @internal */
+  constructor(conversation) {
+    this._conversation = conversation;
+    /** The body. */
+    this.text = undefined;
+    /** The attributes. */
+    this.attributes = {};
+    /** Email options: Confab has no email, so they stay empty. */
+    this.emailOptions = {};
+    /** Media to attach: Confab's media support comes in a later release, so none. */
+    this.mediaContent = [];
+  }
+
+  /** Sends it; resolves with its index. */
+  send() {
+    return new CancellablePromise((resolve, reject, onCancel) => {
+      let cancelled = false;
+      onCancel(() => {
+        cancelled = true;
+      });
+      // Checked after a turn so that a cancel() right after send() stops the request.
+      queueMicrotask(() => {
+        if (cancelled) return;
+        if (this.text === undefined) {
+          refuse(UNSUPPORTED, "a message needs a body: media messages are not supported by this release").catch(reject);
+          return;
+        }
+        this._conversation.sendMessage(this.text, this.attributes, this.emailOptions).then(resolve, reject);
+      });
+    });
+  }
+}
+
+/** Builds a message: `conversation.prepareMessage().setBody(...).setAttributes(...).build()`. */
+export class MessageBuilder {
+  /** @internal */
+  constructor(conversation) {
+    this._message = new UnsentMessage(conversation);
+  }
+
+  /** Sets the body. */
+  setBody(text) {
+    this._message.text = text;
+    return this;
+  }
+
+  /** Sets the attributes. */
+  setAttributes(attributes) {
+    this._message.attributes = attributes;
+    return this;
+  }
+
+  /** Email subjects are not supported (Confab has no email): kept, and refused on send. */
+  setSubject(subject) {
+    this._message.emailOptions = { subject };
+    return this;
+  }
+
+  /** The message, ready to `send()`. */
+  build() {
+    return this._message;
+  }
+
+  /** `build().send()`. */
+  buildAndSend() {
+    return this.build().send();
+  }
+}

@@ -1,0 +1,109 @@
+// The two places the SDK runs in the tests: a page in headless Chromium and this Node
+// process. A scenario is a self-contained async function of `{ sdkUrl, url, tokens, ... }`
+// (it imports the SDK itself, so that Playwright can ship it into the page) returning
+// something JSON can carry; each runtime runs it its own way.
+
+import { createServer, connect } from "node:net";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { ROOT, recordConsole, withTimeout } from "./harness.mjs";
+
+/** The SDK's entry as Node imports it. */
+export const NODE_SDK = pathToFileURL(join(ROOT, "web/sdk/confab.js")).href;
+
+/** Runs scenarios in a fresh page of the server's own site. */
+export class PageRuntime {
+  static name = "chromium";
+
+  constructor(env) {
+    this.env = env;
+  }
+
+  async open() {
+    this.context = await this.env.browser.newContext();
+    this.page = await this.context.newPage();
+    this.console = [];
+    recordConsole(this.page, this.console);
+    await this.page.goto(this.env.server.url);
+  }
+
+  run(scenario, args) {
+    return withTimeout(this.page.evaluate(scenario, { sdkUrl: "/sdk/confab.js", url: this.env.server.url, ...args }), `${scenario.name} in Chromium`);
+  }
+
+  async close() {
+    await this.context?.close();
+  }
+
+  where() {
+    return `console:\n${this.console.join("\n")}`;
+  }
+}
+
+/** Runs scenarios in this Node process. */
+export class NodeRuntime {
+  static name = "node";
+
+  constructor(env) {
+    this.env = env;
+  }
+
+  async open() {}
+
+  run(scenario, args) {
+    return withTimeout(scenario({ sdkUrl: NODE_SDK, url: this.env.server.url, ...args }), `${scenario.name} in Node`);
+  }
+
+  async close() {}
+
+  where() {
+    return "";
+  }
+}
+
+/** A TCP relay in front of the server that can cut every connection and refuse new ones:
+ * the network going away, for clients that have no offline switch (Node). */
+export class Cutter {
+  static async start(targetPort) {
+    const c = new Cutter();
+    c.sockets = new Set();
+    c.down = false;
+    c.server = createServer((client) => {
+      if (c.down) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(targetPort, "127.0.0.1");
+      for (const s of [client, upstream]) {
+        c.sockets.add(s);
+        s.on("close", () => c.sockets.delete(s));
+        s.on("error", () => {});
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+      client.on("close", () => upstream.destroy());
+      upstream.on("close", () => client.destroy());
+    });
+    await new Promise((ok) => c.server.listen(0, "127.0.0.1", ok));
+    c.port = c.server.address().port;
+    return c;
+  }
+
+  get url() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  cut() {
+    this.down = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  restore() {
+    this.down = false;
+  }
+
+  close() {
+    this.cut();
+    return new Promise((ok) => this.server.close(ok));
+  }
+}
