@@ -60,16 +60,14 @@ function start(token, renewable) {
   const tokenLeadMs = Math.min(180_000, (Number(ttl) * 1000) / 3);
   client = new Client(token, { logLevel: params.get("log") ?? "info", tokenLeadMs });
   client.on("connectionStateChanged", showConnection);
-  client.on("stateChanged", (state) => {
-    if (state === "initialized") {
-      name = client.identity;
-      $("me").textContent = name;
-      $("signin").hidden = true;
-      $("chat").hidden = false;
-      loadConversations();
-    } else {
-      $("signin-error").textContent = "signing in failed: the token was refused";
-    }
+  client.on("initialized", () => {
+    name = client.user.identity;
+    $("me").textContent = name;
+    $("signin").hidden = true;
+    $("chat").hidden = false;
+  });
+  client.on("initFailed", () => {
+    $("signin-error").textContent = "signing in failed: the token was refused";
   });
   client.on("connectionError", (err) => {
     if (err.terminal && client.state !== "initialized") $("signin-error").textContent = `${err.message} (${err.code})`;
@@ -90,22 +88,20 @@ function start(token, renewable) {
     client.on("tokenAboutToExpire", () => renew());
     client.on("tokenExpired", () => renew());
   }
-  client.on("conversationJoined", (m) => m.conversation && addRow(m.conversation, 0));
-  client.on("conversationUpdated", (c) => rows.get(c.sid) && rename(c));
-  client.on("conversationLeft", (m) => removeRow(m.conversationSid));
-  client.on("conversationRemoved", (m) => removeRow(m.conversationSid));
+  // Every conversation the user is in arrives here: the first page before `initialized`,
+  // the rest in the background, and each one joined later, live.
+  client.on("conversationAdded", (c) => addRow(c, unreadOf(c)));
+  client.on("conversationUpdated", ({ conversation }) => rows.get(conversation.sid) && rename(conversation));
+  client.on("conversationRemoved", (c) => removeRow(c.sid));
   client.on("messageAdded", onMessage);
-  client.on("typingStarted", (t) => t.conversationSid === active && typing(t.identity, true));
-  client.on("typingEnded", (t) => t.conversationSid === active && typing(t.identity, false));
+  client.on("typingStarted", (p) => p.conversation.sid === active && typing(p.identity, true));
+  client.on("typingEnded", (p) => p.conversation.sid === active && typing(p.identity, false));
 }
 
-async function loadConversations() {
-  let page = await client.getSubscribedConversations(50);
-  for (;;) {
-    for (const s of page.items) addRow(s.conversation, s.unreadMessagesCount ?? s.messagesCount);
-    if (!page.hasNextPage) break;
-    page = await page.nextPage();
-  }
+/** Messages after the read horizon, by index (all of them without a horizon). */
+function unreadOf(c) {
+  if (!c.lastMessage) return 0;
+  return c.lastMessage.index - (c.lastReadMessageIndex ?? -1);
 }
 
 function title(c) {
@@ -171,11 +167,11 @@ function render(message) {
 }
 
 function onMessage(message) {
-  const sid = message.conversationSid;
+  const sid = message.conversation.sid;
   if (sid === active) {
     render(message);
     typing(message.author, false);
-    message.conversation.advanceLastRead(message.index).catch(() => {});
+    message.conversation.advanceLastReadMessageIndex(message.index).catch(() => {});
   } else if (message.author !== name) {
     setUnread(sid, (rows.get(sid)?.unread ?? 0) + 1);
   }
@@ -193,8 +189,8 @@ async function open(sid) {
   $("body").focus();
   const page = await conversation.getMessages(50);
   if (active !== sid) return;
-  for (const m of [...page.items].reverse()) render(m);
-  await conversation.setAllRead();
+  for (const m of page.items) render(m);
+  await conversation.setAllMessagesRead();
   setUnread(sid, 0);
 }
 
@@ -205,8 +201,7 @@ $("open-form").addEventListener("submit", async (e) => {
   try {
     let conversation;
     if (e.submitter?.value === "join") {
-      const participant = await client.join(wanted);
-      conversation = await client.getConversation(participant.conversationSid);
+      conversation = await client.joinConversation(wanted);
     } else {
       conversation = await client.createConversation({ friendlyName: wanted, uniqueName: wanted });
       await conversation.join();
@@ -233,7 +228,7 @@ $("composer").addEventListener("submit", async (e) => {
   }
 });
 
-$("body").addEventListener("input", () => active && client.typing(active));
+$("body").addEventListener("input", () => active && rows.get(active)?.conversation.typing());
 
 function typing(identity, on) {
   if (identity === name) return;

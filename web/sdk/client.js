@@ -132,10 +132,11 @@ export class Client extends EventEmitter {
     this._dispatching = false;
     this._held = false;
     this._conversations = new Map();
-    this._gone = new Set();
+    this._goneSids = new Set();
     this._users = new Map();
     this._self = new User(this, this._identity);
-    this._selfLoaded = false;
+    this._selfOk = false;
+    this._selfAsk = null;
     this._lastError = null;
     this._shutdown = null;
     this._onOnline = () => this._input(() => this._core.network_online(now()), "the network is back");
@@ -149,12 +150,7 @@ export class Client extends EventEmitter {
         this._WebSocket = socket;
         this._core = new Core(token, JSON.stringify(config), randomU32(), randomU32(), now());
         // Asked for with the first page, so `client.user` is filled before `initialized`.
-        this._selfLoad = this._internal(Method.userGet, {}).then(
-          (d) => this._self._update({ ...d, is_online: true }),
-          (e) => this._log("warn", "the user's own profile did not load", e),
-        ).finally(() => {
-          this._selfLoaded = true;
-        });
+        this._loadSelf();
         this._pump();
       },
       (e) => {
@@ -168,6 +164,22 @@ export class Client extends EventEmitter {
     );
     // A failed start is reported as an event; `await` on a method reports it again.
     this._ready.catch(() => {});
+  }
+
+  /** Reads the user's own profile into `client.user`. */
+  _loadSelf() {
+    this._selfAsk = this._internal(Method.userGet, {})
+      .then(
+        (d) => {
+          this._self._update({ ...d, is_online: true });
+          this._selfOk = true;
+        },
+        (e) => this._log("debug", "the user's own profile did not load", e),
+      )
+      .finally(() => {
+        this._selfAsk = null;
+      });
+    return this._selfAsk;
   }
 
   /** The client's own user (its profile fills in before `initialized`). */
@@ -333,8 +345,9 @@ export class Client extends EventEmitter {
     const { event, data } = o;
     switch (event) {
       case "stateChanged":
-        if (data === "initialized" && !this._selfLoaded) {
-          this._await(o, this._selfLoad);
+        if (data === "initialized" && !this._selfOk && !o.selfAsked) {
+          o.selfAsked = true;
+          this._await(o, this._selfAsk ?? this._loadSelf());
           return;
         }
         this.state = data;
@@ -372,7 +385,7 @@ export class Client extends EventEmitter {
       case "conversationLeft":
       case "conversationRemoved": {
         const conversation = this._conversations.get(data.conversation_sid);
-        if (conversation) this._gone(conversation);
+        if (conversation) this._leave(conversation);
         return;
       }
       case "conversationReset": {
@@ -399,7 +412,7 @@ export class Client extends EventEmitter {
     const fresh = !known || known.status !== "joined";
     const reasons = conversation._applySummary(s);
     this._conversations.set(sid, conversation);
-    this._gone.delete(sid);
+    this._goneSids.delete(sid);
     if (fresh) this.emit("conversationAdded", conversation);
     else conversation._updated(reasons);
   }
@@ -428,7 +441,7 @@ export class Client extends EventEmitter {
       reasons.push(...conversation._setStatus("joined"));
     }
     this._conversations.set(sid, conversation);
-    this._gone.delete(sid);
+    this._goneSids.delete(sid);
     if (fresh) {
       this.emit("conversationAdded", conversation);
       this.emit("conversationJoined", conversation);
@@ -440,11 +453,11 @@ export class Client extends EventEmitter {
 
   /** The user is no longer a participant (it left, was removed, or the conversation was
    * deleted). @internal */
-  _gone(conversation) {
+  _leave(conversation) {
     if (this._conversations.get(conversation.sid) !== conversation) return;
     this._conversations.delete(conversation.sid);
-    this._gone.add(conversation.sid);
-    if (this._gone.size > GONE_KEPT) this._gone.delete(this._gone.values().next().value);
+    this._goneSids.add(conversation.sid);
+    if (this._goneSids.size > GONE_KEPT) this._goneSids.delete(this._goneSids.values().next().value);
     const was = conversation.status;
     conversation._updated(conversation._setStatus("notParticipating"));
     if (was === "joined") this.emit("conversationLeft", conversation);
@@ -455,7 +468,7 @@ export class Client extends EventEmitter {
   /** An event of a conversation stream; one the client has not listed yet is read first. */
   _conversationEvent(o, type, d) {
     const sid = conversationOf(type, d);
-    if (!sid || this._gone.has(sid)) return;
+    if (!sid || this._goneSids.has(sid)) return;
     const conversation = this._conversations.get(sid);
     if (conversation) {
       if (type === "conversationAdded") conversation._updated(conversation._apply(d));
@@ -584,6 +597,14 @@ export class Client extends EventEmitter {
   async getConversationByUniqueName(uniqueName) {
     for (const c of this._conversations.values()) if (c.uniqueName === uniqueName) return c;
     return this._conversation(uniqueName);
+  }
+
+  /** Joins a conversation the user is not in, by SID or unique name, and resolves with it
+   * (Confab's own: a user cannot read a conversation before it is a participant, so the
+   * reference's `getConversationByUniqueName(name)` then `join()` does not reach it). */
+  async joinConversation(conversation) {
+    await this.request(Method.conversationJoin, { conversation });
+    return this._conversation(conversation);
   }
 
   /** The user's conversations, most recently active first, `pageSize` (1 to 50, 50 by

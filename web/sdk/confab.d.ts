@@ -457,6 +457,8 @@ export class Client extends EventEmitter<ClientEvents> {
   createConversation(options?: CreateConversationOptions): Promise<Conversation>;
   getUser(identity: string): Promise<User>;
   getSubscribedUsers(): Promise<Array<User>>;
+  /** Joins a conversation the user is not in, by SID or unique name (Confab's own). */
+  joinConversation(conversation: string): Promise<Conversation>;
   /** Tries again now with a fresh reconnection window (Confab's own). */
   reconnect(): void;
   /** Calls a realtime method of docs/PROTOCOL.md (Confab's own). */

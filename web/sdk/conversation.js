@@ -209,9 +209,14 @@ export class Conversation extends EventEmitter {
         break;
       case "participantUpdated": {
         const known = this._participants.get(d.sid);
-        // A participant met only now cannot say what changed, only that it did.
-        const reasons = known ? known._update(d) : ["dateUpdated"];
-        this._participantUpdated(known ?? this._participant(d), reasons);
+        if (known) {
+          this._participantUpdated(known, known._update(d));
+          break;
+        }
+        // Met only now, so what it was before is unknown: every field it has is named.
+        const participant = this._participant(d);
+        this._participantUpdated(participant, participant._present());
+        break;
         break;
       }
       case "participantLeft": {
@@ -292,14 +297,14 @@ export class Conversation extends EventEmitter {
   /** Leaves; resolves once the user no longer is a participant. */
   async leave() {
     await this._call(Method.conversationLeave);
-    this._client._gone(this);
+    this._client._leave(this);
     return this;
   }
 
   /** Deletes the conversation (with the permission). */
   async delete() {
     await this._call(Method.conversationDelete);
-    this._client._gone(this);
+    this._client._leave(this);
     return this;
   }
 

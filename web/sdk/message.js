@@ -59,7 +59,8 @@ export class Message extends EventEmitter {
 
   /** Removes the message; resolves with it (its body is gone). */
   async remove() {
-    return this.conversation._message(await this.conversation._call(Method.messageRemove, { message: this.sid }));
+    this._update(await this.conversation._call(Method.messageRemove, { message: this.sid }));
+    return this;
   }
 
   /** Changes the body (one's own message, or with the permission). */

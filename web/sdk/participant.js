@@ -53,6 +53,17 @@ export class Participant extends EventEmitter {
     return reasons;
   }
 
+  /** The reasons for every field that has a value (for an update of a participant the
+   * client had not met: what it was before is unknown). @internal */
+  _present() {
+    const reasons = ["dateUpdated"];
+    if (this._attributesText !== "{}") reasons.push("attributes");
+    if (this.roleSid !== null) reasons.push("roleSid");
+    if (this.lastReadMessageIndex !== null) reasons.push("lastReadMessageIndex");
+    if (this.lastReadTimestamp !== null) reasons.push("lastReadTimestamp");
+    return reasons;
+  }
+
   /** The participant's user (chat participants only). */
   getUser() {
     if (this.identity === null) return refuse(INVALID, "a non-chat participant has no user");

@@ -144,13 +144,14 @@ export class Server {
   }
 }
 
-/** Registers hooks that start a server and a browser before the tests of the file (or of the
- * `describe` it is called in) and close them after; the object returned holds them. */
-export function serverAndBrowser() {
+/** Registers hooks that start a server and (unless `browser` is false) a browser before the
+ * tests of the file (or of the `describe` it is called in) and close them after; the object
+ * returned holds them. */
+export function serverAndBrowser({ browser = true } = {}) {
   const env = { server: null, browser: null };
   before(async () => {
     env.server = await Server.start();
-    env.browser = await launch();
+    if (browser) env.browser = await launch();
   });
   after(async () => {
     await env.browser?.close();

@@ -1,5 +1,5 @@
-// The browser SDK's own promises: no token in any URL, `logLevel` decides what reaches the
-// console, paging from an anchor both ways, `once`, and shutdown.
+// The SDK in a page of its own server: the default `url` (the page's host), no token in any
+// URL, `logLevel` decides what reaches the console, `once`, and shutdown.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -20,12 +20,13 @@ test("no token in a URL, a silent console, pages from an anchor, once, shutdown"
     const { Client } = await import("/sdk/confab.js");
     const client = new Client(token, { logLevel: "silent" });
     await new Promise((ok, fail) => client.once("stateChanged", (s) => (s === "initialized" ? ok() : fail(new Error(s)))));
+    const quiet = new Client(token);
     const c = await client.createConversation({ friendlyName: "paging" });
     await c.join();
     for (let i = 0; i < 5; i++) await c.sendMessage(`m${i}`);
     const back = await c.getMessages(2, 3, "backwards");
-    const older = await back.nextPage();
-    const forwards = await c.getMessages(2, 1, "forwards");
+    const older = await back.prevPage();
+    const forwards = await c.getMessages(2, 1, "forward");
     const newest = await c.getMessages(2);
     let calls = 0;
     const count = () => calls++;
@@ -36,7 +37,8 @@ test("no token in a URL, a silent console, pages from an anchor, once, shutdown"
     await c.sendMessage("y");
     await last;
     await client.shutdown();
-    const late = await client.getConversation(c.sid).then(() => null, (e) => e.code);
+    await quiet.shutdown();
+    const late = await client.createConversation().then(() => null, (e) => e.code);
     return {
       back: back.items.map((m) => m.index),
       older: older.items.map((m) => m.index),
@@ -47,16 +49,17 @@ test("no token in a URL, a silent console, pages from an anchor, once, shutdown"
       late,
     };
   }, token);
-  assert.deepEqual(result.back, [3, 2]);
-  assert.deepEqual(result.older, [1, 0]);
+  assert.deepEqual(result.back, [2, 3]);
+  assert.deepEqual(result.older, [0, 1]);
   assert.deepEqual(result.forwards, [1, 2]);
-  assert.deepEqual(result.newest, [4, 3]);
+  assert.deepEqual(result.newest, [3, 4]);
   // `on` heard x and y, `once` only x.
   assert.equal(result.calls, 3);
   assert.equal(result.state, "disconnected");
   assert.equal(result.late, 20503, "a call after shutdown is refused");
-  assert.deepEqual(sockets, [`ws://127.0.0.1:${env.server.port}/v1/realtime`]);
+  const realtime = `ws://127.0.0.1:${env.server.port}/v1/realtime`;
+  assert.deepEqual(sockets, [realtime, realtime]);
   assert.ok(!sockets.some((u) => u.includes(token.split(".")[2])));
-  assert.deepEqual(lines.filter((l) => l.includes("[confab]")), [], "logLevel silent writes nothing");
+  assert.deepEqual(lines.filter((l) => l.includes("[confab]")), [], "logLevel silent (the default too) writes nothing");
   await context.close();
 });

@@ -45,8 +45,19 @@ static ASSETS: &[Asset] = &[
     asset!("/app.js", JS, "app/app.js"),
     asset!("/style.css", "text/css; charset=utf-8", "app/style.css"),
     asset!("/favicon.svg", "image/svg+xml", "app/favicon.svg"),
+    asset!("/sdk/builder.js", JS, "sdk/builder.js"),
+    asset!("/sdk/client.js", JS, "sdk/client.js"),
     asset!("/sdk/confab.js", JS, "sdk/confab.js"),
+    asset!("/sdk/conversation.js", JS, "sdk/conversation.js"),
+    asset!("/sdk/emitter.js", JS, "sdk/emitter.js"),
+    asset!("/sdk/errors.js", JS, "sdk/errors.js"),
+    asset!("/sdk/message.js", JS, "sdk/message.js"),
     asset!("/sdk/methods.js", JS, "sdk/methods.js"),
+    asset!("/sdk/paginator.js", JS, "sdk/paginator.js"),
+    asset!("/sdk/participant.js", JS, "sdk/participant.js"),
+    asset!("/sdk/platform.js", JS, "sdk/platform.js"),
+    asset!("/sdk/user.js", JS, "sdk/user.js"),
+    asset!("/sdk/util.js", JS, "sdk/util.js"),
     asset!(
         "/sdk/confab.d.ts",
         "text/plain; charset=utf-8",
@@ -239,5 +250,20 @@ mod tests {
             assert!(!addressed_by_ip_or_localhost(&host(bad)), "{bad}");
         }
         assert!(!addressed_by_ip_or_localhost(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn every_file_of_the_sdk_is_served() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../web/sdk");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".js") || name == "confab.d.ts" {
+                let path = format!("/sdk/{name}");
+                assert!(
+                    ASSETS.iter().any(|a| a.path == path),
+                    "{path} is not among the page's assets (web.rs)"
+                );
+            }
+        }
     }
 }
