@@ -327,9 +327,7 @@ impl Session {
                 now,
             );
         }
-        if matches!(self.link, Link::Up { .. })
-            && self.page_retry_at.is_some_and(|t| t <= now)
-        {
+        if matches!(self.link, Link::Up { .. }) && self.page_retry_at.is_some_and(|t| t <= now) {
             self.page_retry_at = None;
             self.ask_page(now);
         }
@@ -688,11 +686,7 @@ impl Session {
     /// until the client is initialized, then each next page in turn, so that the app hears
     /// of every conversation (`ConversationAdded`) without `Initialized` waiting for them.
     fn ask_page(&mut self, now: u64) {
-        if self
-            .internal
-            .values()
-            .any(|i| *i == Internal::Page)
-        {
+        if self.internal.values().any(|i| *i == Internal::Page) {
             return;
         }
         let token = if self.client != Some(ClientState::Initialized) {

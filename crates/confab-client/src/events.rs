@@ -117,7 +117,9 @@ impl ClientEvent {
                 remaining: Duration::from_millis(remaining_ms),
             },
             Output::TokenExpired => ClientEvent::TokenExpired,
-            Output::ConversationAdded(j) => ClientEvent::ConversationAdded(Box::new(j.conversation)),
+            Output::ConversationAdded(j) => {
+                ClientEvent::ConversationAdded(Box::new(j.conversation))
+            }
             Output::Event(e) => {
                 let stream = e.stream;
                 match e.body {

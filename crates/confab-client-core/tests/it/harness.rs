@@ -175,7 +175,9 @@ impl Sim {
     pub fn pages_asked(&self) -> usize {
         self.sent
             .iter()
-            .filter(|f| matches!(f, ClientFrame::Req { method, .. } if method == "conversations.list"))
+            .filter(
+                |f| matches!(f, ClientFrame::Req { method, .. } if method == "conversations.list"),
+            )
             .count()
     }
 

@@ -2,7 +2,7 @@
 
 use confab_client_core::{ClientState, Config, ConnectionState as C, Output};
 use confab_protocol::ErrorCode;
-use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame, WireError, Welcome};
+use confab_protocol::frame::{ClientFrame, CloseReason, ServerFrame, Welcome, WireError};
 use serde_json::json;
 
 use crate::harness::*;
@@ -432,7 +432,10 @@ fn every_conversation_is_added_the_rest_a_page_at_a_time_after_initialized() {
     sim.connected();
     let exp = sim.token_exp();
     sim.welcome_with(resumed(0, &[]), 0, exp);
-    assert_eq!(sim.answer_page(json!([joined(1), joined(2)]), Some("p2")), None);
+    assert_eq!(
+        sim.answer_page(json!([joined(1), joined(2)]), Some("p2")),
+        None
+    );
     assert_eq!(sim.s.client_state(), Some(ClientState::Initialized));
     let outs = sim.take_outputs();
     assert_eq!(
@@ -443,7 +446,10 @@ fn every_conversation_is_added_the_rest_a_page_at_a_time_after_initialized() {
     );
     // The next page goes at once, with the token, and its conversations follow.
     assert_eq!(sim.pages_asked(), 2);
-    assert_eq!(sim.answer_page(json!([joined(3)]), None).as_deref(), Some("p2"));
+    assert_eq!(
+        sim.answer_page(json!([joined(3)]), None).as_deref(),
+        Some("p2")
+    );
     let added: Vec<String> = sim
         .take_outputs()
         .into_iter()
@@ -481,5 +487,8 @@ fn a_failed_background_page_is_asked_for_again_with_its_token() {
     let until = sim.now + 2_000;
     sim.run_until(until);
     assert_eq!(sim.pages_asked(), 3, "asked again after the pause");
-    assert_eq!(sim.answer_page(json!([joined(2)]), None).as_deref(), Some("p2"));
+    assert_eq!(
+        sim.answer_page(json!([joined(2)]), None).as_deref(),
+        Some("p2")
+    );
 }
