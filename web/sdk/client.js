@@ -94,7 +94,7 @@ export class Client extends EventEmitter {
    *   frame, never in a URL)
    * @param {object} [options] the reference's `logLevel` (`silent` by default), and
    *   Confab's: `url` (the server; default: the page's own, required outside a browser),
-   *   `tokenLeadMs`, `reconnectionWindowMs` (`null`: forever), `requestTimeoutMs`,
+   *   `tokenProvider` (called for a new token before the token expires), `tokenLeadMs`, `reconnectionWindowMs` (`null`: forever), `requestTimeoutMs`,
    *   `connectTimeoutMs`, `watchCap`. The reference's other options are accepted and
    *   ignored.
    */
@@ -120,6 +120,11 @@ export class Client extends EventEmitter {
     /** `initialized` | `failed` once decided; undefined before. */
     this.state = undefined;
     this._token = token;
+    if (options.tokenProvider !== undefined && typeof options.tokenProvider !== "function") {
+      throw new ConfabError(INVALID, "options.tokenProvider must be a function returning a token (or a promise of one)");
+    }
+    this._tokenProvider = options.tokenProvider ?? null;
+    this._renewing = false;
     const c = claims(token);
     this._identity = c.grants?.identity ?? null;
     this._accountSid = c.sub ?? null;
@@ -371,10 +376,12 @@ export class Client extends EventEmitter {
       case "tokenAboutToExpire":
         this._log("info", event);
         this.emit("tokenAboutToExpire", data.remainingMs);
+        this._renew();
         return;
       case "tokenExpired":
         this._log("info", event);
         this.emit("tokenExpired");
+        this._renew();
         return;
       case "conversationListed":
         this._listed(data);
@@ -682,6 +689,21 @@ export class Client extends EventEmitter {
       }
       this._pump();
     });
+  }
+
+  /** Asks `options.tokenProvider` (Confab's own) for a new token and takes it; a failed try
+   * is logged, and the next warning or the expiry tries again. */
+  _renew() {
+    const provider = this._tokenProvider;
+    if (!provider || this._renewing || this._shutdown) return;
+    this._renewing = true;
+    Promise.resolve()
+      .then(() => provider())
+      .then((token) => this.updateToken(token))
+      .catch((e) => this._log("warn", "the token provider did not give a usable token", e))
+      .finally(() => {
+        this._renewing = false;
+      });
   }
 
   /** Tries again now with a fresh reconnection window (Confab's own). */

@@ -23,6 +23,9 @@ export interface ClientOptions {
   /** The server: `https://host`, `http://host:port` or `ws(s)://…` (`/v1/realtime` is added).
    * Default: the page's own server; required outside a browser. Confab's own. */
   url?: string;
+  /** Called for a new token when `tokenAboutToExpire` (or `tokenExpired`) comes; the client
+   * takes it with `updateToken`. Without it the app renews on those events itself. */
+  tokenProvider?: () => string | Promise<string>;
   /** How long before the token's expiry `tokenAboutToExpire` comes (ms, default 180,000). */
   tokenLeadMs?: number;
   /** How long the client keeps reconnecting after a loss (ms, default 120,000; `null`: forever). */

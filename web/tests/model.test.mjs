@@ -5,8 +5,8 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CREDENTIALS, serverAndBrowser } from "./harness.mjs";
-import { NodeRuntime, PageRuntime } from "./runtimes.mjs";
+import { CREDENTIALS, serverAndBrowser, withTimeout } from "./harness.mjs";
+import { NODE_SDK, NodeRuntime, PageRuntime } from "./runtimes.mjs";
 
 /** Paging both ways: items oldest first in every page, prevPage older, nextPage newer. */
 async function paging({ sdkUrl, url, tokens }) {
@@ -462,3 +462,43 @@ for (const Runtime of [PageRuntime, NodeRuntime]) {
     });
   });
 }
+
+describe("JS SDK in Node: a token provider renews the token by itself", () => {
+  const env = serverAndBrowser({ browser: false });
+
+  test("tokenAboutToExpire asks the provider, and the session lives past the first token", async () => {
+    const { Client } = await import(NODE_SDK);
+    const identity = "provided";
+    let asked = 0;
+    let handed;
+    const provided = new Promise((ok) => (handed = ok));
+    const states = [];
+    const client = new Client(await env.server.token(identity, 6), {
+      url: env.server.url,
+      tokenLeadMs: 4000,
+      tokenProvider: async () => {
+        asked++;
+        const token = await env.server.token(identity, 3600);
+        handed(token);
+        return token;
+      },
+    });
+    client.on("connectionStateChanged", (s) => states.push(s));
+    try {
+      const token = await withTimeout(provided, "the provider to be asked");
+      // A request made after it is answered after the renewal the provider's token started.
+      await withTimeout(client.getSubscribedConversations(), "a round trip");
+      assert.equal(client.token, token);
+      // Past the first token's end (6 s plus the 1 s skew): still the one connection.
+      const expired = new Promise((ok) => client.on("tokenExpired", ok));
+      const past = new Promise((ok) => setTimeout(ok, 8000));
+      assert.equal(await Promise.race([expired.then(() => "expired"), past.then(() => "alive")]), "alive");
+      assert.equal((await client.getSubscribedConversations()).items.length, 0);
+      assert.equal(asked, 1);
+      assert.deepEqual(states, ["connecting", "connected"]);
+      assert.throws(() => new Client("t", { url: env.server.url, tokenProvider: "nope" }), (e) => e.code === 20001);
+    } finally {
+      await client.shutdown();
+    }
+  });
+});
