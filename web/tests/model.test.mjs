@@ -33,30 +33,15 @@ async function paging({ sdkUrl, url, tokens }) {
 
 /** One object per entity, updated in place, with the reference's payloads and reasons. */
 async function inPlace({ sdkUrl, url, tokens, admin }) {
-  const promote = async (c) => {
-    // The app backend makes the user the conversation's admin (a participant may not add
-    // others with the default roles).
-    const me = await c.getParticipantByIdentity();
-    const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, { method: "POST", headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ RoleSid: admin.role }) });
-    if (!res.ok) throw new Error(`promote: ${res.status}`);
-  };
   const { Client, Conversation, Message, Participant } = await import(sdkUrl);
-  const next = (emitter, event, pred = () => true) =>
-    new Promise((ok) => {
-      const f = (...args) => {
-        if (!pred(...args)) return;
-        emitter.off(event, f);
-        ok(args[0]);
-      };
-      emitter.on(event, f);
-    });
+  const { next, promote } = globalThis.__scenario;
   const alice = await Client.create(tokens.alice, { url });
   const bob = await Client.create(tokens.bob, { url });
   const bobJoined = next(bob, "conversationJoined");
   const bobAdded = next(bob, "conversationAdded");
   const c = await alice.createConversation({ friendlyName: "before" });
   const joined = await c.join();
-  await promote(c);
+  await promote(c, url, admin);
   const added = await c.add(bob.user.identity, { role: "guest" });
   const bc = await bobJoined;
   const out = {
@@ -101,28 +86,13 @@ async function inPlace({ sdkUrl, url, tokens, admin }) {
 
 /** Lookups by SID, unique name and identity; users and their profiles. */
 async function lookups({ sdkUrl, url, tokens, unique, admin }) {
-  const promote = async (c) => {
-    // The app backend makes the user the conversation's admin (a participant may not add
-    // others with the default roles).
-    const me = await c.getParticipantByIdentity();
-    const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, { method: "POST", headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ RoleSid: admin.role }) });
-    if (!res.ok) throw new Error(`promote: ${res.status}`);
-  };
   const { Client, User } = await import(sdkUrl);
-  const next = (emitter, event, pred = () => true) =>
-    new Promise((ok) => {
-      const f = (...args) => {
-        if (!pred(...args)) return;
-        emitter.off(event, f);
-        ok(args[0]);
-      };
-      emitter.on(event, f);
-    });
+  const { next, promote } = globalThis.__scenario;
   const alice = await Client.create(tokens.alice, { url });
   const bob = await Client.create(tokens.bob, { url });
   const c = await alice.createConversation({ friendlyName: "lookups", uniqueName: unique });
   await c.join();
-  await promote(c);
+  await promote(c, url, admin);
   const out = {
     bySid: (await alice.getConversationBySid(c.sid)) === c,
     byUniqueName: (await alice.getConversationByUniqueName(unique)) === c,
@@ -152,28 +122,13 @@ async function lookups({ sdkUrl, url, tokens, unique, admin }) {
 
 /** Read horizons and unread counts, on the conversation and on the participant. */
 async function readHorizons({ sdkUrl, url, tokens, admin }) {
-  const promote = async (c) => {
-    // The app backend makes the user the conversation's admin (a participant may not add
-    // others with the default roles).
-    const me = await c.getParticipantByIdentity();
-    const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, { method: "POST", headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ RoleSid: admin.role }) });
-    if (!res.ok) throw new Error(`promote: ${res.status}`);
-  };
   const { Client } = await import(sdkUrl);
-  const next = (emitter, event, pred = () => true) =>
-    new Promise((ok) => {
-      const f = (...args) => {
-        if (!pred(...args)) return;
-        emitter.off(event, f);
-        ok(args[0]);
-      };
-      emitter.on(event, f);
-    });
+  const { next, promote } = globalThis.__scenario;
   const alice = await Client.create(tokens.alice, { url });
   const bob = await Client.create(tokens.bob, { url });
   const c = await alice.createConversation({ friendlyName: "reading" });
   await c.join();
-  await promote(c);
+  await promote(c, url, admin);
   for (let i = 0; i < 5; i++) await c.sendMessage(`m${i}`);
   const bobJoined = next(bob, "conversationJoined");
   await c.add(bob.user.identity);
@@ -201,28 +156,13 @@ async function readHorizons({ sdkUrl, url, tokens, admin }) {
 
 /** Typing arrives as the typist's Participant, the same object each time. */
 async function typing({ sdkUrl, url, tokens, admin }) {
-  const promote = async (c) => {
-    // The app backend makes the user the conversation's admin (a participant may not add
-    // others with the default roles).
-    const me = await c.getParticipantByIdentity();
-    const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, { method: "POST", headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ RoleSid: admin.role }) });
-    if (!res.ok) throw new Error(`promote: ${res.status}`);
-  };
   const { Client, Participant } = await import(sdkUrl);
-  const next = (emitter, event, pred = () => true) =>
-    new Promise((ok) => {
-      const f = (...args) => {
-        if (!pred(...args)) return;
-        emitter.off(event, f);
-        ok(args[0]);
-      };
-      emitter.on(event, f);
-    });
+  const { next, promote } = globalThis.__scenario;
   const alice = await Client.create(tokens.alice, { url });
   const bob = await Client.create(tokens.bob, { url });
   const c = await alice.createConversation({ friendlyName: "typing" });
   await c.join();
-  await promote(c);
+  await promote(c, url, admin);
   const bobJoined = next(bob, "conversationJoined");
   await c.add(bob.user.identity);
   const bc = await bobJoined;
@@ -244,23 +184,8 @@ async function typing({ sdkUrl, url, tokens, admin }) {
 
 /** Joining, being added, leaving, being removed and deletion, as the reference reports them. */
 async function membership({ sdkUrl, url, tokens, admin }) {
-  const promote = async (c) => {
-    // The app backend makes the user the conversation's admin (a participant may not add
-    // others with the default roles).
-    const me = await c.getParticipantByIdentity();
-    const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, { method: "POST", headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ RoleSid: admin.role }) });
-    if (!res.ok) throw new Error(`promote: ${res.status}`);
-  };
   const { Client } = await import(sdkUrl);
-  const next = (emitter, event, pred = () => true) =>
-    new Promise((ok) => {
-      const f = (...args) => {
-        if (!pred(...args)) return;
-        emitter.off(event, f);
-        ok(args[0]);
-      };
-      emitter.on(event, f);
-    });
+  const { next, promote } = globalThis.__scenario;
   const alice = await Client.create(tokens.alice, { url });
   const bob = await Client.create(tokens.bob, { url });
   const events = [];
@@ -268,7 +193,7 @@ async function membership({ sdkUrl, url, tokens, admin }) {
   const c = await alice.createConversation({ friendlyName: "members" });
   const out = { createdStatus: c.status };
   await c.join();
-  await promote(c);
+  await promote(c, url, admin);
   out.joinedStatus = c.status;
   const aliceSeesBob = next(c, "participantJoined");
   const bobJoined = next(bob, "conversationJoined");

@@ -11,6 +11,34 @@ import { ROOT, recordConsole, withTimeout } from "./harness.mjs";
 /** The SDK's entry as Node imports it. */
 export const NODE_SDK = pathToFileURL(join(ROOT, "web/sdk/confab.js")).href;
 
+/** What every scenario may use, as `globalThis.__scenario` in both runtimes (written once
+ * here: the page gets this function's text as an init script). */
+export function scenarioHelpers() {
+  return {
+    /** The first `event` of `emitter` for which `pred` holds: its first argument. */
+    next: (emitter, event, pred = () => true) =>
+      new Promise((ok) => {
+        const f = (...args) => {
+          if (!pred(...args)) return;
+          emitter.off(event, f);
+          ok(args[0]);
+        };
+        emitter.on(event, f);
+      }),
+    /** The app backend makes the client's user the admin of conversation `c` (with the
+     * default roles a participant may not add others). */
+    promote: async (c, url, admin) => {
+      const me = await c.getParticipantByIdentity();
+      const res = await fetch(`${url}/v1/Conversations/${c.sid}/Participants/${me.sid}`, {
+        method: "POST",
+        headers: { Authorization: admin.auth, "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ RoleSid: admin.role }),
+      });
+      if (!res.ok) throw new Error(`promote: ${res.status}`);
+    },
+  };
+}
+
 /** Runs scenarios in a fresh page of the server's own site. */
 export class PageRuntime {
   static name = "chromium";
@@ -21,6 +49,8 @@ export class PageRuntime {
 
   async open() {
     this.context = await this.env.browser.newContext();
+    // An init script runs before the page's own and is not held to its CSP.
+    await this.context.addInitScript(`globalThis.__scenario = (${scenarioHelpers})();`);
     this.page = await this.context.newPage();
     this.console = [];
     recordConsole(this.page, this.console);
@@ -48,7 +78,9 @@ export class NodeRuntime {
     this.env = env;
   }
 
-  async open() {}
+  async open() {
+    globalThis.__scenario = scenarioHelpers();
+  }
 
   run(scenario, args) {
     return withTimeout(scenario({ sdkUrl: NODE_SDK, url: this.env.server.url, ...args }), `${scenario.name} in Node`);
