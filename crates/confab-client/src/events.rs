@@ -31,7 +31,8 @@ pub enum ClientEvent {
     },
     /// `tokenExpired`.
     TokenExpired,
-    /// `conversationAdded`: one of the user's conversations, from the first page or created.
+    /// `conversationAdded`: one of the user's conversations, from its listing (the first page
+    /// before `Initialized`, the rest a page at a time after it).
     ConversationAdded(Box<Conversation>),
     /// `conversationUpdated`.
     ConversationUpdated(Box<Conversation>),

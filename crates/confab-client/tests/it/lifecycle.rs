@@ -329,7 +329,7 @@ async fn typing_shows_on_the_other_client_and_ends_by_itself() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_client_in_a_thousand_conversations_initializes_after_one_page() {
+async fn a_client_in_a_thousand_conversations_initializes_after_one_page_then_hears_of_the_rest() {
     let server = TestServer::start().await;
     // The most conversations an identity may be in, made through REST by 8 writers.
     let mut writers = vec![];
@@ -378,4 +378,24 @@ async fn a_client_in_a_thousand_conversations_initializes_after_one_page() {
         .count();
     assert_eq!(added, 50, "one page, whatever the account size");
     assert_eq!(client.connection_state(), C::Connected);
+    // The rest follow in the background, each once.
+    let mut sids: std::collections::HashSet<String> = seen
+        .iter()
+        .filter_map(|e| match e {
+            ClientEvent::ConversationAdded(c) => Some(c.sid.to_string()),
+            _ => None,
+        })
+        .collect();
+    let mut total = sids.len();
+    while sids.len() < 1000 {
+        let more = until(&mut events, |e| {
+            matches!(e, ClientEvent::ConversationAdded(_))
+        })
+        .await;
+        if let Some(ClientEvent::ConversationAdded(c)) = more.last() {
+            sids.insert(c.sid.to_string());
+            total += 1;
+        }
+    }
+    assert_eq!(total, 1000, "every conversation added once");
 }
