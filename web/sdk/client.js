@@ -574,19 +574,11 @@ export class Client extends EventEmitter {
     return conversation;
   }
 
+  /** A conversation the user is in, read whole (as the listing gives it) in one request. */
   async _conversation(key) {
-    const d = await this.request(Method.conversationGet, { conversation: key });
-    const known = this._conversations.get(d.sid);
-    if (known) {
-      known._updated(known._apply(d));
-      return known;
-    }
-    const conversation = new Conversation(this, d.sid);
-    conversation._apply(d);
-    // Reached through get, so the user is in it: read it whole, as the listing gives it.
-    const s = await this.request(Method.conversationSummary, { conversation: d.sid }).catch(() => null);
-    if (s) this._listed(s);
-    return this._conversations.get(d.sid) ?? conversation;
+    const s = await this.request(Method.conversationSummary, { conversation: key });
+    this._listed(s);
+    return this._conversations.get(s.conversation.sid);
   }
 
   /** A conversation the user is in, by SID. */

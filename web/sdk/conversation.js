@@ -5,7 +5,7 @@ import { MessageBuilder } from "./builder.js";
 import { Method } from "./methods.js";
 import { Paginator } from "./paginator.js";
 import { Participant } from "./participant.js";
-import { changes, parseAttributes, toDate } from "./util.js";
+import { changes, takeAttributes, toDate } from "./util.js";
 
 /** Messages whose objects the app no longer holds leave the conversation's map: the map
  * keeps one object per message without keeping every message ever seen. */
@@ -76,11 +76,7 @@ export class Conversation extends EventEmitter {
     };
     const reasons = changes(this, next);
     Object.assign(this, next);
-    if (d.attributes !== undefined && d.attributes !== this._attributesText) {
-      this._attributesText = d.attributes;
-      this.attributes = parseAttributes(d.attributes);
-      reasons.push("attributes");
-    }
+    if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     if (d.state !== undefined) {
       const current = d.state === "initializing" ? "active" : d.state;
       if (this.state?.current !== current) {

@@ -1,6 +1,6 @@
 import { EventEmitter } from "./emitter.js";
 import { Method } from "./methods.js";
-import { parseAttributes, toDate, changes } from "./util.js";
+import { changes, takeAttributes, toDate } from "./util.js";
 
 /** A message of a conversation. One object per message for as long as the app holds it,
  * updated in place; it emits `updated` (`{message, updateReasons}`). */
@@ -43,11 +43,7 @@ export class Message extends EventEmitter {
     const reasons = changes(this, next).filter((r) => r !== "participantSid");
     Object.assign(this, next);
     if (typeof d.index === "number") this.index = d.index;
-    if (d.attributes !== undefined && d.attributes !== this._attributesText) {
-      this._attributesText = d.attributes;
-      this.attributes = parseAttributes(d.attributes);
-      reasons.push("attributes");
-    }
+    if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     return reasons;
   }
 

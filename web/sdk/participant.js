@@ -1,6 +1,6 @@
 import { EventEmitter } from "./emitter.js";
 import { INVALID, refuse } from "./errors.js";
-import { parseAttributes, toDate, changes } from "./util.js";
+import { changes, takeAttributes, toDate } from "./util.js";
 
 /** A participant of a conversation. One object per participant, updated in place; it
  * emits `updated` (`{participant, updateReasons}`), `typingStarted` and `typingEnded`. */
@@ -44,11 +44,7 @@ export class Participant extends EventEmitter {
     if ("messaging_binding" in d) next.type = d.messaging_binding?.type ?? "chat";
     const reasons = changes(this, next).filter((r) => r !== "identity" && r !== "type");
     Object.assign(this, next);
-    if ("attributes" in d && d.attributes !== this._attributesText) {
-      this._attributesText = d.attributes;
-      this.attributes = parseAttributes(d.attributes);
-      reasons.push("attributes");
-    }
+    if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     if ("notification_level" in d) this._notificationLevel = d.notification_level;
     return reasons;
   }

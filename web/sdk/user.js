@@ -1,7 +1,7 @@
 import { EventEmitter } from "./emitter.js";
 import { FORBIDDEN, refuse } from "./errors.js";
 import { Method } from "./methods.js";
-import { parseAttributes } from "./util.js";
+import { takeAttributes } from "./util.js";
 
 /** A user: the client's own (`client.user`), or one met through a conversation
  * (`client.getUser`). One object per identity, updated in place; it emits `updated`
@@ -39,11 +39,7 @@ export class User extends EventEmitter {
       this.friendlyName = d.friendly_name ?? null;
       reasons.push("friendlyName");
     }
-    if ("attributes" in d && d.attributes !== this._attributesText) {
-      this._attributesText = d.attributes;
-      this.attributes = parseAttributes(d.attributes);
-      reasons.push("attributes");
-    }
+    if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     if ("is_online" in d && d.is_online !== this.isOnline) {
       this.isOnline = d.is_online;
       reasons.push("reachabilityOnline");

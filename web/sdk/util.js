@@ -1,7 +1,7 @@
 // Small helpers the entity classes share.
 
 /** Attributes as the app sees them: the JSON value the server keeps as text. */
-export function parseAttributes(text) {
+function parseAttributes(text) {
   if (typeof text !== "string") return text ?? {};
   try {
     return JSON.parse(text);
@@ -18,6 +18,15 @@ export function toDate(v) {
 /** The same instant (or both none). */
 export function sameDate(a, b) {
   return (a?.getTime?.() ?? null) === (b?.getTime?.() ?? null);
+}
+
+/** Takes `text` (the server's JSON text of attributes, if given) into `target`'s
+ * `attributes`; true if it changed. */
+export function takeAttributes(target, text) {
+  if (text === undefined || text === target._attributesText) return false;
+  target._attributesText = text;
+  target.attributes = parseAttributes(text);
+  return true;
 }
 
 /** Applies `next` (name → value) to `target`'s fields and returns the names whose value

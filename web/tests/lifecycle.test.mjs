@@ -30,26 +30,21 @@ class PageClient {
 
   async open() {
     this.context = await this.env.browser.newContext();
+    // An init script runs before the page's own and is not held to its CSP.
+    await this.context.addInitScript(`globalThis.__record = ${record};`);
     this.page = await this.context.newPage();
     recordConsole(this.page, this.console);
     await this.page.goto(this.env.server.url);
   }
 
   async start(token, options) {
-    // The same wiring as record(): a function cannot be handed to the page (its CSP has no
-    // eval), so it is written out here.
     await this.page.evaluate(
       async ({ token, options }) => {
         const { Client } = await import("/sdk/confab.js");
         const log = (window.__log = []);
         const client = new Client(token, options);
         window.__client = client;
-        client.on("connectionStateChanged", (s) => log.push(`connection:${s}`));
-        client.on("stateChanged", (s) => log.push(`state:${s}`));
-        client.on("connectionError", (e) => log.push(`error:${e.code}`));
-        client.on("tokenAboutToExpire", () => log.push("tokenAboutToExpire"));
-        client.on("tokenExpired", () => log.push("tokenExpired"));
-        client.on("messageAdded", (m) => log.push(`message:${m.body}`));
+        globalThis.__record(client, log);
       },
       { token, options },
     );

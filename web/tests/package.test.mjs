@@ -39,6 +39,7 @@ test("from Node: an app of an empty project imports it by name", async () => {
   writeFileSync(
     join(project, "app.mjs"),
     `import { Client, ConfabError } from "@confab/conversations";
+import pkg from "@confab/conversations/package.json" with { type: "json" };
 const [url, token] = process.argv.slice(2);
 let missing = null;
 try { new Client(token); } catch (e) { missing = e instanceof ConfabError ? e.code : String(e); }
@@ -47,7 +48,7 @@ const c = await client.createConversation({ friendlyName: "from node" });
 await c.join();
 const index = await c.sendMessage("hello from node");
 const page = await c.getMessages();
-console.log(JSON.stringify({ missing, identity: client.user.identity, index, bodies: page.items.map((m) => m.body) }));
+console.log(JSON.stringify({ missing, identity: client.user.identity, index, bodies: page.items.map((m) => m.body), version: Client.version === pkg.version && client.version === pkg.version }));
 await client.shutdown();
 `,
   );
@@ -62,7 +63,7 @@ await client.shutdown();
     }),
     "the Node app",
   );
-  assert.deepEqual(JSON.parse(out.trim().split("\n").pop()), { missing: 20001, identity: "node-app", index: 0, bodies: ["hello from node"] });
+  assert.deepEqual(JSON.parse(out.trim().split("\n").pop()), { missing: 20001, identity: "node-app", index: 0, bodies: ["hello from node"], version: true });
 });
 
 test("from Chromium: a page imports the installed files as they are", async () => {
