@@ -97,7 +97,7 @@ pub async fn run(target: &Target, args: &StormArgs) -> Result<Figures, String> {
             while let Some(e) = events.next().await {
                 let Ok(mut v) = v.lock() else { return };
                 match e {
-                    ClientEvent::MessageAdded(m) => *v.indexes.entry(m.index).or_default() += 1,
+                    ClientEvent::MessageAdded(m) => *v.indexes.entry(m.index()).or_default() += 1,
                     ClientEvent::ConnectionStateChanged(ConnectionState::Connected)
                         if cut.borrow().is_some() =>
                     {

@@ -1,18 +1,26 @@
 //! The handle an app holds: requests and token renewal go to the driver task as commands,
 //! states come back through watch channels, events through [`Events`].
 
+use std::sync::Arc;
+
 use confab_client_core::{ClientState, ConnectionState};
 use confab_protocol::entity::{Conversation, Message, Participant, User};
 use confab_protocol::event::UserInfo;
 use confab_protocol::method::{self as m, Method};
+use confab_protocol::sid::Sid;
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::cache::Cache;
-use crate::conversation::{ConversationEvents, ConversationHandle, ConversationSummary, Paginator};
+use crate::conversation::ConversationHandle;
 use crate::driver::Driver;
+use crate::entity::EventStream;
 use crate::events::ClientEvent;
 use crate::options::ClientOptions;
+use crate::paginator::{Paginator, Step};
+use crate::snapshot::ConversationStatus;
+use crate::store::Store;
+use crate::user::UserHandle;
 
 /// A failed call: the server's error code and message, or the client's own (20408 for a
 /// timeout, 20503 when the client is offline for good or shut down, 20106 for a token with
@@ -31,6 +39,13 @@ impl ClientError {
         ClientError {
             code: confab_protocol::ErrorCode::Unavailable.code(),
             message: "the client has shut down".into(),
+        }
+    }
+
+    pub(crate) fn invalid(message: &str) -> ClientError {
+        ClientError {
+            code: confab_protocol::ErrorCode::InvalidParameter.code(),
+            message: message.to_owned(),
         }
     }
 }
@@ -55,26 +70,125 @@ pub(crate) enum Command {
 }
 
 /// The events of one client, in order. Ends when the client has shut down.
-#[derive(Debug)]
-pub struct Events {
-    pub(crate) rx: mpsc::UnboundedReceiver<ClientEvent>,
+pub type Events = EventStream<ClientEvent>;
+
+/// What every handle acts through: the driver's command queue (held weakly, so handles do
+/// not keep a client alive that the app has dropped) and the client's objects.
+#[derive(Clone, Debug)]
+pub(crate) struct Link {
+    cmd: mpsc::WeakUnboundedSender<Command>,
+    pub(crate) store: Store,
 }
 
-impl Events {
-    /// The next event; `None` once the client is gone.
-    pub async fn next(&mut self) -> Option<ClientEvent> {
-        self.rx.recv().await
+impl Link {
+    /// Calls a realtime method; see [`Client::request`].
+    pub(crate) async fn request(&self, method: &str, params: Value) -> Result<Value, ClientError> {
+        let cmd = self.cmd.upgrade().ok_or_else(ClientError::gone)?;
+        let (reply, answer) = oneshot::channel();
+        cmd.send(Command::Request {
+            method: method.to_owned(),
+            params,
+            reply,
+        })
+        .map_err(|_| ClientError::gone())?;
+        drop(cmd);
+        answer.await.map_err(|_| ClientError::gone())?
+    }
+
+    /// Calls method `M` of the table (`confab_protocol::method`) with typed params.
+    pub(crate) async fn call<M: Method>(
+        &self,
+        params: M::Params,
+    ) -> Result<M::Result, ClientError> {
+        let params = serde_json::to_value(params).map_err(|e| ClientError {
+            code: confab_protocol::ErrorCode::InvalidParameter.code(),
+            message: format!("params of {}: {e}", M::NAME),
+        })?;
+        let v = self.request(M::NAME, params).await?;
+        serde_json::from_value(v).map_err(|e| ClientError {
+            code: confab_protocol::ErrorCode::Internal.code(),
+            message: format!("unexpected answer to {}: {e}", M::NAME),
+        })
+    }
+
+    /// The one object of conversation `sid`.
+    pub(crate) fn conversation(&self, sid: Sid) -> ConversationHandle {
+        self.store.conversation(self, sid)
+    }
+
+    /// A user, read from the server; the client follows it from then on.
+    pub(crate) async fn user(&self, identity: &str) -> Result<UserHandle, ClientError> {
+        let online = self
+            .call::<m::UserGet>(m::UserRef {
+                identity: Some(identity.to_owned()),
+            })
+            .await?;
+        let info = UserInfo {
+            identity: online.user.identity,
+            friendly_name: online.user.friendly_name,
+            attributes: online.user.attributes,
+            is_online: online.is_online,
+        };
+        Ok(self.store.user(self, &info))
+    }
+
+    pub(crate) async fn update_user(
+        &self,
+        friendly_name: Option<&str>,
+        attributes: Option<Value>,
+    ) -> Result<User, ClientError> {
+        self.call::<m::UserUpdate>(m::UserUpdateParams {
+            friendly_name: friendly_name.map(str::to_owned),
+            attributes,
+        })
+        .await
+    }
+
+    pub(crate) async fn join(&self, conversation: &str) -> Result<Participant, ClientError> {
+        self.call::<m::ConversationJoin>(conversation_ref(conversation))
+            .await
+    }
+
+    pub(crate) async fn send_message(
+        &self,
+        conversation: &str,
+        body: &str,
+        attributes: Option<Value>,
+    ) -> Result<Message, ClientError> {
+        self.call::<m::MessageSend>(m::MessageSendParams {
+            conversation: conversation.to_owned(),
+            body: Some(body.to_owned()),
+            attributes,
+        })
+        .await
+    }
+
+    /// A read-horizon method; returns the unread count it leaves.
+    pub(crate) async fn read<M>(&self, params: M::Params) -> Result<Option<i64>, ClientError>
+    where
+        M: Method<Result = m::ReadState>,
+    {
+        Ok(self.call::<M>(params).await?.unread_messages_count)
+    }
+
+    pub(crate) fn typing(&self, conversation: &str) {
+        if let Some(cmd) = self.cmd.upgrade() {
+            let _ = cmd.send(Command::Typing {
+                conversation: conversation.to_owned(),
+            });
+        }
     }
 }
 
 /// A Confab client. Cheap to clone; the connection lives until [`Client::shutdown`] or until
-/// every clone is dropped.
+/// every clone is dropped (handles on conversations, messages, participants and users do not
+/// keep it alive: their calls then fail with 20503).
 #[derive(Clone, Debug)]
 pub struct Client {
     cmd: mpsc::UnboundedSender<Command>,
     conn: watch::Receiver<ConnectionState>,
     state: watch::Receiver<Option<ClientState>>,
-    cache: Cache,
+    link: Link,
 }
 
 impl Client {
@@ -86,7 +200,10 @@ impl Client {
         let (events_tx, events_rx) = mpsc::unbounded_channel();
         let (conn_tx, conn_rx) = watch::channel(ConnectionState::Connecting);
         let (state_tx, state_rx) = watch::channel(None);
-        let cache = Cache::new(options.cache_capacity);
+        let link = Link {
+            cmd: cmd_tx.downgrade(),
+            store: Store::new(options.cache_capacity),
+        };
         let driver = Driver::new(
             token.into(),
             options,
@@ -94,7 +211,7 @@ impl Client {
             events_tx,
             conn_tx,
             state_tx,
-            cache.clone(),
+            link.clone(),
         );
         tokio::spawn(driver.run());
         (
@@ -102,9 +219,9 @@ impl Client {
                 cmd: cmd_tx,
                 conn: conn_rx,
                 state: state_rx,
-                cache,
+                link,
             },
-            Events { rx: events_rx },
+            EventStream::new(events_rx),
         )
     }
 
@@ -128,35 +245,17 @@ impl Client {
         self.state.clone()
     }
 
+    /// The identity the token carries (`None` until a token has been read, with a token
+    /// provider).
+    pub fn identity(&self) -> Option<String> {
+        self.link.store.identity()
+    }
+
     /// Calls a realtime method (`docs/PROTOCOL.md`) and returns its result. Made while
     /// offline, it waits for the connection (within the request timeout); a mutation carries
     /// an `op_id`, so a resend after a lost link never acts twice.
     pub async fn request(&self, method: &str, params: Value) -> Result<Value, ClientError> {
-        let (reply, answer) = oneshot::channel();
-        self.cmd
-            .send(Command::Request {
-                method: method.to_owned(),
-                params,
-                reply,
-            })
-            .map_err(|_| ClientError::gone())?;
-        answer.await.map_err(|_| ClientError::gone())?
-    }
-
-    /// Calls method `M` of the table (`confab_protocol::method`) with typed params.
-    pub(crate) async fn call<M: Method>(
-        &self,
-        params: M::Params,
-    ) -> Result<M::Result, ClientError> {
-        let params = serde_json::to_value(params).map_err(|e| ClientError {
-            code: confab_protocol::ErrorCode::InvalidParameter.code(),
-            message: format!("params of {}: {e}", M::NAME),
-        })?;
-        let v = self.request(M::NAME, params).await?;
-        serde_json::from_value(v).map_err(|e| ClientError {
-            code: confab_protocol::ErrorCode::Internal.code(),
-            message: format!("unexpected answer to {}: {e}", M::NAME),
-        })
+        self.link.request(method, params).await
     }
 
     /// Creates a conversation (join it to take part).
@@ -175,111 +274,107 @@ impl Client {
         unique_name: Option<&str>,
         attributes: Option<Value>,
     ) -> Result<Conversation, ClientError> {
-        self.call::<m::ConversationCreate>(m::ConversationFields {
-            friendly_name: friendly_name.map(str::to_owned),
-            unique_name: unique_name.map(str::to_owned),
-            attributes,
-        })
-        .await
+        self.link
+            .call::<m::ConversationCreate>(m::ConversationFields {
+                friendly_name: friendly_name.map(str::to_owned),
+                unique_name: unique_name.map(str::to_owned),
+                attributes,
+            })
+            .await
     }
 
-    /// Fetches a conversation by SID or unique name (the user must be a participant).
-    pub async fn conversation(
-        &self,
-        sid_or_name: impl AsRef<str>,
-    ) -> Result<Conversation, ClientError> {
-        let c = self
-            .call::<m::ConversationGet>(conversation_ref(sid_or_name.as_ref()))
+    /// One of the user's conversations, by SID or unique name, read in one request (with the
+    /// user's counts and read state) into the client's object for it.
+    async fn lookup(&self, conversation: &str) -> Result<ConversationHandle, ClientError> {
+        let joined = self
+            .link
+            .call::<m::ConversationSummary>(conversation_ref(conversation))
             .await?;
-        self.cache.put_conversation(&c);
-        Ok(c)
+        Ok(self.link.store.summary(&self.link, &joined))
     }
 
-    /// A handle on a conversation by SID or unique name, for every operation on it and its
-    /// own events. Fetches it once (the user must be a participant).
-    pub async fn conversation_handle(
+    /// One of the user's conversations by SID (`getConversationBySid`): read from the server
+    /// unless the client holds it complete; 20404 if the user is not in it.
+    pub async fn conversation_by_sid(
         &self,
-        sid_or_name: impl AsRef<str>,
+        sid: impl AsRef<str>,
     ) -> Result<ConversationHandle, ClientError> {
-        let c = self.conversation(sid_or_name).await?;
-        Ok(self.handle(c.sid.as_str()))
-    }
-
-    /// A handle on a conversation by SID, without a round trip (for a conversation the
-    /// user is about to join, or one it knows from an event).
-    pub fn handle(&self, sid: impl Into<String>) -> ConversationHandle {
-        ConversationHandle {
-            client: self.clone(),
-            sid: sid.into(),
+        if let Some(known) = self.peek_conversation_by_sid(sid.as_ref())
+            && known.status() == ConversationStatus::Joined
+            && known.cached().is_some()
+        {
+            return Ok(known);
         }
+        self.lookup(sid.as_ref()).await
     }
 
-    /// The user's conversations, most recently active first (a new message, or the user's
-    /// joining, makes a conversation active), `page_size` (1 to 50; more reads as 50) at a time.
+    /// One of the user's conversations by unique name (`getConversationByUniqueName`),
+    /// read from the server; 20404 if there is none the user is in.
+    pub async fn conversation_by_unique_name(
+        &self,
+        unique_name: impl AsRef<str>,
+    ) -> Result<ConversationHandle, ClientError> {
+        self.lookup(unique_name.as_ref()).await
+    }
+
+    /// The client's object for conversation `sid`, if it holds one (`peekConversationBySid`:
+    /// no request).
+    pub fn peek_conversation_by_sid(&self, sid: impl AsRef<str>) -> Option<ConversationHandle> {
+        self.link.store.peek(&self.link, sid.as_ref())
+    }
+
+    /// The client's object for conversation `sid`, made if it holds none, without a round
+    /// trip (for a conversation the user is about to join, or one it knows from elsewhere);
+    /// its fields come with its events, or [`ConversationHandle::fetch`].
+    pub fn handle(&self, sid: impl Into<String>) -> ConversationHandle {
+        self.link.conversation(Sid::from_trusted(sid.into()))
+    }
+
+    /// The user's conversations, from the server, most recently active first (a new
+    /// message, or the user's joining, makes a conversation active), `page_size` (1 to 50;
+    /// more reads as 50) at a time. The objects are updated too.
     pub async fn subscribed_conversations(
         &self,
         page_size: u32,
-    ) -> Result<Paginator<ConversationSummary>, ClientError> {
+    ) -> Result<Paginator<ConversationHandle>, ClientError> {
         let params = m::ConversationPage {
             page_size: Some(page_size),
             order: Some("recent".into()),
             ..Default::default()
         };
-        let page: Paginator<ConversationSummary> =
-            Paginator::first::<m::ConversationsList>(self, params).await?;
-        for s in &page.items {
-            self.cache.put_conversation(&s.conversation);
-        }
-        Ok(page)
+        conversation_page(self.link.clone(), params).await
     }
 
-    /// The conversations the client holds in its cache (at most
-    /// [`ClientOptions::cache_capacity`]), most recently heard of first: the first page at
-    /// initialization, then every conversation it hears of.
-    pub fn cached_conversations(&self) -> Vec<Conversation> {
-        self.cache.conversations()
+    /// The user's conversations the client holds (every one, once the background walk of
+    /// the listing is done), most recently active first; no request.
+    pub fn conversations(&self) -> Vec<ConversationHandle> {
+        self.link.store.joined(&self.link)
     }
 
     /// A user: the client's own, or one that shares a conversation with it (anyone else is
-    /// unknown, 20404), with its reachability. The client then keeps it among
-    /// [`Client::subscribed_users`] and updates it from `UserUpdated`.
-    pub async fn user(&self, identity: impl AsRef<str>) -> Result<UserInfo, ClientError> {
-        let online = self
-            .call::<m::UserGet>(m::UserRef {
-                identity: Some(identity.as_ref().to_owned()),
-            })
-            .await?;
-        let info = UserInfo {
-            identity: online.user.identity,
-            friendly_name: online.user.friendly_name,
-            attributes: online.user.attributes,
-            is_online: online.is_online,
-        };
-        self.cache.put_user(&info);
-        Ok(info)
+    /// unknown, 20404), with its reachability. The client then follows it (at most
+    /// [`ClientOptions::cache_capacity`] users) and updates it in place.
+    pub async fn user(&self, identity: impl AsRef<str>) -> Result<UserHandle, ClientError> {
+        self.link.user(identity.as_ref()).await
     }
 
-    /// The users the client has looked up or heard from (`UserUpdated`), most recent first,
-    /// as last heard (at most [`ClientOptions::cache_capacity`]).
-    pub fn subscribed_users(&self) -> Vec<UserInfo> {
-        self.cache.users()
+    /// The client's own user (`client.user`).
+    pub async fn own_user(&self) -> Result<UserHandle, ClientError> {
+        let identity = self
+            .identity()
+            .ok_or_else(|| ClientError::invalid("the client has no token with an identity yet"))?;
+        self.user(identity).await
     }
 
-    pub(crate) fn cache(&self) -> &Cache {
-        &self.cache
-    }
-
-    /// The events of one conversation, from now on.
-    pub(crate) fn watch_conversation(&self, sid: &str) -> ConversationEvents {
-        ConversationEvents {
-            rx: self.cache.watch(sid),
-        }
+    /// The users the client follows (looked up, or heard from through `UserUpdated`), most
+    /// recently touched first.
+    pub fn subscribed_users(&self) -> Vec<UserHandle> {
+        self.link.store.users(&self.link)
     }
 
     /// Joins a conversation as the client's identity.
     pub async fn join(&self, conversation: impl AsRef<str>) -> Result<Participant, ClientError> {
-        self.call::<m::ConversationJoin>(conversation_ref(conversation.as_ref()))
-            .await
+        self.link.join(conversation.as_ref()).await
     }
 
     /// Sends a text message; resolves with the stored message (its `index`) once committed.
@@ -289,12 +384,9 @@ impl Client {
         conversation: impl AsRef<str>,
         body: &str,
     ) -> Result<Message, ClientError> {
-        self.call::<m::MessageSend>(m::MessageSendParams {
-            conversation: conversation.as_ref().to_owned(),
-            body: Some(body.to_owned()),
-            attributes: None,
-        })
-        .await
+        self.link
+            .send_message(conversation.as_ref(), body, None)
+            .await
     }
 
     /// Changes the user's own friendly name and attributes (JSON); the users who share a
@@ -304,11 +396,7 @@ impl Client {
         friendly_name: Option<&str>,
         attributes: Option<Value>,
     ) -> Result<User, ClientError> {
-        self.call::<m::UserUpdate>(m::UserUpdateParams {
-            friendly_name: friendly_name.map(str::to_owned),
-            attributes,
-        })
-        .await
+        self.link.update_user(friendly_name, attributes).await
     }
 
     /// Sets the user's read horizon in a conversation to message `index` (clamped to the
@@ -318,10 +406,9 @@ impl Client {
         conversation: impl AsRef<str>,
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
-        let state = self
-            .call::<m::ConversationSetLastRead>(read_index(conversation.as_ref(), index))
-            .await?;
-        Ok(state.unread_messages_count)
+        self.link
+            .read::<m::ConversationSetLastRead>(read_index(conversation.as_ref(), index))
+            .await
     }
 
     /// Moves the read horizon forward to `index`, never back.
@@ -330,10 +417,9 @@ impl Client {
         conversation: impl AsRef<str>,
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
-        let state = self
-            .call::<m::ConversationAdvanceLastRead>(read_index(conversation.as_ref(), index))
-            .await?;
-        Ok(state.unread_messages_count)
+        self.link
+            .read::<m::ConversationAdvanceLastRead>(read_index(conversation.as_ref(), index))
+            .await
     }
 
     /// Marks every message read.
@@ -341,10 +427,9 @@ impl Client {
         &self,
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
-        let state = self
-            .call::<m::ConversationSetAllRead>(conversation_ref(conversation.as_ref()))
-            .await?;
-        Ok(state.unread_messages_count)
+        self.link
+            .read::<m::ConversationSetAllRead>(conversation_ref(conversation.as_ref()))
+            .await
     }
 
     /// Clears the read horizon (nothing read).
@@ -352,10 +437,9 @@ impl Client {
         &self,
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
-        let state = self
-            .call::<m::ConversationSetAllUnread>(conversation_ref(conversation.as_ref()))
-            .await?;
-        Ok(state.unread_messages_count)
+        self.link
+            .read::<m::ConversationSetAllUnread>(conversation_ref(conversation.as_ref()))
+            .await
     }
 
     /// Takes a new token: renewed in place on a live connection (no reconnect, no lost
@@ -376,9 +460,7 @@ impl Client {
     /// keystrokes; the indicator ends by itself a few seconds after the last call, or when
     /// a message is sent). Dropped while offline: a late typing signal means nothing.
     pub fn typing(&self, conversation: impl AsRef<str>) {
-        let _ = self.cmd.send(Command::Typing {
-            conversation: conversation.as_ref().to_owned(),
-        });
+        self.link.typing(conversation.as_ref());
     }
 
     /// Tries again now with a fresh reconnection window (after `Disconnected`, or to cut a
@@ -397,6 +479,29 @@ impl Client {
     }
 }
 
+/// A page of the user's conversations (most recent first), with the step to the next.
+fn conversation_page(
+    link: Link,
+    params: m::ConversationPage,
+) -> BoxFuture<'static, Result<Paginator<ConversationHandle>, ClientError>> {
+    Box::pin(async move {
+        let page = link.call::<m::ConversationsList>(params.clone()).await?;
+        let items = page
+            .items
+            .iter()
+            .map(|j| link.store.summary(&link, j))
+            .collect();
+        let next = page
+            .next_page_token
+            .map(|token| -> Step<ConversationHandle> {
+                let mut params = params.clone();
+                params.page_token = Some(token);
+                Arc::new(move || conversation_page(link.clone(), params.clone()))
+            });
+        Ok(Paginator::new(items, next, None))
+    })
+}
+
 /// A conversation's params, by SID or unique name.
 pub(crate) fn conversation_ref(conversation: &str) -> m::ConversationRef {
     m::ConversationRef {
@@ -404,7 +509,7 @@ pub(crate) fn conversation_ref(conversation: &str) -> m::ConversationRef {
     }
 }
 
-fn read_index(conversation: &str, index: i64) -> m::ReadIndex {
+pub(crate) fn read_index(conversation: &str, index: i64) -> m::ReadIndex {
     m::ReadIndex {
         conversation: conversation.to_owned(),
         index,

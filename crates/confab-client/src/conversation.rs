@@ -1,19 +1,26 @@
-//! A conversation as the app works with it: a handle with every operation on it and its own
-//! stream of events, pages of messages and conversations, and the per-user view of a
-//! conversation (counts, read state).
+//! A conversation as the app works with it: the client's one object for it, with every
+//! operation on it and its own stream of events, pages of messages, and the per-user view of
+//! a conversation (counts, read state).
+
+use std::sync::Arc;
 
 use confab_protocol::entity::{Conversation, Message, Participant};
-use confab_protocol::method::{self as m, JoinedConversation, Method};
+use confab_protocol::method::{self as m, JoinedConversation};
+use confab_protocol::sid::Sid;
+use futures_util::future::BoxFuture;
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
-use tokio::sync::mpsc;
+use serde_json::Value;
 
-use crate::client::{Client, ClientError, conversation_ref};
+use crate::client::{ClientError, Link, conversation_ref, read_index};
+use crate::entity::{EventStream, same};
 use crate::events::ClientEvent;
+use crate::message::MessageHandle;
+use crate::paginator::{Paginator, Step};
+use crate::participant::ParticipantHandle;
+use crate::snapshot::{ConversationShared, ConversationSnapshot, ConversationStatus, LastMessage};
 
 /// One of the user's conversations as the user sees it (an item of
-/// [`Client::subscribed_conversations`]).
+/// [`crate::Client::subscribed_conversations`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ConversationSummary {
     /// The conversation.
@@ -31,7 +38,7 @@ pub struct ConversationSummary {
     /// Participants it has.
     pub participants_count: i64,
     /// Its newest message, or the user's joining if later (unix ms): the order of
-    /// [`Client::subscribed_conversations`].
+    /// [`crate::Client::subscribed_conversations`].
     pub last_activity: i64,
 }
 
@@ -50,78 +57,6 @@ impl From<JoinedConversation> for ConversationSummary {
     }
 }
 
-/// One page of a listing, with the way to the next.
-#[derive(Debug, Clone)]
-pub struct Paginator<T> {
-    /// The items of this page.
-    pub items: Vec<T>,
-    next: Option<String>,
-    client: Client,
-    method: &'static str,
-    params: Value,
-}
-
-impl<T: DeserializeOwned> Paginator<T> {
-    /// The first page of list method `M` (whose pages carry `T`s).
-    pub(crate) async fn first<M: Method>(
-        client: &Client,
-        params: M::Params,
-    ) -> Result<Paginator<T>, ClientError> {
-        let method = M::NAME;
-        let params = serde_json::to_value(params).map_err(|e| ClientError {
-            code: confab_protocol::ErrorCode::InvalidParameter.code(),
-            message: format!("params of {method}: {e}"),
-        })?;
-        let page = client.request(method, params.clone()).await?;
-        Self::from_answer(client, method, params, page)
-    }
-
-    fn from_answer(
-        client: &Client,
-        method: &'static str,
-        params: Value,
-        page: Value,
-    ) -> Result<Paginator<T>, ClientError> {
-        let items = serde_json::from_value(page["items"].clone()).map_err(|e| ClientError {
-            code: confab_protocol::ErrorCode::Internal.code(),
-            message: format!("unexpected page from {method}: {e}"),
-        })?;
-        Ok(Paginator {
-            items,
-            next: page["next_page_token"].as_str().map(str::to_owned),
-            client: client.clone(),
-            method,
-            params,
-        })
-    }
-
-    /// Whether a next page exists.
-    pub fn has_next_page(&self) -> bool {
-        self.next.is_some()
-    }
-
-    /// The next page (an empty last page if there is none).
-    pub async fn next_page(&self) -> Result<Paginator<T>, ClientError> {
-        let Some(token) = &self.next else {
-            return Ok(Paginator {
-                items: vec![],
-                next: None,
-                client: self.client.clone(),
-                method: self.method,
-                params: self.params.clone(),
-            });
-        };
-        let mut params = self.params.clone();
-        params["pageToken"] = json!(token);
-        // The anchor was for the first page; the token carries on from there.
-        if let Some(p) = params.as_object_mut() {
-            p.remove("anchor");
-        }
-        let page = self.client.request(self.method, params).await?;
-        Self::from_answer(&self.client, self.method, self.params.clone(), page)
-    }
-}
-
 /// Which way [`ConversationHandle::messages`] pages from its anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
@@ -133,59 +68,109 @@ pub enum Direction {
 }
 
 /// The events of one conversation, in order: those of [`ClientEvent`] whose
-/// [`ClientEvent::conversation_sid`] is this conversation. Ends when the client is gone.
-#[derive(Debug)]
-pub struct ConversationEvents {
-    pub(crate) rx: mpsc::UnboundedReceiver<ClientEvent>,
+/// [`ClientEvent::conversation_sid`] is this conversation. Ends when the client is gone or
+/// the user is no longer in the conversation.
+pub type ConversationEvents = EventStream<ClientEvent>;
+
+/// A conversation: the client's one object for it (from events, [`crate::Client::handle`], the
+/// lookups and pages), updated in place, with every operation on it and its own stream of
+/// events. Cheap to clone; every call goes through the client's connection, with the user's
+/// permissions.
+#[derive(Clone)]
+pub struct ConversationHandle {
+    pub(crate) link: Link,
+    pub(crate) sid: Sid,
+    pub(crate) shared: Arc<ConversationShared>,
 }
 
-impl ConversationEvents {
-    /// The next event of the conversation; `None` once the client is gone.
-    pub async fn next(&mut self) -> Option<ClientEvent> {
-        self.rx.recv().await
+impl PartialEq for ConversationHandle {
+    fn eq(&self, other: &Self) -> bool {
+        same(&self.shared, &other.shared)
     }
 }
 
-/// A conversation to act on, by SID (from [`Client::conversation_handle`] or
-/// [`Client::handle`]). Cheap to clone;
-/// every call goes through the client's connection, with the user's permissions.
-#[derive(Debug, Clone)]
-pub struct ConversationHandle {
-    pub(crate) client: Client,
-    pub(crate) sid: String,
+impl std::fmt::Debug for ConversationHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("ConversationHandle")
+            .field(&self.snapshot())
+            .finish()
+    }
 }
 
 impl ConversationHandle {
+    pub(crate) fn new(link: &Link, sid: Sid, shared: Arc<ConversationShared>) -> Self {
+        ConversationHandle {
+            link: link.clone(),
+            sid,
+            shared,
+        }
+    }
+
     /// The conversation's SID.
-    pub fn sid(&self) -> &str {
+    pub fn sid(&self) -> &Sid {
         &self.sid
     }
 
-    /// The conversation as the client last heard of it (from its cache), if it has.
-    pub fn cached(&self) -> Option<Conversation> {
-        self.client.cache().conversation(&self.sid)
+    /// The conversation as the client last heard of it.
+    pub fn snapshot(&self) -> ConversationSnapshot {
+        self.shared.with(|d| d.snapshot.clone())
     }
 
-    /// The conversation's events from now on (each call makes a new, independent stream).
+    /// Its fields as last heard; `None` until the client has heard of them.
+    pub fn cached(&self) -> Option<Conversation> {
+        self.shared.with(|d| d.snapshot.conversation.clone())
+    }
+
+    /// Its friendly name.
+    pub fn friendly_name(&self) -> Option<String> {
+        self.shared
+            .with(|d| d.snapshot.conversation.as_ref()?.friendly_name.clone())
+    }
+
+    /// Its unique name.
+    pub fn unique_name(&self) -> Option<String> {
+        self.shared
+            .with(|d| d.snapshot.conversation.as_ref()?.unique_name.clone())
+    }
+
+    /// Whether the user is a participant.
+    pub fn status(&self) -> ConversationStatus {
+        self.shared.with(|d| d.snapshot.status)
+    }
+
+    /// The user's read horizon.
+    pub fn last_read_message_index(&self) -> Option<i64> {
+        self.shared.with(|d| d.snapshot.last_read_message_index)
+    }
+
+    /// Its newest message, as far as the client knows.
+    pub fn last_message(&self) -> Option<LastMessage> {
+        self.shared.with(|d| d.snapshot.last_message)
+    }
+
+    /// The conversation's events from now on (each call makes a new, independent stream;
+    /// it ends when the user is no longer in the conversation, or the client is gone).
     pub fn events(&self) -> ConversationEvents {
-        self.client.watch_conversation(&self.sid)
+        self.link.store.subscribe(&self.shared)
     }
 
     fn conversation(&self) -> m::ConversationRef {
-        conversation_ref(&self.sid)
+        conversation_ref(self.sid.as_str())
     }
 
-    /// Fetches the conversation now.
+    /// Reads the conversation now (the object is updated too).
     pub async fn fetch(&self) -> Result<Conversation, ClientError> {
-        self.client.conversation(&self.sid).await
+        Ok(self.summary().await?.conversation)
     }
 
-    /// The conversation as the user sees it now: counts, read state, notification level.
+    /// The conversation as the user sees it now: counts, read state, notification level
+    /// (the object is updated too).
     pub async fn summary(&self) -> Result<ConversationSummary, ClientError> {
         let joined = self
-            .client
+            .link
             .call::<m::ConversationSummary>(self.conversation())
             .await?;
+        self.link.store.summary(&self.link, &joined);
         Ok(joined.into())
     }
 
@@ -206,28 +191,28 @@ impl ConversationHandle {
 
     /// Joins it as the client's identity.
     pub async fn join(&self) -> Result<Participant, ClientError> {
-        self.client.join(&self.sid).await
+        self.link.join(self.sid.as_str()).await
     }
 
     /// Leaves it.
     pub async fn leave(&self) -> Result<Participant, ClientError> {
-        self.client
+        self.link
             .call::<m::ConversationLeave>(self.conversation())
             .await
     }
 
     /// Deletes it (`deleteConversation`).
     pub async fn delete(&self) -> Result<(), ClientError> {
-        self.client
+        self.link
             .call::<m::ConversationDelete>(self.conversation())
             .await
             .map(|_| ())
     }
 
     async fn update(&self, fields: m::ConversationFields) -> Result<Conversation, ClientError> {
-        self.client
+        self.link
             .call::<m::ConversationUpdate>(m::ConversationUpdateParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 fields,
             })
             .await
@@ -266,12 +251,13 @@ impl ConversationHandle {
         level: &str,
     ) -> Result<ConversationSummary, ClientError> {
         let joined = self
-            .client
+            .link
             .call::<m::ConversationSetNotificationLevel>(m::NotificationLevelParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 level: level.to_owned(),
             })
             .await?;
+        self.link.store.summary(&self.link, &joined);
         Ok(joined.into())
     }
 
@@ -281,45 +267,87 @@ impl ConversationHandle {
         identity: &str,
         attributes: Option<Value>,
     ) -> Result<Participant, ClientError> {
-        self.client
+        self.link
             .call::<m::ParticipantAdd>(m::ParticipantAddParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 identity: identity.to_owned(),
                 attributes,
             })
             .await
     }
 
-    /// A participant, by SID or identity.
-    pub async fn participant(&self, participant: &str) -> Result<Participant, ClientError> {
-        self.client
+    /// A participant, by SID or identity, read from the server (the object is updated too).
+    pub async fn participant(&self, participant: &str) -> Result<ParticipantHandle, ClientError> {
+        let p = self
+            .link
             .call::<m::ParticipantGet>(self.participant_ref(participant))
-            .await
+            .await?;
+        Ok(self.link.store.participant(&self.link, &p))
     }
 
     fn participant_ref(&self, participant: &str) -> m::ParticipantRef {
         m::ParticipantRef {
-            conversation: self.sid.clone(),
+            conversation: self.sid.as_str().to_owned(),
             participant: participant.to_owned(),
         }
     }
 
-    /// Every participant, oldest first.
-    pub async fn participants(&self) -> Result<Vec<Participant>, ClientError> {
-        let params = m::ParticipantPage {
-            conversation: self.sid.clone(),
-            page_size: Some(100),
-            page_token: None,
-            order: None,
-        };
-        let mut page: Paginator<Participant> =
-            Paginator::first::<m::ParticipantList>(&self.client, params).await?;
-        let mut all = std::mem::take(&mut page.items);
-        while page.has_next_page() {
-            page = page.next_page().await?;
-            all.append(&mut page.items);
+    async fn lookup(
+        &self,
+        sid: Option<&str>,
+        identity: Option<&str>,
+    ) -> Result<Option<ParticipantHandle>, ClientError> {
+        if let Some(known) = self
+            .link
+            .store
+            .known_participant(&self.link, &self.sid, sid, identity)
+        {
+            return Ok(Some(known));
         }
-        Ok(all)
+        match self.participant(sid.or(identity).unwrap_or_default()).await {
+            Ok(p) => Ok(Some(p)),
+            Err(e) if e.code == confab_protocol::ErrorCode::NotFound.code() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A participant by SID (`getParticipantBySid`): the client's object if it knows it,
+    /// else read from the server; `None` if there is none.
+    pub async fn participant_by_sid(
+        &self,
+        sid: &str,
+    ) -> Result<Option<ParticipantHandle>, ClientError> {
+        self.lookup(Some(sid), None).await
+    }
+
+    /// A participant by identity (`getParticipantByIdentity`); `None` if there is none.
+    pub async fn participant_by_identity(
+        &self,
+        identity: &str,
+    ) -> Result<Option<ParticipantHandle>, ClientError> {
+        self.lookup(None, Some(identity)).await
+    }
+
+    /// Every participant, oldest first.
+    pub async fn participants(&self) -> Result<Vec<ParticipantHandle>, ClientError> {
+        let mut all = vec![];
+        let mut page_token = None;
+        loop {
+            let params = m::ParticipantPage {
+                conversation: self.sid.as_str().to_owned(),
+                page_size: Some(100),
+                page_token,
+                order: None,
+            };
+            let page = self.link.call::<m::ParticipantList>(params).await?;
+            for p in &page.items {
+                all.push(self.link.store.participant(&self.link, p));
+            }
+            page_token = page.next_page_token;
+            if page_token.is_none() {
+                return Ok(all);
+            }
+        }
     }
 
     /// Replaces a participant's attributes (one's own: `editOwnParticipantAttributes`;
@@ -329,9 +357,9 @@ impl ConversationHandle {
         participant: &str,
         attributes: Value,
     ) -> Result<Participant, ClientError> {
-        self.client
+        self.link
             .call::<m::ParticipantUpdate>(m::ParticipantUpdateParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 participant: participant.to_owned(),
                 attributes: Some(attributes),
             })
@@ -340,14 +368,14 @@ impl ConversationHandle {
 
     /// Removes a participant (`removeParticipant`; oneself: `leaveConversation`).
     pub async fn remove_participant(&self, participant: &str) -> Result<Participant, ClientError> {
-        self.client
+        self.link
             .call::<m::ParticipantRemove>(self.participant_ref(participant))
             .await
     }
 
     /// Sends a text message; resolves with the stored message once committed.
     pub async fn send_message(&self, body: &str) -> Result<Message, ClientError> {
-        self.client.send_message(&self.sid, body).await
+        self.link.send_message(self.sid.as_str(), body, None).await
     }
 
     /// Sends a text message with attributes (any JSON value).
@@ -356,25 +384,27 @@ impl ConversationHandle {
         body: &str,
         attributes: Value,
     ) -> Result<Message, ClientError> {
-        self.client
+        self.link
             .call::<m::MessageSend>(m::MessageSendParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 body: Some(body.to_owned()),
                 attributes: Some(attributes),
             })
             .await
     }
 
-    /// A page of messages from `anchor` (a message index, included; `None`: the newest) in
-    /// `direction`, `page_size` at most 100. Later pages continue the same way.
+    /// A page of messages from `anchor` (a message index, included; `None`: the newest when
+    /// going backwards, the oldest going forwards), `page_size` at most 100. Every page is
+    /// in ascending index order, whichever the direction: [`Paginator::prev_page`] holds
+    /// older messages, [`Paginator::next_page`] newer ones.
     pub async fn messages(
         &self,
         anchor: Option<i64>,
         direction: Direction,
         page_size: u32,
-    ) -> Result<Paginator<Message>, ClientError> {
+    ) -> Result<Paginator<MessageHandle>, ClientError> {
         let mut params = m::MessagePage {
-            conversation: self.sid.clone(),
+            conversation: self.sid.as_str().to_owned(),
             page_size: Some(page_size),
             ..Default::default()
         };
@@ -386,19 +416,21 @@ impl ConversationHandle {
                 params.direction = Some(if forwards { "forwards" } else { "backwards" }.into());
             }
         }
-        Paginator::first::<m::MessageList>(&self.client, params).await
+        message_page(self.link.clone(), params, forwards).await
     }
 
-    /// A message, by SID.
-    pub async fn message(&self, message: &str) -> Result<Message, ClientError> {
-        self.client
+    /// A message, by SID (the object is updated too).
+    pub async fn message(&self, message: &str) -> Result<MessageHandle, ClientError> {
+        let msg = self
+            .link
             .call::<m::MessageGet>(self.message_ref(message))
-            .await
+            .await?;
+        Ok(self.link.store.message(&self.link, &msg))
     }
 
     fn message_ref(&self, message: &str) -> m::MessageRef {
         m::MessageRef {
-            conversation: self.sid.clone(),
+            conversation: self.sid.as_str().to_owned(),
             message: message.to_owned(),
         }
     }
@@ -409,9 +441,9 @@ impl ConversationHandle {
         body: Option<&str>,
         attributes: Option<Value>,
     ) -> Result<Message, ClientError> {
-        self.client
+        self.link
             .call::<m::MessageUpdate>(m::MessageUpdateParams {
-                conversation: self.sid.clone(),
+                conversation: self.sid.as_str().to_owned(),
                 message: message.to_owned(),
                 body: body.map(str::to_owned),
                 attributes,
@@ -439,33 +471,78 @@ impl ConversationHandle {
 
     /// Removes a message (one's own: `deleteOwnMessage`; another's: `deleteAnyMessage`).
     pub async fn remove_message(&self, message: &str) -> Result<Message, ClientError> {
-        self.client
+        self.link
             .call::<m::MessageRemove>(self.message_ref(message))
             .await
     }
 
-    /// Says the user is typing (see [`Client::typing`]).
+    /// Says the user is typing (see [`crate::Client::typing`]).
     pub fn typing(&self) {
-        self.client.typing(&self.sid);
+        self.link.typing(self.sid.as_str());
     }
 
     /// Sets the read horizon to message `index`; returns the unread count left.
     pub async fn set_last_read(&self, index: i64) -> Result<Option<i64>, ClientError> {
-        self.client.set_last_read(&self.sid, index).await
+        self.link
+            .read::<m::ConversationSetLastRead>(read_index(self.sid.as_str(), index))
+            .await
     }
 
     /// Moves the read horizon forward to `index`, never back.
     pub async fn advance_last_read(&self, index: i64) -> Result<Option<i64>, ClientError> {
-        self.client.advance_last_read(&self.sid, index).await
+        self.link
+            .read::<m::ConversationAdvanceLastRead>(read_index(self.sid.as_str(), index))
+            .await
     }
 
     /// Marks every message read.
     pub async fn set_all_read(&self) -> Result<Option<i64>, ClientError> {
-        self.client.set_all_read(&self.sid).await
+        self.link
+            .read::<m::ConversationSetAllRead>(self.conversation())
+            .await
     }
 
     /// Clears the read horizon.
     pub async fn set_all_unread(&self) -> Result<Option<i64>, ClientError> {
-        self.client.set_all_unread(&self.sid).await
+        self.link
+            .read::<m::ConversationSetAllUnread>(self.conversation())
+            .await
     }
+}
+
+/// A page of messages in ascending index order, with steps to the older and newer pages.
+fn message_page(
+    link: Link,
+    params: m::MessagePage,
+    forwards: bool,
+) -> BoxFuture<'static, Result<Paginator<MessageHandle>, ClientError>> {
+    Box::pin(async move {
+        let page = link.call::<m::MessageList>(params.clone()).await?;
+        let mut items: Vec<MessageHandle> = page
+            .items
+            .iter()
+            .map(|msg| link.store.message(&link, msg))
+            .collect();
+        if !forwards {
+            items.reverse();
+        }
+        let step = |token: Option<String>| -> Option<Step<MessageHandle>> {
+            let token = token?;
+            let (link, mut params) = (link.clone(), params.clone());
+            // The token carries on from the anchor, in the page's own direction.
+            params.anchor = None;
+            params.page_token = Some(token);
+            Some(Arc::new(move || {
+                message_page(link.clone(), params.clone(), forwards)
+            }))
+        };
+        // The server walks in the page's own direction: its next page is newer going
+        // forwards, older going backwards.
+        let (newer, older) = if forwards {
+            (page.next_page_token, page.previous_page_token)
+        } else {
+            (page.previous_page_token, page.next_page_token)
+        };
+        Ok(Paginator::new(items, step(newer), step(older)))
+    })
 }

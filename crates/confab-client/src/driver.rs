@@ -22,8 +22,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::cache::Cache;
-use crate::client::{ClientError, Command};
+use crate::client::{ClientError, Command, Link};
 use crate::events::ClientEvent;
 use crate::options::{ClientOptions, LogLevel};
 
@@ -86,8 +85,8 @@ pub(crate) struct Driver {
     shutdown: Vec<oneshot::Sender<()>>,
     /// Every `Client` handle is gone.
     orphaned: bool,
-    /// What the app's handles read between calls.
-    cache: Cache,
+    /// The app's handles and the objects they read between calls.
+    link: Link,
     /// The core's clock: unix ms at start plus monotonic time since, so a stepped system
     /// clock cannot stall the heartbeat or fire every timeout at once.
     epoch: (u64, std::time::Instant),
@@ -122,7 +121,7 @@ impl Driver {
         events: mpsc::UnboundedSender<ClientEvent>,
         conn: watch::Sender<ConnectionState>,
         state: watch::Sender<Option<ClientState>>,
-        cache: Cache,
+        link: Link,
     ) -> Driver {
         let (opened_tx, opened_rx) = mpsc::unbounded_channel();
         let (tokens_tx, tokens_rx) = mpsc::unbounded_channel();
@@ -147,7 +146,7 @@ impl Driver {
             replies: HashMap::new(),
             shutdown: vec![],
             orphaned: false,
-            cache,
+            link,
             epoch,
         }
     }
@@ -200,7 +199,7 @@ impl Driver {
             }
         }
         self.socket = None;
-        self.cache.close();
+        self.link.store.close();
         for done in self.shutdown.drain(..) {
             let _ = done.send(());
         }
@@ -451,8 +450,8 @@ impl Driver {
             Output::TokenAboutToExpire { .. } | Output::TokenExpired => self.fetch_token(),
             _ => {}
         }
-        if let Some(e) = ClientEvent::from_output(o) {
-            self.cache.apply(&e);
+        self.link.store.set_identity(self.session.identity());
+        for e in self.link.store.translate(&self.link, o) {
             // The app may have dropped its event stream; the client goes on regardless.
             let _ = self.events.send(e);
         }

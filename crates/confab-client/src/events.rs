@@ -2,13 +2,18 @@
 
 use std::time::Duration;
 
-use confab_client_core::{ClientState, ConnectionState, Output};
-use confab_protocol::entity::{Conversation, Message, Participant};
-use confab_protocol::event::{EventBody, Horizon, Membership, Typing, UserInfo};
+use confab_client_core::{ClientState, ConnectionState};
 use confab_protocol::sid::Sid;
 
+use crate::conversation::ConversationHandle;
+use crate::message::{MessageHandle, MessageUpdateReason};
+use crate::participant::{ParticipantHandle, ParticipantUpdateReason};
+use crate::snapshot::ConversationUpdateReason;
+use crate::user::{UserHandle, UserUpdateReason};
+
 /// What happened. Conversation events arrive exactly once and in order per conversation,
-/// across any number of reconnects.
+/// across any number of reconnects. They carry handles on the client's one object per
+/// entity, already updated: reading the handle tells the state after the event.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
     /// `stateChanged`: `Initialized` once connected with the first page loaded, or `Failed`.
@@ -31,46 +36,67 @@ pub enum ClientEvent {
     },
     /// `tokenExpired`.
     TokenExpired,
-    /// `conversationAdded`: one of the user's conversations, from its listing (the first page
-    /// before `Initialized`, the rest a page at a time after it).
-    ConversationAdded(Box<Conversation>),
-    /// `conversationUpdated`.
-    ConversationUpdated(Box<Conversation>),
-    /// `conversationJoined`: the user became a participant.
-    ConversationJoined(Box<Membership>),
-    /// `conversationLeft`: the user stopped being a participant.
-    ConversationLeft(Box<Membership>),
-    /// `conversationRemoved`: a conversation of the user's was deleted.
-    ConversationRemoved(Box<Membership>),
+    /// `conversationAdded`: one of the user's conversations, once each: from its listing (the
+    /// first page before `Initialized`, the rest a page at a time after it), or on joining.
+    ConversationAdded(ConversationHandle),
+    /// `conversationUpdated`: it changed, for these reasons (also when the user's read
+    /// horizon, notification level or the last message moved).
+    ConversationUpdated {
+        /// The conversation.
+        conversation: ConversationHandle,
+        /// What changed.
+        reasons: Vec<ConversationUpdateReason>,
+    },
+    /// `conversationJoined`: the user became a participant (after its `ConversationAdded`).
+    ConversationJoined(ConversationHandle),
+    /// `conversationLeft`: the user stopped being a participant (it left, was removed, or the
+    /// conversation was deleted); `ConversationRemoved` follows.
+    ConversationLeft(ConversationHandle),
+    /// `conversationRemoved`: the conversation is no longer among the user's; its streams
+    /// end.
+    ConversationRemoved(ConversationHandle),
     /// `conversationReset`: the client was away longer than the server keeps events; reload
     /// the conversation (its later events follow).
     ConversationReset {
         /// The conversation.
-        conversation: Sid,
+        conversation: ConversationHandle,
         /// Events after this `seq` follow.
         seq: i64,
     },
     /// `messageAdded`.
-    MessageAdded(Box<Message>),
-    /// `messageUpdated`.
-    MessageUpdated(Box<Message>),
+    MessageAdded(MessageHandle),
+    /// `messageUpdated`, with what changed (empty when the client had not held the message).
+    MessageUpdated {
+        /// The message.
+        message: MessageHandle,
+        /// What changed.
+        reasons: Vec<MessageUpdateReason>,
+    },
     /// `messageRemoved`.
-    MessageRemoved(Box<Message>),
+    MessageRemoved(MessageHandle),
     /// `participantJoined`.
-    ParticipantJoined(Box<Participant>),
-    /// `participantUpdated`.
-    ParticipantUpdated(Box<Participant>),
+    ParticipantJoined(ParticipantHandle),
+    /// `participantUpdated`: it changed (its attributes, its read horizon, ...).
+    ParticipantUpdated {
+        /// The participant.
+        participant: ParticipantHandle,
+        /// What changed.
+        reasons: Vec<ParticipantUpdateReason>,
+    },
     /// `participantLeft`.
-    ParticipantLeft(Box<Participant>),
+    ParticipantLeft(ParticipantHandle),
     /// `typingStarted`: another participant is typing.
-    TypingStarted(Box<Typing>),
+    TypingStarted(ParticipantHandle),
     /// `typingEnded`: it stopped (sent its message, or the typing timeout passed).
-    TypingEnded(Box<Typing>),
-    /// A participant's read horizon moved (this user's own too, from its other devices).
-    ReadHorizon(Box<Horizon>),
+    TypingEnded(ParticipantHandle),
     /// `userUpdated`: a user sharing a conversation came online, went offline, or changed its
     /// friendly name or attributes.
-    UserUpdated(Box<UserInfo>),
+    UserUpdated {
+        /// The user.
+        user: UserHandle,
+        /// What changed.
+        reasons: Vec<UserUpdateReason>,
+    },
 }
 
 impl ClientEvent {
@@ -78,82 +104,30 @@ impl ClientEvent {
     /// `UserUpdated`, which concerns a user whatever conversations it shares).
     pub fn conversation_sid(&self) -> Option<&Sid> {
         Some(match self {
-            ClientEvent::ConversationAdded(c) | ClientEvent::ConversationUpdated(c) => &c.sid,
-            ClientEvent::ConversationJoined(m)
-            | ClientEvent::ConversationLeft(m)
-            | ClientEvent::ConversationRemoved(m) => &m.conversation_sid,
-            ClientEvent::ConversationReset { conversation, .. } => conversation,
+            ClientEvent::ConversationAdded(c)
+            | ClientEvent::ConversationUpdated {
+                conversation: c, ..
+            }
+            | ClientEvent::ConversationJoined(c)
+            | ClientEvent::ConversationLeft(c)
+            | ClientEvent::ConversationRemoved(c)
+            | ClientEvent::ConversationReset {
+                conversation: c, ..
+            } => c.sid(),
             ClientEvent::MessageAdded(m)
-            | ClientEvent::MessageUpdated(m)
-            | ClientEvent::MessageRemoved(m) => &m.conversation_sid,
+            | ClientEvent::MessageUpdated { message: m, .. }
+            | ClientEvent::MessageRemoved(m) => m.conversation_sid(),
             ClientEvent::ParticipantJoined(p)
-            | ClientEvent::ParticipantUpdated(p)
-            | ClientEvent::ParticipantLeft(p) => &p.conversation_sid,
-            ClientEvent::TypingStarted(t) | ClientEvent::TypingEnded(t) => &t.conversation_sid,
-            ClientEvent::ReadHorizon(h) => &h.conversation_sid,
+            | ClientEvent::ParticipantUpdated { participant: p, .. }
+            | ClientEvent::ParticipantLeft(p)
+            | ClientEvent::TypingStarted(p)
+            | ClientEvent::TypingEnded(p) => p.conversation_sid(),
             ClientEvent::StateChanged(_)
             | ClientEvent::ConnectionStateChanged(_)
             | ClientEvent::ConnectionError { .. }
             | ClientEvent::TokenAboutToExpire { .. }
             | ClientEvent::TokenExpired
-            | ClientEvent::UserUpdated(_) => return None,
-        })
-    }
-
-    /// The app-facing event for a core output; `None` for outputs the driver handles itself.
-    pub(crate) fn from_output(o: Output) -> Option<ClientEvent> {
-        Some(match o {
-            Output::StateChanged(s) => ClientEvent::StateChanged(s),
-            Output::ConnectionStateChanged(s) => ClientEvent::ConnectionStateChanged(s),
-            Output::ConnectionError {
-                terminal,
-                code,
-                message,
-            } => ClientEvent::ConnectionError {
-                terminal,
-                code,
-                message,
-            },
-            Output::TokenAboutToExpire { remaining_ms } => ClientEvent::TokenAboutToExpire {
-                remaining: Duration::from_millis(remaining_ms),
-            },
-            Output::TokenExpired => ClientEvent::TokenExpired,
-            Output::ConversationAdded(j) => {
-                ClientEvent::ConversationAdded(Box::new(j.conversation))
-            }
-            Output::Event(e) => {
-                let stream = e.stream;
-                match e.body {
-                    EventBody::ConversationAdded(c) => ClientEvent::ConversationAdded(Box::new(c)),
-                    EventBody::ConversationUpdated(c) => {
-                        ClientEvent::ConversationUpdated(Box::new(c))
-                    }
-                    EventBody::ParticipantJoined(p) => ClientEvent::ParticipantJoined(Box::new(p)),
-                    EventBody::ParticipantUpdated(p) => {
-                        ClientEvent::ParticipantUpdated(Box::new(p))
-                    }
-                    EventBody::ParticipantLeft(p) => ClientEvent::ParticipantLeft(Box::new(p)),
-                    EventBody::MessageAdded(m) => ClientEvent::MessageAdded(Box::new(m)),
-                    EventBody::MessageUpdated(m) => ClientEvent::MessageUpdated(Box::new(m)),
-                    EventBody::MessageRemoved(m) => ClientEvent::MessageRemoved(Box::new(m)),
-                    EventBody::ConversationJoined(m) => {
-                        ClientEvent::ConversationJoined(Box::new(m))
-                    }
-                    EventBody::ConversationLeft(m) => ClientEvent::ConversationLeft(Box::new(m)),
-                    EventBody::ConversationRemoved(m) => {
-                        ClientEvent::ConversationRemoved(Box::new(m))
-                    }
-                    EventBody::ConversationReset(r) => ClientEvent::ConversationReset {
-                        conversation: Sid::from_trusted(stream),
-                        seq: r.seq,
-                    },
-                    EventBody::TypingStarted(t) => ClientEvent::TypingStarted(Box::new(t)),
-                    EventBody::TypingEnded(t) => ClientEvent::TypingEnded(Box::new(t)),
-                    EventBody::ReadHorizon(h) => ClientEvent::ReadHorizon(Box::new(h)),
-                    EventBody::UserUpdated(u) => ClientEvent::UserUpdated(Box::new(u)),
-                }
-            }
-            Output::Response { .. } => return None,
+            | ClientEvent::UserUpdated { .. } => return None,
         })
     }
 }

@@ -11,7 +11,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use confab_client::{Client, ClientEvent, ClientOptions, ClientState, LogLevel};
+use confab_client::{
+    Client, ClientEvent, ClientOptions, ClientState, ConversationEvents, ConversationHandle,
+    LogLevel, ParticipantHandle, ParticipantUpdateReason,
+};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// `confab chat` arguments.
@@ -72,22 +75,24 @@ async fn run(args: ChatArgs) -> Result<(), String> {
     }
     let (client, mut events) = Client::new(token, options);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
-    let mut conversation: Option<String> = None;
+    // The conversation's own object, and its own stream of events, once entered.
+    let mut conversation: Option<(ConversationHandle, ConversationEvents)> = None;
     let mut input_open = true;
     loop {
         tokio::select! {
             event = events.next() => {
                 let Some(event) = event else { return Ok(()) };
-                let here = |sid: &confab_client::Sid| conversation.as_deref() == Some(sid.as_str());
                 match event {
                     ClientEvent::ConnectionStateChanged(s) => say(&format!("[{}]", s.as_str())),
                     ClientEvent::StateChanged(ClientState::Failed) => {
                         return Err("could not connect (see the connection error above)".into());
                     }
                     ClientEvent::StateChanged(ClientState::Initialized) if conversation.is_none() => {
-                        let sid = enter(&client, &args.conversation).await?;
-                        say(&format!("* in {} ({sid}) as {}", args.conversation, args.identity));
-                        if let Ok(s) = client.handle(&sid).summary().await {
+                        let here = enter(&client, &args.conversation).await?;
+                        // Listening starts before the counts are read: nothing falls between.
+                        let stream = here.events();
+                        say(&format!("* in {} ({}) as {}", args.conversation, here.sid(), args.identity));
+                        if let Ok(s) = here.summary().await {
                             say(&format!(
                                 "* {} messages, {} unread, {} participants",
                                 s.messages_count,
@@ -95,36 +100,24 @@ async fn run(args: ChatArgs) -> Result<(), String> {
                                 s.participants_count
                             ));
                         }
-                        conversation = Some(sid);
+                        conversation = Some((here, stream));
                     }
                     ClientEvent::ConnectionError { code, message, .. } => {
                         say(&format!("! {code}: {message}"));
                     }
-                    ClientEvent::MessageAdded(m) if here(&m.conversation_sid) => {
-                        say(&format!("<{}> {}", m.author, m.body.as_deref().unwrap_or("")));
-                        // Shown is read; in its own task, so the screen never waits on it.
-                        let (client, sid, index) = (client.clone(), m.conversation_sid.to_string(), m.index);
-                        tokio::spawn(async move { client.advance_last_read(sid, index).await });
-                    }
-                    ClientEvent::ReadHorizon(h) if here(&h.conversation_sid) && h.identity != args.identity => {
-                        match h.last_read_message_index {
-                            Some(i) => say(&format!("* {} read up to #{i}", h.identity)),
-                            None => say(&format!("* {} marked everything unread", h.identity)),
-                        }
-                    }
-                    ClientEvent::TypingStarted(t) if here(&t.conversation_sid) => {
-                        say(&format!("* {} is typing…", t.identity));
-                    }
-                    ClientEvent::TypingEnded(t) if here(&t.conversation_sid) => {
-                        say(&format!("* {} stopped typing", t.identity));
-                    }
-                    ClientEvent::ParticipantJoined(p) if here(&p.conversation_sid) => {
-                        say(&format!("* {} joined", p.identity.as_deref().unwrap_or("someone")));
-                    }
-                    ClientEvent::ParticipantLeft(p) if here(&p.conversation_sid) => {
-                        say(&format!("* {} left", p.identity.as_deref().unwrap_or("someone")));
-                    }
                     _ => {}
+                }
+            }
+            event = next_in(&mut conversation), if conversation.is_some() => {
+                let Some(event) = event else {
+                    say("* you are no longer in the conversation");
+                    conversation = None;
+                    continue;
+                };
+                show(&event, &args.identity);
+                if let ClientEvent::MessageAdded(m) = event {
+                    // Shown is read; in its own task, so the screen never waits on it.
+                    tokio::spawn(async move { m.conversation().advance_last_read(m.index()).await });
                 }
             }
             // Input waits until the conversation is entered.
@@ -137,8 +130,8 @@ async fn run(args: ChatArgs) -> Result<(), String> {
                         continue;
                     }
                 };
-                let Some(sid) = conversation.clone() else {
-                    say("! not connected yet");
+                let Some((here, _)) = &conversation else {
+                    say("! not in the conversation");
                     continue;
                 };
                 match line.trim() {
@@ -147,9 +140,9 @@ async fn run(args: ChatArgs) -> Result<(), String> {
                         client.shutdown().await;
                         return Ok(());
                     }
-                    "/typing" => client.typing(&sid),
+                    "/typing" => here.typing(),
                     text => {
-                        if let Err(e) = client.send_message(&sid, text).await {
+                        if let Err(e) = here.send_message(text).await {
                             say(&format!("! {e}"));
                         }
                     }
@@ -160,12 +153,54 @@ async fn run(args: ChatArgs) -> Result<(), String> {
     }
 }
 
+/// The next event of the conversation entered.
+async fn next_in(
+    conversation: &mut Option<(ConversationHandle, ConversationEvents)>,
+) -> Option<ClientEvent> {
+    match conversation {
+        Some((_, events)) => events.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Prints an event of the conversation.
+fn show(event: &ClientEvent, me: &str) {
+    let who = |p: &ParticipantHandle| p.identity().unwrap_or_else(|| "someone".into());
+    match event {
+        ClientEvent::MessageAdded(m) => {
+            let m = m.snapshot();
+            say(&format!(
+                "<{}> {}",
+                m.author,
+                m.body.as_deref().unwrap_or("")
+            ));
+        }
+        ClientEvent::ParticipantUpdated {
+            participant,
+            reasons,
+        } if reasons.contains(&ParticipantUpdateReason::LastReadMessageIndex)
+            && participant.identity().as_deref() != Some(me) =>
+        {
+            match participant.last_read_message_index() {
+                Some(i) => say(&format!("* {} read up to #{i}", who(participant))),
+                None => say(&format!("* {} marked everything unread", who(participant))),
+            }
+        }
+        ClientEvent::TypingStarted(p) => say(&format!("* {} is typing…", who(p))),
+        ClientEvent::TypingEnded(p) => say(&format!("* {} stopped typing", who(p))),
+        ClientEvent::ParticipantJoined(p) => say(&format!("* {} joined", who(p))),
+        ClientEvent::ParticipantLeft(p) => say(&format!("* {} left", who(p))),
+        _ => {}
+    }
+}
+
 /// Finds the conversation by unique name (creating it if there is none) and joins it;
-/// returns its SID.
-async fn enter(client: &Client, name: &str) -> Result<String, String> {
-    match client.conversation(name).await {
-        // Ours already, or there but not ours (joining finds it).
-        Ok(_) => {}
+/// returns the client's object for it.
+async fn enter(client: &Client, name: &str) -> Result<ConversationHandle, String> {
+    match client.conversation_by_unique_name(name).await {
+        // Ours already.
+        Ok(here) => return Ok(here),
+        // There but not ours: joining finds it.
         Err(e) if e.code == 20403 => {}
         Err(e) if e.code == 20404 => {
             let create = serde_json::json!({ "uniqueName": name, "friendlyName": name });
@@ -179,11 +214,11 @@ async fn enter(client: &Client, name: &str) -> Result<String, String> {
         Err(e) => return Err(e.to_string()),
     }
     match client.join(name).await {
-        Ok(p) => Ok(p.conversation_sid.to_string()),
+        Ok(p) => Ok(client.handle(p.conversation_sid.as_str())),
+        // Joined already (from another device, in the meantime).
         Err(e) if e.code == 50300 => client
-            .conversation(name)
+            .conversation_by_unique_name(name)
             .await
-            .map(|c| c.sid.to_string())
             .map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     }

@@ -122,6 +122,7 @@ impl ChatLoad {
                             ready_tx.send_replace(true);
                         }
                         ClientEvent::MessageAdded(m) => {
+                            let m = m.snapshot();
                             v.lock()
                                 .unwrap()
                                 .entry(m.conversation_sid.to_string())

@@ -28,7 +28,7 @@ async fn a_client_connects_and_initializes_after_loading_its_conversations() {
     assert!(seen.contains(&ClientEvent::ConnectionStateChanged(C::Connected)));
     assert!(
         seen.iter()
-            .any(|e| matches!(e, ClientEvent::ConversationAdded(c) if c.sid.as_str() == sid)),
+            .any(|e| matches!(e, ClientEvent::ConversationAdded(c) if c.sid().as_str() == sid)),
         "{seen:?}"
     );
     assert_eq!(
@@ -63,7 +63,7 @@ async fn a_message_reaches_sender_and_member_once() {
         let ClientEvent::MessageAdded(m) = seen.last().unwrap() else {
             unreachable!()
         };
-        assert_eq!(m.body.as_deref(), Some("hello bob"));
+        assert_eq!(m.body().as_deref(), Some("hello bob"));
     }
 }
 
@@ -324,7 +324,7 @@ async fn typing_shows_on_the_other_client_and_ends_by_itself() {
     let ClientEvent::TypingStarted(t) = seen.last().unwrap() else {
         unreachable!()
     };
-    assert_eq!(t.identity, "alice");
+    assert_eq!(t.identity().as_deref(), Some("alice"));
     until(&mut b_events, |e| matches!(e, ClientEvent::TypingEnded(_))).await;
 }
 
@@ -382,7 +382,7 @@ async fn a_client_in_a_thousand_conversations_initializes_after_one_page_then_he
     let mut sids: std::collections::HashSet<String> = seen
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::ConversationAdded(c) => Some(c.sid.to_string()),
+            ClientEvent::ConversationAdded(c) => Some(c.sid().to_string()),
             _ => None,
         })
         .collect();
@@ -393,7 +393,7 @@ async fn a_client_in_a_thousand_conversations_initializes_after_one_page_then_he
         })
         .await;
         if let Some(ClientEvent::ConversationAdded(c)) = more.last() {
-            sids.insert(c.sid.to_string());
+            sids.insert(c.sid().to_string());
             total += 1;
         }
     }

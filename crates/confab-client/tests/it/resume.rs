@@ -41,7 +41,7 @@ async fn all_once(events: &mut Events, mut seen: Vec<ClientEvent>) -> Vec<Client
     let mut indexes: Vec<i64> = seen
         .iter()
         .filter_map(|e| match e {
-            ClientEvent::MessageAdded(m) => Some(m.index),
+            ClientEvent::MessageAdded(m) => Some(m.index()),
             _ => None,
         })
         .collect();
@@ -49,7 +49,7 @@ async fn all_once(events: &mut Events, mut seen: Vec<ClientEvent>) -> Vec<Client
         let more = until(events, |e| matches!(e, ClientEvent::MessageAdded(_))).await;
         for e in &more {
             if let ClientEvent::MessageAdded(m) = e {
-                indexes.push(m.index);
+                indexes.push(m.index());
             }
         }
         seen.extend(more);
@@ -70,7 +70,7 @@ async fn after_a_cut() {
     let writer = sending(bob, sid);
     let before = until(
         &mut events,
-        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index >= 20),
+        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index() >= 20),
     )
     .await;
     proxy.cut_all();
@@ -94,7 +94,7 @@ async fn after_a_stall_noticed_by_the_heartbeat() {
     let writer = sending(bob, sid);
     let mut before = until(
         &mut events,
-        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index >= 20),
+        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index() >= 20),
     )
     .await;
     proxy.stall();
@@ -121,7 +121,7 @@ async fn after_a_server_restart() {
     }
     let before = until(
         &mut events,
-        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index >= 10),
+        |e| matches!(e, ClientEvent::MessageAdded(m) if m.index() >= 10),
     )
     .await;
     bob.shutdown().await;

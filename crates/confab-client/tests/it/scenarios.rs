@@ -18,7 +18,7 @@ fn name(e: &ClientEvent) -> Option<String> {
         ClientEvent::ConnectionError { code, .. } => format!("error:{code}"),
         ClientEvent::TokenAboutToExpire { .. } => "tokenAboutToExpire".into(),
         ClientEvent::TokenExpired => "tokenExpired".into(),
-        ClientEvent::MessageAdded(m) => format!("message:{}", m.body.as_deref().unwrap_or("")),
+        ClientEvent::MessageAdded(m) => format!("message:{}", m.body().unwrap_or_default()),
         _ => return None,
     })
 }

@@ -12,18 +12,12 @@ pub fn options(addr: SocketAddr) -> ClientOptions {
     ClientOptions::new(format!("ws://{addr}"))
 }
 
-/// Where events come from: a client's stream or one conversation's.
+/// Where events come from: a client's stream or one conversation's (the same type).
 pub trait Source {
     async fn next_event(&mut self) -> Option<ClientEvent>;
 }
 
 impl Source for Events {
-    async fn next_event(&mut self) -> Option<ClientEvent> {
-        self.next().await
-    }
-}
-
-impl Source for confab_client::ConversationEvents {
     async fn next_event(&mut self) -> Option<ClientEvent> {
         self.next().await
     }

@@ -1,18 +1,22 @@
 //! The conversations surface through the SDK with three live clients: every operation on a
 //! conversation handle, every event on the handles' own streams and the clients' streams,
 //! changes made through the REST API reaching clients live, users and reachability, the
-//! paginator by last activity, and the bounded cache.
+//! paginator by last activity, and the conversations the client holds.
 
 use std::time::Duration;
 
-use confab_client::{Client, ClientEvent as E, ClientState, Direction};
+use confab_client::{
+    Client, ClientEvent as E, ClientState, ConversationStatus, ConversationUpdateReason as CR,
+    Direction, MessageUpdateReason as MR, ParticipantHandle, ParticipantUpdateReason as PR,
+    UserUpdateReason as UR,
+};
 use confab_testkit::TestServer;
 use serde_json::json;
 
 use crate::support::*;
 
-fn is_identity(p: &confab_client::Participant, who: &str) -> bool {
-    p.identity.as_deref() == Some(who)
+fn is_identity(p: &ParticipantHandle, who: &str) -> bool {
+    p.identity().as_deref() == Some(who)
 }
 
 #[tokio::test]
@@ -39,7 +43,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     a.join().await.unwrap();
     until(
         &mut a_ev,
-        |e| matches!(e, E::ConversationJoined(m) if m.conversation_sid.as_str() == sid),
+        |e| matches!(e, E::ConversationJoined(c) if c.sid().as_str() == sid),
     )
     .await;
 
@@ -61,7 +65,9 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     .await
     .expect(200);
     until(&mut a_in, |e| {
-        matches!(e, E::ParticipantUpdated(p) if p.role_sid.as_ref().map(|r| r.as_str()) == Some(admin.as_str()))
+        matches!(e, E::ParticipantUpdated { participant: p, reasons }
+            if reasons.contains(&PR::RoleSid)
+                && p.snapshot().role_sid.as_ref().map(|r| r.as_str()) == Some(admin.as_str()))
     })
     .await;
 
@@ -77,12 +83,25 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     )
     .await;
     until(&mut b_ev, |e| {
-        matches!(e, E::ConversationJoined(m) if m.conversation_sid.as_str() == sid && m.conversation.is_some())
+        matches!(e, E::ConversationJoined(c) if c.sid().as_str() == sid && c.cached().is_some())
     })
     .await;
     // Bob finds it by unique name; carol joins by SID.
-    let b = bob.conversation_handle("team").await.unwrap();
-    assert_eq!(b.sid(), sid);
+    let b = bob.conversation_by_unique_name("team").await.unwrap();
+    assert_eq!(b.sid().as_str(), sid);
+    assert_eq!(
+        bob.conversation_by_sid(&sid).await.unwrap(),
+        b,
+        "one object per conversation"
+    );
+    assert_eq!(bob.peek_conversation_by_sid(&sid), Some(b.clone()));
+    assert_eq!(
+        bob.conversation_by_unique_name("no-such")
+            .await
+            .unwrap_err()
+            .code,
+        20404
+    );
     let mut b_in = b.events();
     let c = carol.handle(&sid);
     c.join().await.unwrap();
@@ -99,11 +118,11 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         .await
         .unwrap()
         .into_iter()
-        .filter_map(|p| p.identity)
+        .filter_map(|p| p.identity())
         .collect();
     assert_eq!(everyone, ["alice", "bob", "carol"]);
     assert_eq!(
-        c.participant("bob").await.unwrap().attributes,
+        c.participant("bob").await.unwrap().snapshot().attributes,
         r#"{"nick":"b"}"#
     );
 
@@ -115,6 +134,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         let Some(E::MessageAdded(m)) = seen.last() else {
             unreachable!()
         };
+        let m = m.snapshot();
         assert_eq!(
             (m.body.as_deref(), m.attributes.as_str()),
             (Some("hello"), r#"{"k":1}"#)
@@ -132,24 +152,29 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         .await
         .unwrap_err();
     assert_eq!(refused.code, 20403);
-    let updates = until(
-        &mut c_in,
-        |e| matches!(e, E::MessageUpdated(m) if m.attributes == r#"{"e":1}"#),
-    )
+    let updates = until(&mut c_in, |e| {
+        matches!(e, E::MessageUpdated { message, reasons }
+            if reasons.contains(&MR::Attributes) && message.snapshot().attributes == r#"{"e":1}"#)
+    })
     .await;
     assert!(
-        updates.iter().any(
-            |e| matches!(e, E::MessageUpdated(m) if m.body.as_deref() == Some("mine, edited"))
-        )
+        updates
+            .iter()
+            .any(|e| matches!(e, E::MessageUpdated { message, reasons }
+        if reasons.contains(&MR::Body) && message.body().as_deref() == Some("mine, edited")))
     );
     a.remove_message(mine.sid.as_str()).await.unwrap();
     until(
         &mut b_in,
-        |e| matches!(e, E::MessageRemoved(m) if m.sid == mine.sid && m.body.is_none()),
+        |e| matches!(e, E::MessageRemoved(m) if m.sid() == &mine.sid && m.body().is_none()),
     )
     .await;
     assert_eq!(
-        c.message(hello.sid.as_str()).await.unwrap().body.as_deref(),
+        c.message(hello.sid.as_str())
+            .await
+            .unwrap()
+            .body()
+            .as_deref(),
         Some("hello")
     );
 
@@ -158,7 +183,9 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         .await
         .unwrap();
     until(&mut a_in, |e| {
-        matches!(e, E::ParticipantUpdated(p) if is_identity(p, "bob") && p.attributes == r#"{"nick":"bobby"}"#)
+        matches!(e, E::ParticipantUpdated { participant: p, reasons }
+            if is_identity(p, "bob") && reasons.contains(&PR::Attributes)
+                && p.snapshot().attributes == r#"{"nick":"bobby"}"#)
     })
     .await;
 
@@ -168,10 +195,11 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     a.update_attributes(json!({"topic": "y"})).await.unwrap();
     until(
         &mut c_in,
-        |e| matches!(e, E::ConversationUpdated(conv) if conv.attributes == r#"{"topic":"y"}"#),
+        |e| matches!(e, E::ConversationUpdated { reasons, .. } if reasons.contains(&CR::Attributes)),
     )
     .await;
     let cached = c.cached().unwrap();
+    assert_eq!(cached.attributes, r#"{"topic":"y"}"#);
     assert_eq!(
         (
             cached.friendly_name.as_deref(),
@@ -188,49 +216,67 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     c.typing();
     let typing = until(
         &mut a_in,
-        |e| matches!(e, E::TypingEnded(t) if t.identity == "carol"),
+        |e| matches!(e, E::TypingEnded(t) if is_identity(t, "carol")),
     )
     .await;
     assert!(
         typing
             .iter()
-            .any(|e| matches!(e, E::TypingStarted(t) if t.identity == "carol"))
+            .any(|e| matches!(e, E::TypingStarted(t) if is_identity(t, "carol")))
     );
     b.typing();
     until(
         &mut c_in,
-        |e| matches!(e, E::TypingStarted(t) if t.identity == "bob"),
+        |e| matches!(e, E::TypingStarted(t) if is_identity(t, "bob")),
     )
     .await;
     let typed = b.send_message("typed").await.unwrap();
     let seen = until(
         &mut c_in,
-        |e| matches!(e, E::TypingEnded(t) if t.identity == "bob"),
+        |e| matches!(e, E::TypingEnded(t) if is_identity(t, "bob")),
     )
     .await;
     assert!(
         !seen
             .iter()
-            .any(|e| matches!(e, E::TypingStarted(t) if t.identity == "carol")),
+            .any(|e| matches!(e, E::TypingStarted(t) if is_identity(t, "carol"))),
         "a typer hears nothing of itself"
     );
 
-    // Messages paged from an anchor, both ways; counts (the removed message is not counted).
+    // Messages paged from an anchor, both ways, each page oldest first, with the pages on
+    // either side; counts (the removed message is not counted).
     let back = a
         .messages(Some(typed.index), Direction::Backwards, 1)
         .await
         .unwrap();
-    assert_eq!(back.items[0].index, typed.index);
-    let older = back.next_page().await.unwrap();
-    assert_eq!(older.items[0].index, hello.index);
-    assert!(!older.has_next_page());
+    assert_eq!(back.items[0].index(), typed.index);
+    assert!(back.has_prev_page());
+    // Keyset paging cannot tell whether a page from a cursor has one before it: nothing
+    // newer than the newest comes as an empty page.
+    assert!(back.next_page().await.unwrap().items.is_empty());
+    let older = back.prev_page().await.unwrap();
+    assert_eq!(older.items[0].index(), hello.index);
+    assert!(!older.has_prev_page() && older.has_next_page());
+    assert_eq!(older.prev_page().await.unwrap_err().code, 20001);
+    let again = older.next_page().await.unwrap();
+    assert_eq!(again.items[0].index(), typed.index);
     let fwd = a.messages(Some(0), Direction::Forwards, 10).await.unwrap();
-    assert_eq!(
-        fwd.items.iter().map(|m| m.index).collect::<Vec<_>>(),
-        [hello.index, typed.index]
-    );
+    let indexes = |p: &confab_client::Paginator<confab_client::MessageHandle>| {
+        p.items.iter().map(|m| m.index()).collect::<Vec<_>>()
+    };
+    assert_eq!(indexes(&fwd), [hello.index, typed.index]);
     let newest = a.messages(None, Direction::Backwards, 10).await.unwrap();
-    assert_eq!(newest.items[0].index, typed.index);
+    assert_eq!(indexes(&newest), [hello.index, typed.index], "oldest first");
+    let newest_one = a.messages(None, Direction::Backwards, 1).await.unwrap();
+    assert_eq!(indexes(&newest_one), [typed.index]);
+    assert_eq!(
+        indexes(&newest_one.prev_page().await.unwrap()),
+        [hello.index]
+    );
+    assert_eq!(
+        newest_one.items[0], again.items[0],
+        "one object per message"
+    );
     assert_eq!(c.messages_count().await.unwrap(), 2);
     assert_eq!(c.participants_count().await.unwrap(), 3);
 
@@ -238,7 +284,9 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     assert_eq!(c.unread_messages_count().await.unwrap(), None);
     assert_eq!(c.set_last_read(0).await.unwrap(), Some(2));
     until(&mut a_in, |e| {
-        matches!(e, E::ReadHorizon(h) if h.identity == "carol" && h.last_read_message_index == Some(0))
+        matches!(e, E::ParticipantUpdated { participant: p, reasons }
+            if is_identity(p, "carol") && reasons.contains(&PR::LastReadMessageIndex)
+                && p.last_read_message_index() == Some(0))
     })
     .await;
     assert_eq!(c.advance_last_read(1).await.unwrap(), Some(1));
@@ -261,7 +309,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     for events in [&mut a_in, &mut b_in, &mut c_in] {
         until(
             events,
-            |e| matches!(e, E::MessageAdded(m) if m.body.as_deref() == Some("from the backend")),
+            |e| matches!(e, E::MessageAdded(m) if m.body().as_deref() == Some("from the backend")),
         )
         .await;
     }
@@ -272,41 +320,83 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     .await
     .expect(200);
     until(&mut b_in, |e| {
-        matches!(e, E::ConversationUpdated(conv) if conv.friendly_name.as_deref() == Some("Renamed by the backend"))
+        matches!(e, E::ConversationUpdated { conversation, reasons }
+            if reasons == &[CR::FriendlyName, CR::DateUpdated]
+                && conversation.friendly_name().as_deref() == Some("Renamed by the backend"))
     })
     .await;
 
     // Users: one sharing a conversation, with reachability; profile changes through either
     // door reach the others; a user sharing nothing is unknown.
     let seen_alice = bob.user("alice").await.unwrap();
-    assert!(seen_alice.is_online);
+    assert!(seen_alice.is_online());
+    assert_eq!(
+        bob.user("alice").await.unwrap(),
+        seen_alice,
+        "one object per user"
+    );
     alice
         .update_user(Some("Alice A"), Some(json!({"tz": "UTC"})))
         .await
         .unwrap();
     until(&mut b_ev, |e| {
-        matches!(e, E::UserUpdated(u) if u.identity == "alice" && u.friendly_name.as_deref() == Some("Alice A"))
+        matches!(e, E::UserUpdated { user, reasons }
+            if user.identity() == "alice" && reasons.contains(&UR::FriendlyName)
+                && reasons.contains(&UR::Attributes))
     })
     .await;
     api.post("/v1/Users/alice", &[("FriendlyName", "Alice B")])
         .await
         .expect(200);
     until(&mut c_ev, |e| {
-        matches!(e, E::UserUpdated(u) if u.identity == "alice" && u.friendly_name.as_deref() == Some("Alice B"))
+        matches!(e, E::UserUpdated { user, reasons }
+            if user.identity() == "alice" && reasons == &[UR::FriendlyName]
+                && user.friendly_name().as_deref() == Some("Alice B"))
     })
     .await;
     until(&mut b_ev, |e| {
-        matches!(e, E::UserUpdated(u) if u.identity == "alice" && u.friendly_name.as_deref() == Some("Alice B"))
+        matches!(e, E::UserUpdated { user, reasons }
+            if user.identity() == "alice" && reasons == &[UR::FriendlyName]
+                && user.friendly_name().as_deref() == Some("Alice B"))
     })
     .await;
     let subscribed = bob.subscribed_users();
-    assert_eq!(subscribed[0].identity, "alice");
-    assert_eq!(subscribed[0].friendly_name.as_deref(), Some("Alice B"));
+    assert_eq!(subscribed[0].identity(), "alice");
+    assert_eq!(subscribed[0].friendly_name().as_deref(), Some("Alice B"));
+    assert_eq!(
+        seen_alice.friendly_name().as_deref(),
+        Some("Alice B"),
+        "updated in place"
+    );
+    // Another's profile is the other's: refused, and nothing is written.
+    assert_eq!(
+        seen_alice
+            .update_friendly_name("mallory")
+            .await
+            .unwrap_err()
+            .code,
+        20403
+    );
+    assert_eq!(
+        bob.user("alice").await.unwrap().friendly_name().as_deref(),
+        Some("Alice B")
+    );
+    assert_eq!(
+        bob.own_user()
+            .await
+            .unwrap()
+            .update_friendly_name("Bob")
+            .await
+            .unwrap()
+            .friendly_name
+            .as_deref(),
+        Some("Bob")
+    );
     api.post("/v1/Users", &[("Identity", "stranger")])
         .await
         .expect(201);
     assert_eq!(carol.user("stranger").await.unwrap_err().code, 20404);
-    assert_eq!(carol.user("carol").await.unwrap().identity, "carol");
+    assert_eq!(carol.user("carol").await.unwrap().identity(), "carol");
 
     // Reachability: dave comes online, then goes offline.
     api.post(
@@ -318,13 +408,13 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     let (dave, _d_ev) = ready(&server, "dave").await;
     until(
         &mut a_ev,
-        |e| matches!(e, E::UserUpdated(u) if u.identity == "dave" && u.is_online),
+        |e| matches!(e, E::UserUpdated { user, reasons } if user.identity() == "dave" && reasons.contains(&UR::ReachabilityOnline) && user.is_online()),
     )
     .await;
     dave.shutdown().await;
     until(
         &mut a_ev,
-        |e| matches!(e, E::UserUpdated(u) if u.identity == "dave" && !u.is_online),
+        |e| matches!(e, E::UserUpdated { user, .. } if user.identity() == "dave" && !user.is_online()),
     )
     .await;
 
@@ -332,7 +422,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     a.remove_participant("carol").await.unwrap();
     until(
         &mut c_ev,
-        |e| matches!(e, E::ConversationLeft(m) if m.conversation_sid.as_str() == sid),
+        |e| matches!(e, E::ConversationLeft(c) if c.sid().as_str() == sid),
     )
     .await;
     until(
@@ -340,16 +430,21 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
         |e| matches!(e, E::ParticipantLeft(p) if is_identity(p, "carol")),
     )
     .await;
-    assert!(c.cached().is_none(), "carol's cache drops it");
+    assert_eq!(c.status(), ConversationStatus::NotParticipating);
+    assert!(
+        carol.peek_conversation_by_sid(&sid).is_some(),
+        "held by the app"
+    );
+    assert!(!carol.conversations().contains(&c), "no longer carol's");
     assert_eq!(c.fetch().await.unwrap_err().code, 20403);
     b.leave().await.unwrap();
     until(
         &mut b_ev,
-        |e| matches!(e, E::ConversationLeft(m) if m.conversation_sid.as_str() == sid),
+        |e| matches!(e, E::ConversationLeft(c) if c.sid().as_str() == sid),
     )
     .await;
     // A stream of a conversation the user left ends after its last event.
-    let left = until(&mut b_in, |e| matches!(e, E::ConversationLeft(_))).await;
+    let left = until(&mut b_in, |e| matches!(e, E::ConversationRemoved(_))).await;
     assert!(
         left.iter()
             .any(|e| matches!(e, E::ParticipantLeft(p) if is_identity(p, "bob")))
@@ -358,7 +453,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
     a.delete().await.unwrap();
     until(
         &mut a_ev,
-        |e| matches!(e, E::ConversationRemoved(m) if m.conversation_sid.as_str() == sid),
+        |e| matches!(e, E::ConversationRemoved(c) if c.sid().as_str() == sid),
     )
     .await;
     assert_eq!(a.fetch().await.unwrap_err().code, 20404);
@@ -376,7 +471,7 @@ async fn three_clients_see_every_operation_and_event_of_a_conversation_live() {
 }
 
 #[tokio::test]
-async fn subscribed_conversations_page_by_last_activity_and_the_cache_stays_bounded() {
+async fn subscribed_conversations_page_by_last_activity_into_the_client_s_objects() {
     let server = TestServer::start().await;
     let api = server.api();
     let mut sids = vec![];
@@ -414,20 +509,28 @@ async fn subscribed_conversations_page_by_last_activity_and_the_cache_stays_boun
     let added: Vec<_> = seen
         .iter()
         .filter_map(|e| match e {
-            E::ConversationAdded(c) => Some(c.sid.to_string()),
+            E::ConversationAdded(c) => Some(c.sid().to_string()),
             _ => None,
         })
         .collect();
     // The first page comes most recent first: c1, c3, then by joining, newest first.
     let want = [&sids[1], &sids[3], &sids[4], &sids[2], &sids[0]];
     assert_eq!(added.iter().collect::<Vec<_>>(), want);
-    assert_eq!(alice.cached_conversations().len(), 3, "bounded");
+    // The user's conversations are all kept (the capacity bounds users), most recent first.
+    let held: Vec<_> = alice
+        .conversations()
+        .iter()
+        .map(|c| c.sid().to_string())
+        .collect();
+    assert_eq!(held.len(), 5);
+    assert_eq!(held[..2], [sids[1].clone(), sids[3].clone()]);
 
     let mut walked = vec![];
     let mut page = alice.subscribed_conversations(2).await.unwrap();
     loop {
         assert!(page.items.len() <= 2);
-        walked.extend(page.items.iter().map(|s| s.conversation.sid.to_string()));
+        assert!(!page.has_prev_page());
+        walked.extend(page.items.iter().map(|c| c.sid().to_string()));
         if !page.has_next_page() {
             break;
         }
@@ -435,13 +538,20 @@ async fn subscribed_conversations_page_by_last_activity_and_the_cache_stays_boun
     }
     assert_eq!(walked.iter().collect::<Vec<_>>(), want);
     let first = alice.subscribed_conversations(1).await.unwrap();
-    let s = &first.items[0];
+    let c1 = &first.items[0];
+    assert_eq!(
+        alice.peek_conversation_by_sid(&sids[1]).as_ref(),
+        Some(c1),
+        "the page's object is the client's"
+    );
+    assert_eq!(c1.status(), ConversationStatus::Joined);
+    assert_eq!(c1.last_message().map(|m| m.index), Some(0));
+    let s = c1.summary().await.unwrap();
     assert_eq!(
         (s.messages_count, s.participants_count, s.last_message_index),
         (1, 1, Some(0))
     );
     assert_eq!(s.last_activity, 1_893_542_400_000, "2030-01-02");
-    assert_eq!(alice.cached_conversations().len(), 3, "still bounded");
     assert_eq!(
         alice.subscribed_conversations(0).await.unwrap_err().code,
         20001

@@ -52,7 +52,7 @@ async fn renewing_on_about_to_expire_keeps_the_session_and_loses_no_message() {
     let indexes = |all: &[ClientEvent]| -> Vec<i64> {
         all.iter()
             .filter_map(|e| match e {
-                ClientEvent::MessageAdded(m) => Some(m.index),
+                ClientEvent::MessageAdded(m) => Some(m.index()),
                 _ => None,
             })
             .collect()

@@ -59,7 +59,7 @@ impl Heard {
 fn bodies(log: &[ClientEvent]) -> Vec<String> {
     log.iter()
         .filter_map(|e| match e {
-            ClientEvent::MessageAdded(m) => Some(m.body.clone().unwrap_or_default()),
+            ClientEvent::MessageAdded(m) => Some(m.body().unwrap_or_default()),
             _ => None,
         })
         .collect()
@@ -165,7 +165,7 @@ async fn a_node_killed_and_nats_restarted_mid_traffic_lose_nothing() {
         .1
         .until(|log| {
             log.iter().any(|e| {
-                matches!(e, ClientEvent::UserUpdated(u) if u.identity == "dave" && !u.is_online)
+                matches!(e, ClientEvent::UserUpdated { user, .. } if user.identity() == "dave" && !user.is_online())
             })
         })
         .await;
