@@ -265,7 +265,12 @@ export class Conversation extends EventEmitter {
     const p = this._participant({ sid: d.participant_sid, conversation_sid: this.sid, identity: d.identity ?? null });
     this._call(Method.participantGet, { participant: d.participant_sid }).then(
       (full) => p._update(full),
-      () => {},
+      (e) => {
+        // A late event of a participant that has left: it is no one now.
+        if (e instanceof ConfabError && e.code === 20404 && this._participants.get(p.sid) === p) {
+          this._participants.delete(p.sid);
+        }
+      },
     );
     return p;
   }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use confab_client_core::{ClientState, ConnectionState};
 use confab_protocol::entity::{Conversation, Message, Participant, User};
 use confab_protocol::event::UserInfo;
-use confab_protocol::method::{self as m, Method};
+use confab_protocol::method::{self as m, JoinedConversation, Method};
 use confab_protocol::sid::Sid;
 use futures_util::future::BoxFuture;
 use serde_json::Value;
@@ -67,6 +67,23 @@ pub(crate) enum Command {
     Shutdown {
         reply: oneshot::Sender<()>,
     },
+    /// What an answer told of the client's objects, applied by the driver in turn with the
+    /// events (so the app hears each change once, in order).
+    Apply {
+        update: Update,
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// What an answer (not an event) told of the client's objects.
+pub(crate) enum Update {
+    /// Conversations as the user's (a lookup, a page, a summary read).
+    Summaries(Vec<JoinedConversation>),
+    /// The user's read horizon in a conversation (by SID), after a read-horizon method.
+    Read {
+        conversation: String,
+        index: Option<i64>,
+    },
 }
 
 /// The events of one client, in order. Ends when the client has shut down.
@@ -109,6 +126,32 @@ impl Link {
             code: confab_protocol::ErrorCode::Internal.code(),
             message: format!("unexpected answer to {}: {e}", M::NAME),
         })
+    }
+
+    /// Applies what an answer told, through the driver; returns once applied (at once if the
+    /// client has stopped).
+    pub(crate) async fn apply(&self, update: Update) {
+        let Some(cmd) = self.cmd.upgrade() else {
+            return;
+        };
+        let (reply, done) = oneshot::channel();
+        if cmd.send(Command::Apply { update, reply }).is_ok() {
+            drop(cmd);
+            let _ = done.await;
+        }
+    }
+
+    /// Reads one of the user's conversations (by SID or unique name) into its object.
+    pub(crate) async fn summary(
+        &self,
+        conversation: &str,
+    ) -> Result<(ConversationHandle, JoinedConversation), ClientError> {
+        let joined = self
+            .call::<m::ConversationSummary>(conversation_ref(conversation))
+            .await?;
+        let sid = joined.conversation.sid.clone();
+        self.apply(Update::Summaries(vec![joined.clone()])).await;
+        Ok((self.conversation(sid), joined))
     }
 
     /// The one object of conversation `sid`.
@@ -163,12 +206,23 @@ impl Link {
         .await
     }
 
-    /// A read-horizon method; returns the unread count it leaves.
-    pub(crate) async fn read<M>(&self, params: M::Params) -> Result<Option<i64>, ClientError>
+    /// A read-horizon method on `conversation`; the object takes the new horizon. Returns the
+    /// unread count it leaves.
+    pub(crate) async fn read<M>(
+        &self,
+        conversation: &str,
+        params: M::Params,
+    ) -> Result<Option<i64>, ClientError>
     where
         M: Method<Result = m::ReadState>,
     {
-        Ok(self.call::<M>(params).await?.unread_messages_count)
+        let state = self.call::<M>(params).await?;
+        let update = Update::Read {
+            conversation: conversation.to_owned(),
+            index: state.last_read_message_index,
+        };
+        self.apply(update).await;
+        Ok(state.unread_messages_count)
     }
 
     pub(crate) fn typing(&self, conversation: &str) {
@@ -286,11 +340,7 @@ impl Client {
     /// One of the user's conversations, by SID or unique name, read in one request (with the
     /// user's counts and read state) into the client's object for it.
     async fn lookup(&self, conversation: &str) -> Result<ConversationHandle, ClientError> {
-        let joined = self
-            .link
-            .call::<m::ConversationSummary>(conversation_ref(conversation))
-            .await?;
-        Ok(self.link.store.summary(&self.link, &joined))
+        Ok(self.link.summary(conversation).await?.0)
     }
 
     /// One of the user's conversations by SID (`getConversationBySid`): read from the server
@@ -407,7 +457,10 @@ impl Client {
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetLastRead>(read_index(conversation.as_ref(), index))
+            .read::<m::ConversationSetLastRead>(
+                conversation.as_ref(),
+                read_index(conversation.as_ref(), index),
+            )
             .await
     }
 
@@ -418,7 +471,10 @@ impl Client {
         index: i64,
     ) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationAdvanceLastRead>(read_index(conversation.as_ref(), index))
+            .read::<m::ConversationAdvanceLastRead>(
+                conversation.as_ref(),
+                read_index(conversation.as_ref(), index),
+            )
             .await
     }
 
@@ -428,7 +484,10 @@ impl Client {
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetAllRead>(conversation_ref(conversation.as_ref()))
+            .read::<m::ConversationSetAllRead>(
+                conversation.as_ref(),
+                conversation_ref(conversation.as_ref()),
+            )
             .await
     }
 
@@ -438,7 +497,10 @@ impl Client {
         conversation: impl AsRef<str>,
     ) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetAllUnread>(conversation_ref(conversation.as_ref()))
+            .read::<m::ConversationSetAllUnread>(
+                conversation.as_ref(),
+                conversation_ref(conversation.as_ref()),
+            )
             .await
     }
 
@@ -489,8 +551,9 @@ fn conversation_page(
         let items = page
             .items
             .iter()
-            .map(|j| link.store.summary(&link, j))
+            .map(|j| link.conversation(j.conversation.sid.clone()))
             .collect();
+        link.apply(Update::Summaries(page.items)).await;
         let next = page
             .next_page_token
             .map(|token| -> Step<ConversationHandle> {

@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::client::{ClientError, Link, conversation_ref, read_index};
+use crate::client::{ClientError, Link, Update, conversation_ref, read_index};
 use crate::entity::{EventStream, same};
 use crate::events::ClientEvent;
 use crate::message::MessageHandle;
@@ -60,10 +60,10 @@ impl From<JoinedConversation> for ConversationSummary {
 /// Which way [`ConversationHandle::messages`] pages from its anchor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Direction {
-    /// The anchor and older messages, newest first (the usual way to open a chat).
+    /// The anchor and older messages (the usual way to open a chat); `prev_page` goes on.
     #[default]
     Backwards,
-    /// The anchor and newer messages, oldest first.
+    /// The anchor and newer messages; `next_page` goes on.
     Forwards,
 }
 
@@ -166,11 +166,7 @@ impl ConversationHandle {
     /// The conversation as the user sees it now: counts, read state, notification level
     /// (the object is updated too).
     pub async fn summary(&self) -> Result<ConversationSummary, ClientError> {
-        let joined = self
-            .link
-            .call::<m::ConversationSummary>(self.conversation())
-            .await?;
-        self.link.store.summary(&self.link, &joined);
+        let (_, joined) = self.link.summary(self.sid.as_str()).await?;
         Ok(joined.into())
     }
 
@@ -257,7 +253,9 @@ impl ConversationHandle {
                 level: level.to_owned(),
             })
             .await?;
-        self.link.store.summary(&self.link, &joined);
+        self.link
+            .apply(Update::Summaries(vec![joined.clone()]))
+            .await;
         Ok(joined.into())
     }
 
@@ -484,28 +482,34 @@ impl ConversationHandle {
     /// Sets the read horizon to message `index`; returns the unread count left.
     pub async fn set_last_read(&self, index: i64) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetLastRead>(read_index(self.sid.as_str(), index))
+            .read::<m::ConversationSetLastRead>(
+                self.sid.as_str(),
+                read_index(self.sid.as_str(), index),
+            )
             .await
     }
 
     /// Moves the read horizon forward to `index`, never back.
     pub async fn advance_last_read(&self, index: i64) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationAdvanceLastRead>(read_index(self.sid.as_str(), index))
+            .read::<m::ConversationAdvanceLastRead>(
+                self.sid.as_str(),
+                read_index(self.sid.as_str(), index),
+            )
             .await
     }
 
     /// Marks every message read.
     pub async fn set_all_read(&self) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetAllRead>(self.conversation())
+            .read::<m::ConversationSetAllRead>(self.sid.as_str(), self.conversation())
             .await
     }
 
     /// Clears the read horizon.
     pub async fn set_all_unread(&self) -> Result<Option<i64>, ClientError> {
         self.link
-            .read::<m::ConversationSetAllUnread>(self.conversation())
+            .read::<m::ConversationSetAllUnread>(self.sid.as_str(), self.conversation())
             .await
     }
 }

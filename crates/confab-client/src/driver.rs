@@ -237,6 +237,12 @@ impl Driver {
                 let now = self.now();
                 self.session.typing(&conversation, now);
             }
+            Command::Apply { update, reply } => {
+                for e in self.link.store.apply(&self.link, update) {
+                    let _ = self.events.send(e);
+                }
+                let _ = reply.send(());
+            }
             Command::Shutdown { reply } => {
                 self.shutdown.push(reply);
                 self.session.shutdown();

@@ -7,8 +7,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::mpsc;
 
-/// A stream of events, in order. Ends when its source is gone (the client shut down, the
-/// conversation was left, ...).
+/// A stream of events, in order. Ends when no more can come: the client shut down, the user
+/// left the conversation, the message was removed, the participant left, the client stopped
+/// following the user.
 pub struct EventStream<E> {
     rx: mpsc::UnboundedReceiver<E>,
     /// The entity the stream is about, kept alive for as long as someone listens to it (a
@@ -68,6 +69,8 @@ impl<T: Send + 'static, E: Clone + Send + 'static> Shared<T, E> {
     pub fn subscribe(self: &Arc<Self>) -> EventStream<E> {
         let (tx, rx) = mpsc::unbounded_channel();
         if let Some(listeners) = lock(&self.listeners).as_mut() {
+            // Streams the app dropped go here too, not only when the entity next speaks.
+            listeners.retain(|l| !l.is_closed());
             listeners.push(tx);
         }
         let keep: Arc<dyn Any + Send + Sync> = self.clone();

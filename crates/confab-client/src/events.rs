@@ -65,7 +65,8 @@ pub enum ClientEvent {
     },
     /// `messageAdded`.
     MessageAdded(MessageHandle),
-    /// `messageUpdated`, with what changed (empty when the client had not held the message).
+    /// `messageUpdated`, with what changed (empty when the client had not held the message, or
+    /// a page or lookup had already brought its new content).
     MessageUpdated {
         /// The message.
         message: MessageHandle,
@@ -90,7 +91,9 @@ pub enum ClientEvent {
     /// `typingEnded`: it stopped (sent its message, or the typing timeout passed).
     TypingEnded(ParticipantHandle),
     /// `userUpdated`: a user sharing a conversation came online, went offline, or changed its
-    /// friendly name or attributes.
+    /// friendly name or attributes. For a user the client follows ([`crate::Client::user`])
+    /// the handle is its one object and the reasons what changed; for another it is a new
+    /// object each time and every reason is given (what changed is unknown).
     UserUpdated {
         /// The user.
         user: UserHandle,

@@ -28,8 +28,8 @@
 //! (`snapshot()` and getters), acts on its entity, and has a stream of the entity's own events
 //! (`events()`); each `…Updated` event carries its reasons ([`ConversationUpdateReason`],
 //! ...). Listings come as [`Paginator`]s: [`Client::subscribed_conversations`] by last
-//! activity, [`ConversationHandle::messages`] from an anchor, every page oldest first with the
-//! pages on either side.
+//! activity, and [`ConversationHandle::messages`] from an anchor, each page of messages oldest
+//! first with the pages on either side.
 //!
 //! All decisions (states, deadlines, backoff, cursors, de-duplication) are made by
 //! `confab-client-core`; this crate only moves bytes and time and keeps the objects: `driver`

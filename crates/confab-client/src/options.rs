@@ -47,7 +47,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Conversations whose cursors are kept for resume (default 500).
     pub watch_cap: usize,
-    /// Conversations, and users, the client keeps in its cache (default 500 each).
+    /// Users the client follows at most (default 500; past that the least recently touched
+    /// is dropped, with `UserEvent::Unsubscribed`). The user's conversations are all kept.
     pub cache_capacity: usize,
     /// Renews the token by itself when set.
     pub token_provider: Option<TokenProvider>,

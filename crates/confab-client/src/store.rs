@@ -14,12 +14,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 
 use confab_client_core::Output;
+use confab_protocol::ErrorCode;
 use confab_protocol::entity::{Message, NotificationLevel, Participant};
 use confab_protocol::event::{EventBody, EventFrame, Typing, UserInfo};
 use confab_protocol::method::{self as m, JoinedConversation};
 use confab_protocol::sid::Sid;
 
-use crate::client::Link;
+use crate::client::{Link, Update};
 use crate::conversation::ConversationHandle;
 use crate::entity::{EventStream, Shared};
 use crate::events::ClientEvent;
@@ -99,6 +100,9 @@ struct Inner {
     /// Every conversation object alive (the user's among them).
     conversations: HashMap<String, Weak<ConversationShared>>,
     messages: HashMap<String, Weak<MessageShared>>,
+    /// Every participant object alive, to end its streams when the client stops (its
+    /// conversation's object may be gone).
+    participants: HashMap<String, Weak<ParticipantShared>>,
     users: Bounded<Arc<UserShared>>,
     /// The client has stopped: streams asked for now end at once.
     closed: bool,
@@ -119,6 +123,7 @@ impl Store {
             joined: HashMap::new(),
             conversations: HashMap::new(),
             messages: HashMap::new(),
+            participants: HashMap::new(),
             users: Bounded::new(users_cap),
             closed: false,
             sweep_at: SWEEP_MIN,
@@ -149,10 +154,12 @@ impl Store {
         s.closed = true;
         for c in s.conversations.values().filter_map(Weak::upgrade) {
             c.end();
-            c.with(|d| d.participants.values().for_each(|p| p.end()));
         }
         for m in s.messages.values().filter_map(Weak::upgrade) {
             m.end();
+        }
+        for p in s.participants.values().filter_map(Weak::upgrade) {
+            p.end();
         }
         for u in s.users.values() {
             u.end();
@@ -203,14 +210,30 @@ impl Store {
         all.into_iter().map(|(_, h)| h).collect()
     }
 
-    /// Takes a conversation summary the app asked for (a lookup, a page): the object is
-    /// updated silently (its `ConversationAdded` comes from the listing or the joining).
-    pub fn summary(&self, link: &Link, j: &JoinedConversation) -> ConversationHandle {
+    /// The events of what an answer told (the driver's, in turn with the core's outputs): a
+    /// conversation read as the user's is listed (`ConversationAdded` the first time,
+    /// `ConversationUpdated` after), a read horizon set moves the conversation's.
+    pub fn apply(&self, link: &Link, update: Update) -> Vec<ClientEvent> {
+        let mut out = vec![];
         let mut s = self.lock();
-        let c = s.conversation(&j.conversation.sid);
-        c.update(|d| d.apply_summary(j));
-        s.participant(&c, &j.participant);
-        ConversationHandle::new(link, j.conversation.sid.clone(), c)
+        match update {
+            Update::Summaries(all) => {
+                for j in &all {
+                    s.listed(link, j, &mut out);
+                }
+            }
+            Update::Read {
+                conversation,
+                index,
+            } => {
+                // By unique name, or one the client holds no object for: nothing to update.
+                if let Some(c) = s.conversations.get(&conversation).and_then(Weak::upgrade) {
+                    let r = c.update(|d| d.set_read(index));
+                    s.updated(link, &c, r.into_iter().collect(), &mut out);
+                }
+            }
+        }
+        out
     }
 
     /// The one object of a message the app asked for, updated silently.
@@ -254,6 +277,27 @@ impl Store {
         })?;
         let psid = h.with(|p| p.participant.sid.clone());
         Some(participant_handle(link, psid, conversation.clone(), h))
+    }
+
+    /// Drops a participant the server no longer has (met only through a late event).
+    pub fn forget_participant(&self, conversation: &Sid, p: &Arc<ParticipantShared>) {
+        let s = self.lock();
+        if let Some(c) = s
+            .conversations
+            .get(conversation.as_str())
+            .and_then(Weak::upgrade)
+        {
+            let sid = p.with(|d| d.participant.sid.clone());
+            c.update(|d| {
+                if d.participants
+                    .get(sid.as_str())
+                    .is_some_and(|q| Arc::ptr_eq(q, p))
+                {
+                    d.participants.remove(sid.as_str());
+                }
+            });
+        }
+        p.end();
     }
 
     /// The one object of a user the app looked up; the client follows it from now on.
@@ -344,6 +388,13 @@ fn user_handle(link: &Link, identity: &str, shared: Arc<UserShared>) -> UserHand
     }
 }
 
+/// Unix time in ms.
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
 /// A participant known only from an ephemeral event, until the client reads the rest.
 fn partial_participant(conversation: &Sid, sid: Sid, identity: &str) -> Participant {
     Participant {
@@ -382,13 +433,27 @@ fn present(p: &Participant) -> Vec<ParticipantUpdateReason> {
 }
 
 impl Inner {
+    fn held(&self) -> usize {
+        self.conversations.len() + self.messages.len() + self.participants.len()
+    }
+
     fn sweep(&mut self) {
-        if self.conversations.len() + self.messages.len() < self.sweep_at {
+        if self.held() < self.sweep_at {
             return;
         }
         self.conversations.retain(|_, w| w.strong_count() > 0);
         self.messages.retain(|_, w| w.strong_count() > 0);
-        self.sweep_at = (2 * (self.conversations.len() + self.messages.len())).max(SWEEP_MIN);
+        self.participants.retain(|_, w| w.strong_count() > 0);
+        self.sweep_at = (2 * self.held()).max(SWEEP_MIN);
+    }
+
+    /// A participant object made: registered so the client's stop ends its streams.
+    fn made(&mut self, sid: &Sid, data: ParticipantData) -> Arc<ParticipantShared> {
+        let h = ParticipantShared::new(data);
+        self.sweep();
+        self.participants
+            .insert(sid.as_str().to_owned(), Arc::downgrade(&h));
+        h
     }
 
     fn conversation(&mut self, sid: &Sid) -> Arc<ConversationShared> {
@@ -435,11 +500,14 @@ impl Inner {
             });
             return (h, reasons);
         }
-        let h = ParticipantShared::new(ParticipantData {
-            participant: p.clone(),
-            typing: false,
-            partial: false,
-        });
+        let h = self.made(
+            &p.sid,
+            ParticipantData {
+                participant: p.clone(),
+                typing: false,
+                partial: false,
+            },
+        );
         c.update(|d| d.participants.insert(p.sid.as_str().to_owned(), h.clone()));
         (h, None)
     }
@@ -470,11 +538,14 @@ impl Inner {
         // A typer with no participant (an operator, say) is no one the app could be shown.
         let sid = sid?.clone();
         let conversation = c.with(|d| d.snapshot.sid.clone());
-        let h = ParticipantShared::new(ParticipantData {
-            participant: partial_participant(&conversation, sid.clone(), identity),
-            typing: false,
-            partial: true,
-        });
+        let h = self.made(
+            &sid,
+            ParticipantData {
+                participant: partial_participant(&conversation, sid.clone(), identity),
+                typing: false,
+                partial: true,
+            },
+        );
         c.update(|d| d.participants.insert(sid.as_str().to_owned(), h.clone()));
         let (link, fill, participant) = (link.clone(), h.clone(), sid.as_str().to_owned());
         tokio::spawn(async move {
@@ -482,18 +553,24 @@ impl Inner {
                 conversation: conversation.as_str().to_owned(),
                 participant,
             };
-            if let Ok(full) = link.call::<m::ParticipantGet>(asked).await {
-                fill.update(|d| {
+            match link.call::<m::ParticipantGet>(asked).await {
+                Ok(full) => fill.update(|d| {
                     if d.partial {
                         d.participant = full;
                         d.partial = false;
                     }
-                });
+                }),
+                // A late event of a participant that has left: it is no one now.
+                Err(e) if e.code == ErrorCode::NotFound.code() => {
+                    link.store.forget_participant(&conversation, &fill);
+                }
+                Err(_) => {}
             }
         });
         Some((sid, h))
     }
 
+    /// The object the client follows for a user, made or updated.
     fn user(&mut self, info: &UserInfo) -> (Arc<UserShared>, Vec<UserUpdateReason>) {
         if let Some(h) = self.users.get(&info.identity) {
             let reasons = h.update(|old| {
@@ -504,18 +581,13 @@ impl Inner {
             self.users.put(&info.identity, h.clone());
             return (h, reasons);
         }
-        let blank = UserInfo {
-            identity: info.identity.clone(),
-            friendly_name: None,
-            attributes: "{}".into(),
-            is_online: false,
-        };
-        let reasons = UserUpdateReason::between(&blank, info);
         let h = UserShared::new(info.clone());
         if let Some(dropped) = self.users.put(&info.identity, h.clone()) {
             dropped.emit(&UserEvent::Unsubscribed);
+            // No more comes of a user the client no longer follows.
+            dropped.end();
         }
-        (h, reasons)
+        (h, vec![])
     }
 
     fn handle(&self, link: &Link, c: &Arc<ConversationShared>) -> ConversationHandle {
@@ -629,6 +701,12 @@ impl Inner {
                 let c = self.conversation(&mem.conversation_sid);
                 let (fresh, reasons) = c.update(|d| {
                     let fresh = !d.announced || d.snapshot.status != ConversationStatus::Joined;
+                    if fresh {
+                        // A new participant: nothing read yet, notified by default, active now.
+                        d.set_read(None);
+                        d.set_level(NotificationLevel::Default);
+                        d.last_activity = d.last_activity.max(unix_ms());
+                    }
                     let mut r = mem
                         .conversation
                         .as_ref()
@@ -644,6 +722,11 @@ impl Inner {
                     let h = self.handle(link, &c);
                     tell(out, &c, ClientEvent::ConversationAdded(h.clone()));
                     tell(out, &c, ClientEvent::ConversationJoined(h));
+                    // Its counts and last message are read at once, and come as an update.
+                    let (link, sid) = (link.clone(), mem.conversation_sid.clone());
+                    tokio::spawn(async move {
+                        let _ = link.summary(sid.as_str()).await;
+                    });
                 } else {
                     self.updated(link, &c, reasons, out);
                 }
@@ -659,6 +742,14 @@ impl Inner {
                     was
                 });
                 self.updated(link, &c, vec![ConversationUpdateReason::Status], out);
+                // Nothing more comes of its participants either: their streams end, and a
+                // return meets new objects.
+                for p in c
+                    .update(|d| std::mem::take(&mut d.participants))
+                    .into_values()
+                {
+                    p.end();
+                }
                 let h = self.handle(link, &c);
                 if was == ConversationStatus::Joined {
                     tell(out, &c, ClientEvent::ConversationLeft(h.clone()));
@@ -743,7 +834,12 @@ impl Inner {
             EventBody::TypingStarted(t) => self.typing(link, &t, true, out),
             EventBody::TypingEnded(t) => self.typing(link, &t, false, out),
             EventBody::UserUpdated(u) => {
-                let (h, reasons) = self.user(&u);
+                let (h, reasons) = match self.users.get(&u.identity) {
+                    Some(_) => self.user(&u),
+                    // One the client does not follow is not taken in (strangers' presence
+                    // would push out the users the app looked up); what changed is unknown.
+                    None => (UserShared::new(u.clone()), UserUpdateReason::all()),
+                };
                 if reasons.is_empty() {
                     return;
                 }

@@ -31,6 +31,15 @@ impl UserUpdateReason {
         }
     }
 
+    /// Every reason: for a user the client did not follow, what changed is unknown.
+    pub(crate) fn all() -> Vec<UserUpdateReason> {
+        vec![
+            UserUpdateReason::FriendlyName,
+            UserUpdateReason::Attributes,
+            UserUpdateReason::ReachabilityOnline,
+        ]
+    }
+
     /// The reasons `next` differs from `old` for.
     pub(crate) fn between(old: &UserInfo, next: &UserInfo) -> Vec<UserUpdateReason> {
         let mut r = vec![];

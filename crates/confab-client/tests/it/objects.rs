@@ -35,7 +35,14 @@ async fn every_entity_is_one_object_updated_in_place_with_its_own_events_and_rea
         c.realtime.typing_timeout = Duration::from_millis(300);
     })
     .await;
-    let (alice, mut a_ev) = ready(&server, "alice").await;
+    // Alice follows one user at most.
+    let mut one_user = options(server.addr());
+    one_user.cache_capacity = 1;
+    let (alice, mut a_ev) = confab_client::Client::new(server.token("alice"), one_user);
+    until(&mut a_ev, |e| {
+        matches!(e, E::StateChanged(confab_client::ClientState::Initialized))
+    })
+    .await;
     let (bob, mut b_ev) = ready(&server, "bob").await;
 
     // Joining: the conversation is added, then joined, as one object.
@@ -113,6 +120,11 @@ async fn every_entity_is_one_object_updated_in_place_with_its_own_events_and_rea
     let mut b_in = b.events();
     b.set_last_read(two.index).await.unwrap();
     assert_eq!(
+        b.last_read_message_index(),
+        Some(two.index),
+        "the answer moves the object's horizon, before the event comes"
+    );
+    assert_eq!(
         next(&mut p_ev).await,
         ParticipantEvent::Updated(vec![PR::LastReadMessageIndex])
     );
@@ -146,6 +158,16 @@ async fn every_entity_is_one_object_updated_in_place_with_its_own_events_and_rea
     assert_eq!(u.friendly_name().as_deref(), Some("Bobby"));
     assert!(u.is_subscribed());
     assert_eq!(u.update_friendly_name("x").await.unwrap_err().code, 20403);
+    // Following alice herself leaves no room for bob: his object stops, and says so.
+    let me = alice.own_user().await.unwrap();
+    assert_eq!(next(&mut u_ev).await, UserEvent::Unsubscribed);
+    ends(u_ev).await;
+    assert!(!u.is_subscribed() && me.is_subscribed());
+    assert_eq!(alice.subscribed_users(), std::slice::from_ref(&me));
+
+    // Bob's view of alice's participant ends when bob is no longer in the conversation.
+    let alice_on_bobs = b.participant_by_identity("alice").await.unwrap().unwrap();
+    let alice_on_bobs = alice_on_bobs.events();
 
     // Leaving: the participant's stream says so; bob's conversation is no longer his.
     b.leave().await.unwrap();
@@ -165,14 +187,19 @@ async fn every_entity_is_one_object_updated_in_place_with_its_own_events_and_rea
     );
     assert_eq!(b.status(), ConversationStatus::NotParticipating);
     assert!(bob.conversations().is_empty());
+    ends(alice_on_bobs).await;
+    ends(p_ev).await;
 
     // Every object's streams end with the client, and later ones end at once.
-    let held = m.events();
+    let m2 = a.message(two.sid.as_str()).await.unwrap();
+    let mine = a.participant_by_identity("alice").await.unwrap().unwrap();
+    let held = [m2.events(), m.events()];
+    let (mine_ev, me_ev) = (mine.events(), me.events());
     alice.shutdown().await;
-    for stream in [held, m.events()] {
+    for stream in held.into_iter().chain([m2.events()]) {
         ends(stream).await;
     }
-    ends(u_ev).await;
-    ends(p_ev).await;
+    ends(mine_ev).await;
+    ends(me_ev).await;
     ends(a_in).await;
 }
