@@ -42,6 +42,7 @@ impl From<StoreError> for DomainError {
             StoreError::NotFound(what) => DomainError::not_found(what),
             StoreError::Conflict(m) => DomainError::new(ErrorCode::Conflict, m),
             e @ StoreError::NotParticipant(_) => DomainError::forbidden(e.to_string()),
+            StoreError::Unattachable(m) => DomainError::new(ErrorCode::InvalidParameter, m),
             e @ StoreError::TooManyParticipants(_) => {
                 DomainError::new(ErrorCode::TooManyParticipants, e.to_string())
             }

@@ -148,6 +148,8 @@ impl Domain {
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
             op_id: input.op_id,
             participant_only: admitted_in.is_some(),
+            // No input names media yet: the media service (issue 23) brings it.
+            media: vec![],
         };
         Ok(self.store().add_message(service.as_str(), new).await?)
     }

@@ -22,6 +22,7 @@ fn message(body_bytes: usize) -> Message {
         participant_sid: Some(Sid::from_random(SidKind::Participant, [5; 16])),
         date_created: 1_764_000_000_000,
         date_updated: 1_764_000_000_000,
+        media: None,
     }
 }
 

@@ -179,6 +179,65 @@ pub struct Message {
     pub date_created: Millis,
     /// Last change.
     pub date_updated: Millis,
+    /// The files attached to it, in the order given; `None` for a text message. Absent from
+    /// a frame when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<Vec<MessageMedia>>,
+}
+
+/// A file attached to a message, as the message lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageMedia {
+    /// `ME…`
+    pub sid: Sid,
+    /// `media` (an attachment), `body` or `history` (an email's).
+    pub category: String,
+    /// Its MIME type, as the uploader said.
+    pub content_type: String,
+    /// Its file name, if the uploader gave one.
+    pub filename: Option<String>,
+    /// Its size in bytes.
+    pub size: i64,
+}
+
+/// An uploaded file: the record of its bytes, attached to one message or waiting to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Media {
+    /// `ME…`
+    pub sid: Sid,
+    /// The service it belongs to.
+    pub service_sid: Sid,
+    /// The conversation of its message, once attached.
+    pub conversation_sid: Option<Sid>,
+    /// Its message, once attached.
+    pub message_sid: Option<Sid>,
+    /// Who uploaded it (an identity, or `system` for the app backend).
+    pub author: String,
+    /// `media`, `body` or `history`.
+    pub category: String,
+    /// Its MIME type, as the uploader said.
+    pub content_type: String,
+    /// Its file name, if the uploader gave one.
+    pub filename: Option<String>,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Upload time.
+    pub date_created: Millis,
+    /// Last change (its attaching).
+    pub date_updated: Millis,
+}
+
+impl Media {
+    /// How its message lists it.
+    pub fn listed(&self) -> MessageMedia {
+        MessageMedia {
+            sid: self.sid.clone(),
+            category: self.category.clone(),
+            content_type: self.content_type.clone(),
+            filename: self.filename.clone(),
+            size: self.size,
+        }
+    }
 }
 
 /// The scope of a role.

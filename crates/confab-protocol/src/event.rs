@@ -187,6 +187,35 @@ mod tests {
     use crate::sid::SidKind;
 
     #[test]
+    fn a_message_names_media_only_when_it_has_some() {
+        use crate::entity::MessageMedia;
+        let mut m = Message {
+            sid: Sid::from_random(SidKind::Message, [1; 16]),
+            conversation_sid: Sid::from_random(SidKind::Conversation, [2; 16]),
+            index: 0,
+            author: "alice".into(),
+            body: None,
+            attributes: "{}".into(),
+            participant_sid: None,
+            date_created: 1,
+            date_updated: 1,
+            media: None,
+        };
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(!text.contains("media"), "{text}");
+        m.media = Some(vec![MessageMedia {
+            sid: Sid::from_random(SidKind::Media, [3; 16]),
+            category: "media".into(),
+            content_type: "image/png".into(),
+            filename: Some("cat.png".into()),
+            size: 1 << 40,
+        }]);
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(text.contains(r#""sid":"ME03030303"#), "{text}");
+        assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), m);
+    }
+
+    #[test]
     fn event_frame_round_trips() {
         let m = Message {
             sid: Sid::from_random(SidKind::Message, [1; 16]),
@@ -198,6 +227,7 @@ mod tests {
             participant_sid: None,
             date_created: 1,
             date_updated: 2,
+            media: None,
         };
         let body = EventBody::MessageAdded(m);
         let bytes = encode_event("CHx", Some(7), &body);

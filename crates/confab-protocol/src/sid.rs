@@ -22,6 +22,8 @@ pub enum SidKind {
     User,
     /// `RL`: a role.
     Role,
+    /// `ME`: a media file.
+    Media,
 }
 
 impl SidKind {
@@ -36,6 +38,7 @@ impl SidKind {
             SidKind::Message => "IM",
             SidKind::User => "US",
             SidKind::Role => "RL",
+            SidKind::Media => "ME",
         }
     }
 }

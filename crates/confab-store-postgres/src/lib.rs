@@ -12,6 +12,7 @@
 
 mod common;
 mod conversations;
+mod media;
 mod messages;
 mod participants;
 mod rows;
@@ -22,7 +23,10 @@ use std::future::Future;
 use std::str::FromStr;
 
 use async_trait::async_trait;
-use confab_protocol::entity::{Conversation, Message, Participant, Role, Service, User};
+use confab_protocol::entity::{
+    Conversation, Media, Message, Millis, Participant, Role, Service, User,
+};
+use confab_protocol::sid::Sid;
 use confab_store::*;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
@@ -34,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_log_retention.sql"),
     include_str!("../migrations/0003_activity.sql"),
     include_str!("../migrations/0004_append_order.sql"),
+    include_str!("../migrations/0005_media.sql"),
 ];
 
 /// How to reach the database.
@@ -677,6 +682,23 @@ impl Store for PgStore {
         identities: &[String],
     ) -> StoreResult<Vec<(String, i64)>> {
         read!(self, |c| common::user_heads(c, service, identities))
+    }
+
+    async fn add_media(&self, service: &str, new: NewMedia) -> StoreResult<Media> {
+        let n = &new;
+        write_tx!(self, |c| media::add(c, service, n.clone()))
+    }
+
+    async fn media(&self, service: &str, sid: &str) -> StoreResult<Option<Media>> {
+        read!(self, |c| media::find(c, service, sid))
+    }
+
+    async fn condemn_media(&self, now: Millis, limit: u32) -> StoreResult<Vec<SweptMedia>> {
+        write_tx!(self, |c| media::condemn(c, now, limit))
+    }
+
+    async fn forget_media(&self, sids: &[Sid]) -> StoreResult<()> {
+        write_tx!(self, |c| media::forget(c, sids))
     }
 
     async fn conversation_log(

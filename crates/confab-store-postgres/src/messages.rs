@@ -61,6 +61,7 @@ pub(crate) async fn add(
     if new.participant_only && participant_sid.is_none() {
         return Err(StoreError::NotParticipant(new.author));
     }
+    let media = crate::media::attachable(c, service, &new).await?;
     let row = sqlx::query(
         "UPDATE conversations SET last_seq = last_seq + 1, last_message_index = last_message_index + 1, \
          messages_count = messages_count + 1, last_message_at = GREATEST(coalesce(last_message_at, 0), $2) \
@@ -85,10 +86,17 @@ pub(crate) async fn add(
         participant_sid,
         date_created: new.date_created,
         date_updated: new.date_updated,
+        media: (!media.is_empty()).then(|| media.iter().map(|(_, l)| l.clone()).collect()),
+    };
+    let listed = match &m.media {
+        Some(list) => {
+            Some(serde_json::to_string(list).map_err(|e| StoreError::Backend(e.to_string()))?)
+        }
+        None => None,
     };
     let id: i64 = sqlx::query(
         "INSERT INTO messages (sid, conversation_id, idx, author, body, attributes, participant_sid, op_id, \
-         date_created, date_updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+         date_created, date_updated, media) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(m.sid.as_str())
     .bind(conv.id)
@@ -100,10 +108,12 @@ pub(crate) async fn add(
     .bind(&new.op_id)
     .bind(m.date_created)
     .bind(m.date_updated)
+    .bind(listed)
     .fetch_one(&mut *c)
     .await
     .and_then(|r| r.try_get(0))
     .map_err(backend)?;
+    crate::media::attach(c, &media, &m.conversation_sid, &m.sid, m.date_created).await?;
     let event = append_conversation_event(
         c,
         conv.id,

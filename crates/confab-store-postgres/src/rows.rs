@@ -126,7 +126,7 @@ pub(crate) fn participant_at(
 }
 
 pub(crate) const MESSAGE_COLS: &str =
-    "id, idx, sid, author, body, attributes, participant_sid, date_created, date_updated";
+    "id, idx, sid, author, body, attributes, participant_sid, date_created, date_updated, media";
 
 /// A message with its row id.
 pub(crate) fn message(r: &PgRow, conversation_sid: &Sid) -> sqlx::Result<(i64, Message)> {
@@ -143,6 +143,9 @@ pub(crate) fn message(r: &PgRow, conversation_sid: &Sid) -> sqlx::Result<(i64, M
             participant_sid: participant.map(Sid::from_trusted),
             date_created: r.try_get(7)?,
             date_updated: r.try_get(8)?,
+            media: r
+                .try_get::<Option<String>, _>(9)?
+                .and_then(|j| serde_json::from_str(&j).ok()),
         },
     ))
 }

@@ -11,6 +11,7 @@ mod checkpoint;
 mod common;
 mod conversations;
 mod handoff;
+mod media;
 mod messages;
 mod participants;
 mod reader;
@@ -24,7 +25,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use confab_protocol::entity::{Conversation, Message, Participant, Role, Service, User};
+use confab_protocol::entity::{
+    Conversation, Media, Message, Millis, Participant, Role, Service, User,
+};
+use confab_protocol::sid::Sid;
 use confab_store::*;
 use rusqlite::{Connection, OpenFlags};
 
@@ -625,6 +629,29 @@ impl Store for SqliteStore {
         self.readers
             .read(move |c| common::user_heads(c, &service, &identities))
             .await
+    }
+
+    async fn add_media(&self, service: &str, new: NewMedia) -> StoreResult<Media> {
+        let service = service.to_owned();
+        self.writer
+            .write(move |c| media::add(c, &service, new))
+            .await
+    }
+
+    async fn media(&self, service: &str, sid: &str) -> StoreResult<Option<Media>> {
+        let (s, sid) = (service.to_owned(), sid.to_owned());
+        self.readers.read(move |c| media::find(c, &s, &sid)).await
+    }
+
+    async fn condemn_media(&self, now: Millis, limit: u32) -> StoreResult<Vec<SweptMedia>> {
+        self.writer
+            .write(move |c| media::condemn(c, now, limit))
+            .await
+    }
+
+    async fn forget_media(&self, sids: &[Sid]) -> StoreResult<()> {
+        let sids = sids.to_vec();
+        self.writer.write(move |c| media::forget(c, &sids)).await
     }
 
     async fn conversation_log(

@@ -40,6 +40,7 @@ pub(crate) fn add(
     if new.participant_only && participant_sid.is_none() {
         return Err(StoreError::NotParticipant(new.author));
     }
+    let media = crate::media::attachable(conn, service, &new)?;
     // The writer is the only one changing rows, so the counters read above are the ones this
     // update moves on from: no RETURNING (it would run as a trigger with a statement journal
     // and a temporary table, for every message).
@@ -60,10 +61,17 @@ pub(crate) fn add(
         participant_sid,
         date_created: new.date_created,
         date_updated: new.date_updated,
+        media: (!media.is_empty()).then(|| media.iter().map(|(_, l)| l.clone()).collect()),
+    };
+    let listed = match &m.media {
+        Some(list) => {
+            Some(serde_json::to_string(list).map_err(|e| StoreError::Backend(e.to_string()))?)
+        }
+        None => None,
     };
     conn.prepare_cached(
             "INSERT INTO messages (sid, conversation_id, idx, author, body, attributes, participant_sid, op_id, \
-             date_created, date_updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             date_created, date_updated, media) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .and_then(|mut s| {
             s.execute(
@@ -77,11 +85,13 @@ pub(crate) fn add(
                     m.participant_sid.as_ref().map(Sid::as_str),
                     new.op_id,
                     m.date_created,
-                    m.date_updated
+                    m.date_updated,
+                    listed
                 ])
         })
         .map_err(backend)?;
     let id = conn.last_insert_rowid();
+    crate::media::attach(conn, &media, &m.conversation_sid, &m.sid, m.date_created)?;
     let event = append_conversation_event(
         conn,
         conv.id,

@@ -112,7 +112,7 @@ pub(crate) fn participant_at(
 pub(crate) const CONVERSATION_COL_COUNT: usize = 14;
 
 pub(crate) const MESSAGE_COLS: &str =
-    "id, idx, sid, author, body, attributes, participant_sid, date_created, date_updated";
+    "id, idx, sid, author, body, attributes, participant_sid, date_created, date_updated, media";
 
 /// A message with its row id (first) and `index` (the key of its pages).
 pub(crate) fn message(
@@ -132,6 +132,9 @@ pub(crate) fn message(
                 participant_sid: participant.map(Sid::from_trusted),
                 date_created: r.get(7)?,
                 date_updated: r.get(8)?,
+                media: r
+                    .get::<_, Option<String>>(9)?
+                    .and_then(|j| serde_json::from_str(&j).ok()),
             },
         ))
     }

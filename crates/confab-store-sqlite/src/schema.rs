@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_log_retention.sql"),
     include_str!("../migrations/0004_activity.sql"),
     include_str!("../migrations/0005_append_order.sql"),
+    include_str!("../migrations/0006_media.sql"),
 ];
 
 /// Brings the schema up to date.

@@ -21,7 +21,10 @@ pub mod patch;
 mod types;
 
 use async_trait::async_trait;
-use confab_protocol::entity::{Conversation, Message, Participant, Role, Service, User};
+use confab_protocol::entity::{
+    Conversation, Media, Message, Millis, Participant, Role, Service, User,
+};
+use confab_protocol::sid::Sid;
 
 pub use error::StoreError;
 pub use page::{Cursor, Order, Page, PageRequest};
@@ -279,6 +282,19 @@ pub trait Store: Send + Sync + 'static {
         conversation: &str,
         page: &PageRequest,
     ) -> StoreResult<Page<Message>>;
+
+    /// Records an upload, unattached until a message takes it ([`NewMessage::media`]).
+    async fn add_media(&self, service: &str, new: NewMedia) -> StoreResult<Media>;
+    /// Fetches a media record by SID.
+    async fn media(&self, service: &str, sid: &str) -> StoreResult<Option<Media>>;
+    /// Condemns the media whose bytes are to go (attached to a message that no longer exists,
+    /// removed or with its conversation deleted; or never attached and expired by `now`: such
+    /// an upload can no longer be attached) and returns at most `limit` of all condemned ones.
+    /// They stay condemned, and are returned again, until [`Store::forget_media`]: a crash
+    /// between deleting bytes and forgetting records only repeats work.
+    async fn condemn_media(&self, now: Millis, limit: u32) -> StoreResult<Vec<SweptMedia>>;
+    /// Forgets condemned media records whose bytes are gone.
+    async fn forget_media(&self, sids: &[Sid]) -> StoreResult<()>;
 
     /// Reads a conversation's log after `after_seq`, at most `limit` rows, in `seq` order.
     async fn conversation_log(

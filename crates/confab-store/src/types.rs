@@ -140,6 +140,40 @@ pub struct NewMessage {
     /// that a permission checked a moment before cannot outlive the membership it rests on.
     /// Without one the write fails with [`crate::StoreError::NotParticipant`].
     pub participant_only: bool,
+    /// Uploaded media (`ME…`) the message takes, in order: each must be unattached, neither
+    /// expired by `date_created` nor condemned, and the author's own upload when
+    /// `participant_only`; checked inside the write, so two messages never take the same file.
+    pub media: Vec<Sid>,
+}
+
+/// An upload to record ([`crate::Store::add_media`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMedia {
+    /// `ME…`, chosen by the caller (its bytes are stored under it already).
+    pub sid: Sid,
+    /// Who uploaded it.
+    pub author: String,
+    /// `media`, `body` or `history`.
+    pub category: String,
+    /// Its MIME type, as the uploader said.
+    pub content_type: String,
+    /// Its file name, if given.
+    pub filename: Option<String>,
+    /// Its size in bytes.
+    pub size: i64,
+    /// Upload time.
+    pub date_created: Millis,
+    /// If no message has taken it by then, it is swept (record and bytes).
+    pub expires: Millis,
+}
+
+/// A media file whose bytes are to go ([`crate::Store::condemn_media`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SweptMedia {
+    /// Its service.
+    pub service_sid: Sid,
+    /// `ME…`
+    pub sid: Sid,
 }
 
 /// Changes to a conversation; `None` leaves a field as it is, `Some(None)` clears it.

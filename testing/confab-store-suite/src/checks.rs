@@ -998,3 +998,166 @@ pub async fn a_participants_only_message_from_anyone_else_changes_nothing(store:
     assert_eq!(added.index, 0, "the refused message took no index");
     assert!(added.participant_sid.is_some());
 }
+
+pub async fn media_goes_with_its_message_and_is_condemned_when_it_is_gone(store: Arc<dyn Store>) {
+    let service = account(&*store).await;
+    let s = service.as_str();
+    let conv = new_conversation(&*store, &service).await;
+    store
+        .add_participant(s, participant(&conv, "alice"), &LIMITS)
+        .await
+        .unwrap();
+    let add = |m: NewMedia| {
+        let store = store.clone();
+        async move { store.add_media(s, m).await.unwrap() }
+    };
+    let (one, bobs, stale, four) = (
+        add(media("alice", 1000)).await,
+        add(media("bob", 1000)).await,
+        add(media("alice", 10)).await,
+        add(media("alice", 1000)).await,
+    );
+    assert_eq!(one.size, 5_000_000_000, "sizes are 64-bit");
+    assert_eq!(
+        store.media(s, one.sid.as_str()).await.unwrap(),
+        Some(one.clone())
+    );
+    assert_eq!(
+        store
+            .media(sid(SidKind::Service).as_ref(), one.sid.as_str())
+            .await
+            .unwrap(),
+        None,
+        "another service's"
+    );
+
+    // Refused, each for its reason, and nothing changes.
+    let before = store.conversation(s, conv.as_str()).await.unwrap();
+    let refused = |media: Vec<Sid>, participant_only: bool| {
+        let mut m = message(&conv, "alice", "look");
+        m.media = media;
+        m.participant_only = participant_only;
+        let store = store.clone();
+        async move {
+            match store.add_message(s, m).await {
+                Err(StoreError::Unattachable(why)) => why,
+                other => panic!("refused, not {other:?}"),
+            }
+        }
+    };
+    assert!(
+        refused(vec![one.sid.clone(), bobs.sid.clone()], true)
+            .await
+            .contains("another user")
+    );
+    assert!(
+        refused(vec![stale.sid.clone()], true)
+            .await
+            .contains("expired")
+    );
+    assert!(
+        refused(vec![one.sid.clone(), one.sid.clone()], true)
+            .await
+            .contains("twice")
+    );
+    assert!(
+        refused(vec![sid(SidKind::Media)], false)
+            .await
+            .contains("does not exist")
+    );
+    assert_eq!(store.conversation(s, conv.as_str()).await.unwrap(), before);
+    assert_eq!(
+        store.media(s, one.sid.as_str()).await.unwrap(),
+        Some(one.clone())
+    );
+
+    // Taken, in the order named; the message lists them wherever it is read.
+    let mut m = message(&conv, "alice", "look");
+    m.media = vec![four.sid.clone(), one.sid.clone()];
+    m.participant_only = true;
+    let msg = store.add_message(s, m).await.unwrap().value;
+    let listed = Some(vec![four.listed(), one.listed()]);
+    assert_eq!(msg.media, listed);
+    let read = store
+        .message(s, conv.as_str(), msg.sid.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.media, listed);
+    let first = PageRequest {
+        size: 10,
+        order: Order::Asc,
+        cursor: None,
+    };
+    let page = store.list_messages(s, conv.as_str(), &first).await.unwrap();
+    assert_eq!(page.items[0].media, listed);
+    let attached = store.media(s, one.sid.as_str()).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            attached.message_sid.as_ref(),
+            attached.conversation_sid.as_ref()
+        ),
+        (Some(&msg.sid), Some(&conv))
+    );
+    assert!(
+        refused(vec![one.sid.clone()], true)
+            .await
+            .contains("another message")
+    );
+    let text = store
+        .add_message(s, message(&conv, "alice", "plain"))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(text.media, None);
+
+    // Expired unattached: condemned, and no message can take it any more.
+    let condemned = |now: i64| {
+        let (store, service) = (store.clone(), service.clone());
+        async move {
+            store
+                .condemn_media(now, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| {
+                    assert_eq!(m.service_sid, service);
+                    m.sid
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(condemned(20).await, std::slice::from_ref(&stale.sid));
+    // The removed message's media are condemned too; all stay so until forgotten.
+    store
+        .remove_message(s, conv.as_str(), msg.sid.as_str())
+        .await
+        .unwrap();
+    // In the order they were uploaded.
+    assert_eq!(
+        condemned(20).await,
+        [one.sid.clone(), stale.sid.clone(), four.sid.clone()]
+    );
+    store
+        .forget_media(&[stale.sid.clone(), one.sid.clone(), four.sid.clone()])
+        .await
+        .unwrap();
+    assert!(condemned(20).await.is_empty());
+    assert_eq!(store.media(s, one.sid.as_str()).await.unwrap(), None);
+
+    // A deleted conversation's media go the same way; forgetting spares what is not condemned.
+    let mut backend = message(&conv, "system", "from the backend");
+    backend.media = vec![bobs.sid.clone()];
+    store.add_message(s, backend).await.unwrap();
+    let kept = add(media("alice", 1000)).await;
+    store
+        .forget_media(std::slice::from_ref(&kept.sid))
+        .await
+        .unwrap();
+    assert!(
+        store.media(s, kept.sid.as_str()).await.unwrap().is_some(),
+        "not condemned"
+    );
+    store.delete_conversation(s, conv.as_str()).await.unwrap();
+    assert_eq!(condemned(20).await, std::slice::from_ref(&bobs.sid));
+}

@@ -54,6 +54,7 @@ macro_rules! conformance_tests {
             recent_conversations_follow_activity_and_counts,
             access_facts_are_the_rows_read_one_at_a_time,
             a_participants_only_message_from_anyone_else_changes_nothing,
+            media_goes_with_its_message_and_is_condemned_when_it_is_gone,
         );
     };
     (@each $make:path, $($name:ident),* $(,)?) => {
@@ -170,6 +171,21 @@ pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
         date_updated: 30,
         op_id: None,
         participant_only: false,
+        media: vec![],
+    }
+}
+
+/// An upload by `author`, unattached until `expires`.
+pub fn media(author: &str, expires: i64) -> NewMedia {
+    NewMedia {
+        sid: sid(SidKind::Media),
+        author: author.to_owned(),
+        category: "media".into(),
+        content_type: "image/png".into(),
+        filename: Some("cat.png".into()),
+        size: 5_000_000_000,
+        date_created: 5,
+        expires,
     }
 }
 

@@ -275,6 +275,7 @@ impl World {
             participant_sid: None,
             date_created: 1,
             date_updated: 1,
+            media: None,
         };
         self.commit(&sid, EventBody::MessageAdded(m), None);
     }

@@ -1,0 +1,29 @@
+-- Media: the records of uploaded files. A record outlives its message (no foreign key): the
+-- sweeper condemns records whose message is gone or that expired unattached (a condemned
+-- upload can no longer be attached), deletes their bytes, then the records, so a crash
+-- between the steps never leaves bytes no record names, nor a message naming deleted bytes.
+CREATE TABLE media (
+    id              INTEGER PRIMARY KEY,
+    sid             TEXT NOT NULL UNIQUE,
+    -- Not a foreign key: a deleted service's media is still swept.
+    service_sid     TEXT NOT NULL,
+    author          TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    content_type    TEXT NOT NULL,
+    filename        TEXT,
+    size            INTEGER NOT NULL,
+    conversation_sid TEXT,
+    message_sid     TEXT,
+    -- An unattached upload is swept after this (unix ms).
+    expires         INTEGER NOT NULL,
+    condemned       INTEGER NOT NULL DEFAULT 0,
+    date_created    INTEGER NOT NULL,
+    date_updated    INTEGER NOT NULL
+);
+CREATE INDEX media_by_message ON media(message_sid) WHERE message_sid IS NOT NULL;
+CREATE INDEX media_unattached ON media(expires) WHERE message_sid IS NULL;
+CREATE INDEX media_condemned ON media(id) WHERE condemned = 1;
+
+-- A message's media as it lists them (JSON), NULL for a text message: media is immutable, so
+-- reading a message needs no join.
+ALTER TABLE messages ADD COLUMN media TEXT;
