@@ -200,7 +200,8 @@ pub struct MessageMedia {
     pub size: i64,
 }
 
-/// An uploaded file: the record of its bytes, attached to one message or waiting to be.
+/// An uploaded file: the record of its bytes, attached to one message or waiting to be (until
+/// it expires, or its message goes, and it is swept).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Media {
     /// `ME…`

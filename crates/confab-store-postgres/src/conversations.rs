@@ -244,6 +244,7 @@ pub(crate) async fn delete(
             .await?,
         );
     }
+    crate::media::condemn_of("conversation_sid", c, conv.sid.as_str()).await?;
     sqlx::query("DELETE FROM conversations WHERE id = $1")
         .bind(row.id)
         .execute(&mut *c)

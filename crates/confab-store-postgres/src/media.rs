@@ -8,7 +8,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
 
 use crate::common;
-use crate::rows::backend;
+use crate::rows::{backend, unique_violation};
 
 const MEDIA_COLS: &str = "sid, service_sid, conversation_sid, message_sid, author, category, \
      content_type, filename, size, date_created, date_updated";
@@ -47,7 +47,7 @@ pub(crate) async fn add(c: &mut PgConnection, service: &str, new: NewMedia) -> S
     .bind(new.date_created)
     .execute(&mut *c)
     .await
-    .map_err(backend)?;
+    .map_err(|e| unique_violation(e, "media with this SID exists"))?;
     Ok(Media {
         sid: new.sid,
         service_sid: Sid::from_trusted(service.to_owned()),
@@ -81,13 +81,28 @@ pub(crate) async fn find(
 
 /// The media a new message takes, each checked (see [`NewMessage::media`]) and locked until
 /// the transaction ends, so that no other message takes it meanwhile nor the sweep condemns
-/// it: row ids and how the message lists them.
+/// it (the sweep condemns only unattached rows, checked again once this commits): row ids and
+/// how the message lists them.
 pub(crate) async fn attachable(
     c: &mut PgConnection,
     service: &str,
     new: &NewMessage,
 ) -> StoreResult<Vec<(i64, MessageMedia)>> {
     let mut out: Vec<(i64, MessageMedia)> = Vec::with_capacity(new.media.len());
+    if new.media.is_empty() {
+        return Ok(out);
+    }
+    // Locked together in one order (by SID), so that two messages naming the same files in
+    // different orders never wait on each other.
+    let named: Vec<&str> = new.media.iter().map(Sid::as_str).collect();
+    sqlx::query(
+        "SELECT id FROM media WHERE service_sid = $1 AND sid = ANY($2) ORDER BY sid FOR UPDATE",
+    )
+    .bind(service)
+    .bind(&named)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(backend)?;
     for sid in &new.media {
         if out.iter().any(|(_, l)| l.sid == *sid) {
             return Err(StoreError::Unattachable(format!(
@@ -96,7 +111,7 @@ pub(crate) async fn attachable(
         }
         let row = sqlx::query(
             "SELECT id, author, category, content_type, filename, size, message_sid, expires, \
-             condemned FROM media WHERE service_sid = $1 AND sid = $2 FOR UPDATE",
+             condemned FROM media WHERE service_sid = $1 AND sid = $2",
         )
         .bind(service)
         .bind(sid.as_str())
@@ -168,15 +183,32 @@ pub(crate) async fn attach(
     Ok(())
 }
 
+/// Condemns the media of what is being deleted: a message (`message_sid`), a conversation
+/// (`conversation_sid`) or a service (`service_sid`).
+pub(crate) async fn condemn_of(
+    column: &'static str,
+    c: &mut PgConnection,
+    sid: &str,
+) -> StoreResult<()> {
+    sqlx::query(&format!(
+        "UPDATE media SET condemned = TRUE WHERE {column} = $1 AND NOT condemned"
+    ))
+    .bind(sid)
+    .execute(&mut *c)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(crate) async fn condemn(
     c: &mut PgConnection,
     now: i64,
     limit: u32,
 ) -> StoreResult<Vec<SweptMedia>> {
+    // Unattached only: a row a message takes meanwhile no longer matches when PostgreSQL
+    // checks it again after that message's commit.
     sqlx::query(
-        "UPDATE media SET condemned = TRUE WHERE NOT condemned AND ( \
-           (message_sid IS NULL AND expires <= $1) \
-           OR (message_sid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.sid = media.message_sid)))",
+        "UPDATE media SET condemned = TRUE WHERE NOT condemned AND message_sid IS NULL AND expires <= $1",
     )
     .bind(now)
     .execute(&mut *c)

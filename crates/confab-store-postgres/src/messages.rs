@@ -238,12 +238,16 @@ pub(crate) async fn remove(
         .execute(&mut *c)
         .await
         .map_err(backend)?;
+    if m.media.is_some() {
+        crate::media::condemn_of("message_sid", c, m.sid.as_str()).await?;
+    }
     sqlx::query("UPDATE conversations SET messages_count = messages_count - 1 WHERE id = $1")
         .bind(conv_id)
         .execute(&mut *c)
         .await
         .map_err(backend)?;
     m.body = None;
+    m.media = None;
     m.attributes = "{}".into();
     m.date_updated = now;
     let event = log_next(

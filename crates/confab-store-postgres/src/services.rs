@@ -78,6 +78,7 @@ pub(crate) async fn delete(c: &mut PgConnection, sid: &str) -> StoreResult<()> {
                 .into(),
         ));
     }
+    crate::media::condemn_of("service_sid", c, sid).await?;
     for sql in [
         "DELETE FROM conversations WHERE service_id = $1",
         "DELETE FROM users WHERE service_id = $1",

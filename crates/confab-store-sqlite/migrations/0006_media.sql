@@ -1,7 +1,8 @@
--- Media: the records of uploaded files. A record outlives its message (no foreign key): the
--- sweeper condemns records whose message is gone or that expired unattached (a condemned
--- upload can no longer be attached), deletes their bytes, then the records, so a crash
--- between the steps never leaves bytes no record names, nor a message naming deleted bytes.
+-- Media: the records of uploaded files. Deleting a message, a conversation or a service
+-- condemns its media in the same transaction, and the sweeper condemns uploads that expired
+-- unattached (a condemned upload can no longer be attached); it then deletes their bytes, then
+-- the records, so a crash between those steps only repeats work. No foreign key: the records
+-- outlive what they belonged to until swept.
 CREATE TABLE media (
     id              INTEGER PRIMARY KEY,
     sid             TEXT NOT NULL UNIQUE,
@@ -21,6 +22,8 @@ CREATE TABLE media (
     date_updated    INTEGER NOT NULL
 );
 CREATE INDEX media_by_message ON media(message_sid) WHERE message_sid IS NOT NULL;
+CREATE INDEX media_by_conversation ON media(conversation_sid) WHERE conversation_sid IS NOT NULL;
+CREATE INDEX media_by_service ON media(service_sid);
 CREATE INDEX media_unattached ON media(expires) WHERE message_sid IS NULL;
 CREATE INDEX media_condemned ON media(id) WHERE condemned = 1;
 

@@ -229,6 +229,7 @@ pub(crate) fn delete(
             now,
         )?);
     }
+    crate::media::condemn_of("conversation_sid", conn, c.sid.as_str())?;
     conn.execute("DELETE FROM conversations WHERE id = ?1", [row.id])
         .map_err(backend)?;
     Ok(Committed { value: c, events })

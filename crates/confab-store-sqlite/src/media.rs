@@ -7,7 +7,7 @@ use confab_store::{NewMedia, NewMessage, StoreError, StoreResult, SweptMedia};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::common;
-use crate::rows::backend;
+use crate::rows::{self, backend};
 
 const MEDIA_COLS: &str = "m.sid, m.service_sid, m.conversation_sid, m.message_sid, m.author, m.category, \
      m.content_type, m.filename, m.size, m.date_created, m.date_updated";
@@ -48,7 +48,7 @@ pub(crate) fn add(conn: &Connection, service: &str, new: NewMedia) -> StoreResul
             new.date_created
         ])
     })
-    .map_err(backend)?;
+    .map_err(|e| rows::unique_violation(e, "media with this SID exists"))?;
     Ok(Media {
         sid: new.sid,
         service_sid: Sid::from_trusted(service.to_owned()),
@@ -155,11 +155,20 @@ pub(crate) fn attach(
     Ok(())
 }
 
+/// Condemns the media of what is being deleted: a message (`message_sid`), a conversation
+/// (`conversation_sid`) or a service (`service_sid`).
+pub(crate) fn condemn_of(column: &'static str, conn: &Connection, sid: &str) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "UPDATE media SET condemned = 1 WHERE {column} = ?1 AND condemned = 0"
+    ))
+    .and_then(|mut s| s.execute([sid]))
+    .map_err(backend)?;
+    Ok(())
+}
+
 pub(crate) fn condemn(conn: &Connection, now: i64, limit: u32) -> StoreResult<Vec<SweptMedia>> {
     conn.prepare_cached(
-        "UPDATE media SET condemned = 1 WHERE condemned = 0 AND ( \
-           (message_sid IS NULL AND expires <= ?1) \
-           OR (message_sid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM messages WHERE messages.sid = media.message_sid)))",
+        "UPDATE media SET condemned = 1 WHERE condemned = 0 AND message_sid IS NULL AND expires <= ?1",
     )
     .and_then(|mut s| s.execute([now]))
     .map_err(backend)?;

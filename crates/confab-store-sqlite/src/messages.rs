@@ -241,6 +241,9 @@ pub(crate) fn remove(
     }
     conn.execute("DELETE FROM messages WHERE id = ?1", [id])
         .map_err(backend)?;
+    if m.media.is_some() {
+        crate::media::condemn_of("message_sid", conn, m.sid.as_str())?;
+    }
     conn.execute(
         "UPDATE conversations SET messages_count = messages_count - 1 WHERE id = ?1",
         [conv_id],
@@ -248,6 +251,7 @@ pub(crate) fn remove(
     .map_err(backend)?;
     m.body = None;
     m.attributes = "{}".into();
+    m.media = None;
     m.date_updated = now;
     let event = log_next(
         conn,

@@ -84,6 +84,7 @@ pub(crate) fn delete(conn: &Connection, sid: &str) -> StoreResult<()> {
     }
     // Rows that reference the service without a cascade go first; conversations take their
     // participants, messages and logs with them, users their logs.
+    crate::media::condemn_of("service_sid", conn, sid)?;
     for sql in [
         "DELETE FROM conversations WHERE service_id = ?1",
         "DELETE FROM users WHERE service_id = ?1",

@@ -17,8 +17,8 @@ pub enum StoreError {
     /// A message that must come from a participant names an author who is none.
     #[error("{0} is not a participant of this conversation")]
     NotParticipant(String),
-    /// A media file named for a message cannot go with it (unknown, attached already,
-    /// expired, or another user's upload).
+    /// A media file named for a message cannot go with it (unknown, named twice, attached
+    /// already, expired or condemned, or another user's upload).
     #[error("{0}")]
     Unattachable(String),
     /// The database failed, or the store is shutting down. Details are for the log only.

@@ -287,11 +287,12 @@ pub trait Store: Send + Sync + 'static {
     async fn add_media(&self, service: &str, new: NewMedia) -> StoreResult<Media>;
     /// Fetches a media record by SID.
     async fn media(&self, service: &str, sid: &str) -> StoreResult<Option<Media>>;
-    /// Condemns the media whose bytes are to go (attached to a message that no longer exists,
-    /// removed or with its conversation deleted; or never attached and expired by `now`: such
-    /// an upload can no longer be attached) and returns at most `limit` of all condemned ones.
-    /// They stay condemned, and are returned again, until [`Store::forget_media`]: a crash
-    /// between deleting bytes and forgetting records only repeats work.
+    /// Condemns the uploads never attached and expired by `now` (they can no longer be
+    /// attached) and returns at most `limit` of all condemned media, oldest first: those and
+    /// the media of every message, conversation and service deleted (condemned in the same
+    /// transaction). They stay condemned, and are returned again, until
+    /// [`Store::forget_media`]: a crash between deleting bytes and forgetting records only
+    /// repeats work.
     async fn condemn_media(&self, now: Millis, limit: u32) -> StoreResult<Vec<SweptMedia>>;
     /// Forgets condemned media records whose bytes are gone.
     async fn forget_media(&self, sids: &[Sid]) -> StoreResult<()>;

@@ -179,6 +179,8 @@ pub fn scrub_message_frame(frame: &[u8]) -> Vec<u8> {
     if let Some(data) = v.get_mut("data").and_then(|d| d.as_object_mut()) {
         data.insert("body".into(), serde_json::Value::Null);
         data.insert("attributes".into(), serde_json::Value::String("{}".into()));
+        // Its files go with it: their names and types are the sender's words too.
+        data.remove("media");
     }
     serde_json::to_vec(&v).unwrap_or_else(|_| b"{}".to_vec())
 }
@@ -200,5 +202,25 @@ pub fn next_read_horizon(
         (true, Some(c), Some(w)) => Some(c.max(w)),
         (true, Some(c), None) => Some(c),
         _ => wanted,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scrub_message_frame;
+
+    #[test]
+    fn a_scrubbed_frame_keeps_nothing_the_sender_wrote() {
+        let frame = br#"{"op":"event","seq":3,"type":"messageAdded","data":{"sid":"IM1","body":"secret","attributes":"{\"k\":1}","media":[{"sid":"ME1","filename":"secret.png"}]}}"#;
+        let scrubbed: serde_json::Value =
+            serde_json::from_slice(&scrub_message_frame(frame)).unwrap();
+        let data = &scrubbed["data"];
+        assert_eq!(data["body"], serde_json::Value::Null);
+        assert_eq!(data["attributes"], "{}");
+        assert!(data.get("media").is_none(), "{scrubbed}");
+        assert_eq!(
+            (data["sid"].as_str(), scrubbed["seq"].as_i64()),
+            (Some("IM1"), Some(3))
+        );
     }
 }

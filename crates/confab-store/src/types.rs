@@ -149,7 +149,7 @@ pub struct NewMessage {
 /// An upload to record ([`crate::Store::add_media`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMedia {
-    /// `ME…`, chosen by the caller (its bytes are stored under it already).
+    /// `ME…`, chosen by the caller, who stores the bytes under it.
     pub sid: Sid,
     /// Who uploaded it.
     pub author: String,

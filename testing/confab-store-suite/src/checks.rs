@@ -1144,6 +1144,26 @@ pub async fn media_goes_with_its_message_and_is_condemned_when_it_is_gone(store:
         .unwrap();
     assert!(condemned(20).await.is_empty());
     assert_eq!(store.media(s, one.sid.as_str()).await.unwrap(), None);
+    // Condemned by a sweep is refused even where the message's date would let it pass.
+    let late = add(media("alice", 990)).await;
+    assert_eq!(condemned(999).await, std::slice::from_ref(&late.sid));
+    assert!(
+        refused(vec![late.sid.clone()], true)
+            .await
+            .contains("expired")
+    );
+    store
+        .forget_media(std::slice::from_ref(&late.sid))
+        .await
+        .unwrap();
+    // A second record under one SID is a conflict.
+    let mut again = media("alice", 1000);
+    again.sid = one.sid.clone();
+    store.add_media(s, again.clone()).await.unwrap();
+    assert!(matches!(
+        store.add_media(s, again).await,
+        Err(StoreError::Conflict(_))
+    ));
 
     // A deleted conversation's media go the same way; forgetting spares what is not condemned.
     let mut backend = message(&conv, "system", "from the backend");
