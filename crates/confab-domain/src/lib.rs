@@ -17,6 +17,7 @@ mod authz;
 mod conversations;
 mod error;
 mod logs;
+mod media;
 mod messages;
 mod participants;
 mod roles;
@@ -36,6 +37,7 @@ use confab_store::{
 
 pub use conversations::{ConversationInput, UpdateConversation};
 pub use error::{DomainError, DomainResult};
+pub use media::Upload;
 pub use messages::{CreateMessage, UpdateMessage};
 pub use participants::{CreateParticipant, ReadMode, ReadState, UpdateParticipant};
 pub use roles::{CONVERSATION_PERMISSIONS, CreateRole, SERVICE_PERMISSIONS, default_roles};

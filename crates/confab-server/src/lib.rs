@@ -18,6 +18,7 @@
 
 pub mod credentials;
 pub mod listen;
+pub mod media;
 pub mod realtime;
 pub mod rest;
 mod web;
@@ -135,6 +136,8 @@ pub struct ServerConfig {
     /// NATS (`nats://host:4222`) for cross-node fan-out, when this server is one of several
     /// nodes on one PostgreSQL database; `None` for a single node.
     pub nats: Option<String>,
+    /// Media storage, limits and lifetimes.
+    pub media: media::MediaConfig,
 }
 
 /// The clock a server runs on: the system clock unless a test gives another.
@@ -172,6 +175,7 @@ impl ServerConfig {
             write_stall_timeout: listen::WRITE_STALL,
             dev_tokens: false,
             nats: None,
+            media: media::MediaConfig::default(),
         }
     }
 }
@@ -191,6 +195,9 @@ pub enum StartError {
     /// NATS could not be reached.
     #[error("nats {0}: {1}")]
     Bus(String, String),
+    /// Media storage could not be used.
+    #[error("media storage: {0}")]
+    Media(String),
     /// The address could not be bound.
     #[error("listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
@@ -208,6 +215,7 @@ pub struct Server {
     stop_sessions: tokio::sync::watch::Sender<bool>,
     shutdown_grace: std::time::Duration,
     gate: Arc<listen::Gate>,
+    media: media::MediaState,
 }
 
 /// The full HTTP app: health check, the web page (and development tokens), the realtime
@@ -215,6 +223,7 @@ pub struct Server {
 fn app(
     state: rest::AppState,
     rt: Arc<realtime::Realtime>,
+    media: media::MediaState,
     dev_tokens: bool,
     clock: Arc<dyn Clock>,
 ) -> Router {
@@ -222,6 +231,7 @@ fn app(
         .route("/healthz", get(|| async { "ok" }))
         .merge(web::router(dev_tokens, state.credentials.clone(), clock))
         .merge(realtime::router(rt))
+        .merge(media::router(media))
         .merge(rest::router(state))
 }
 
@@ -261,6 +271,37 @@ impl Server {
             }],
         )
         .with_skew_secs(config.token_skew_secs);
+        let storage = match &config.media.store {
+            Some(url) => confab_media::MediaStorage::s3(url),
+            None => confab_media::MediaStorage::local(&config.data_dir.join("media")),
+        }
+        .map_err(|e| StartError::Media(e.to_string()))?;
+        if config.nats.is_some() && !storage.is_shared() {
+            return Err(StartError::Media(format!(
+                "several nodes need shared media storage, not {}: give every node the same \
+                 S3-compatible store (--media-store s3://BUCKET?endpoint=...)",
+                storage.describe()
+            )));
+        }
+        let media = media::MediaState {
+            domain: domain.clone(),
+            storage: storage.clone(),
+            // Every node holds the same credentials, so every node checks the same URLs.
+            signer: confab_media::UrlSigner::new(
+                <sha2::Sha256 as sha2::Digest>::digest(
+                    format!("confab media urls\n{}", credentials.auth_token).as_bytes(),
+                )
+                .to_vec(),
+            ),
+            verifier: verifier.clone(),
+            credentials: Arc::new(credentials.clone()),
+            config: config.media.clone(),
+        };
+        tokio::spawn(media::sweep(
+            domain.clone(),
+            storage,
+            config.media.sweep_every,
+        ));
         let (stop_sessions, sessions_stopping) = tokio::sync::watch::channel(false);
         let rt = Arc::new(realtime::Realtime::new(
             domain.clone(),
@@ -312,7 +353,13 @@ impl Server {
         }
         let gate = listen::Gate::new(max_connections);
         let (stop, stopped) = oneshot::channel::<()>();
-        let router = app(state, rt.clone(), config.dev_tokens, config.clock.0.clone());
+        let router = app(
+            state,
+            rt.clone(),
+            media.clone(),
+            config.dev_tokens,
+            config.clock.0.clone(),
+        );
         let task = tokio::spawn(listen::serve(
             listener,
             router,
@@ -333,7 +380,14 @@ impl Server {
             stop_sessions,
             shutdown_grace: config.shutdown_grace,
             gate,
+            media,
         })
+    }
+
+    /// Runs one pass of the media sweep now (it also runs every `MediaConfig::sweep_every`);
+    /// returns how many media went.
+    pub async fn sweep_media(&self) -> Result<usize, String> {
+        media::sweep_once(&self.media.domain, &self.media.storage).await
     }
 
     /// The address actually bound.

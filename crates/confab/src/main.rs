@@ -83,6 +83,14 @@ struct ServeArgs {
     /// nodes on one PostgreSQL database (docs/DEPLOYMENT.md).
     #[arg(long, env = "CONFAB_NATS")]
     nats: Option<String>,
+    /// Where media bytes go: S3-compatible storage, `s3://BUCKET[/PREFIX]?endpoint=URL&region=R`
+    /// (credentials in the URL or the usual `AWS_*` variables; docs/DEPLOYMENT.md). Default:
+    /// `media/` under the data directory, for one node.
+    #[arg(long, env = "CONFAB_MEDIA_STORE")]
+    media_store: Option<String>,
+    /// The largest media file accepted, in MiB.
+    #[arg(long, default_value_t = 100, env = "CONFAB_MEDIA_MAX_FILE_MIB")]
+    media_max_file_mib: u64,
     /// Development mode: `POST /dev/token` mints an access token for any name, so the web page
     /// at `/` signs in by name alone. Refused on a non-loopback address unless
     /// `--dev-allow-remote`: anyone who can reach the server could be anyone.
@@ -242,6 +250,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         );
     }
     config.nats = args.nats.clone();
+    config.media.store = args.media_store.clone();
+    config.media.max_file_size = args.media_max_file_mib.saturating_mul(1024 * 1024);
     config.request_head_timeout = std::time::Duration::from_secs(args.request_head_timeout_secs);
     config.synchronous = match args.synchronous {
         SyncArg::Full => Synchronous::Full,

@@ -209,6 +209,16 @@ impl TestServer {
         }
     }
 
+    /// Runs one pass of the server's media sweep now; how many media went.
+    pub async fn sweep_media(&self) -> usize {
+        self.server
+            .as_ref()
+            .expect("running")
+            .sweep_media()
+            .await
+            .expect("the sweep runs")
+    }
+
     /// The server's address.
     pub fn addr(&self) -> SocketAddr {
         self.addr

@@ -39,7 +39,7 @@ pub async fn require_basic_auth(
     }
 }
 
-fn authenticate(creds: &Credentials, header: Option<&str>) -> Result<Actor, ApiError> {
+pub(crate) fn authenticate(creds: &Credentials, header: Option<&str>) -> Result<Actor, ApiError> {
     let fail = |m: &str| ApiError::new(ErrorCode::AuthenticationFailed, m);
     let header = header.ok_or_else(|| fail("Authentication required: use HTTP basic auth"))?;
     let (scheme, encoded) = header

@@ -5,7 +5,7 @@
 //! Every conversation path exists twice: under `/v1` (the default service) and under
 //! `/v1/Services/{ChatServiceSid}`.
 
-mod auth;
+pub(crate) mod auth;
 mod call;
 mod configuration;
 mod conversations;

@@ -7,6 +7,7 @@ mod bad_input;
 mod configuration;
 mod conversations;
 mod isolation;
+mod media;
 mod messages;
 mod nul;
 mod pagination;

@@ -1,0 +1,423 @@
+//! The media service, at the paths the client configuration names (the reference keeps media
+//! in a service of its own): uploads streamed into storage and recorded, records, and content
+//! behind URLs that expire. An upload is authenticated by an access token (`X-Twilio-Token`,
+//! as the reference's SDKs send it) or by the REST credentials; content by its URL's
+//! signature alone, so that an `<img src>` works.
+//!
+//! Paths: `POST /media/v1/Services/{IS}/Media` (the body is the file's bytes, `Content-Type`
+//! its type, `?Filename=` and `?Category=` optional), `GET …/Media/{ME}` (the record, with a
+//! temporary content URL), `GET …/Media/{ME}/Content` (the bytes: by `Expires` and
+//! `Signature`, or redirected there for an authenticated caller).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use confab_domain::{Actor, Domain, Upload, new_sid};
+use confab_media::{MediaStorage, StorageError, UrlSigner};
+use confab_protocol::ErrorCode;
+use confab_protocol::entity::Media;
+use confab_protocol::sid::{Sid, SidKind};
+use confab_token::Verifier;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::credentials::Credentials;
+use crate::rest::error::{ApiError, ApiResult};
+use crate::rest::render::{Origin, iso};
+
+/// Media settings.
+#[derive(Debug, Clone)]
+pub struct MediaConfig {
+    /// Where bytes go: an `s3://` URL, or `None` for the `media` directory under the data
+    /// directory (one node's own: several nodes need shared storage).
+    pub store: Option<String>,
+    /// The largest file, in bytes (default 100 MiB).
+    pub max_file_size: u64,
+    /// How long an upload waits for a message to take it before it is swept (default 1 h).
+    pub unattached_ttl: Duration,
+    /// How long a temporary content URL works (default 5 min).
+    pub url_ttl: Duration,
+    /// How often the sweep runs (default 1 min).
+    pub sweep_every: Duration,
+}
+
+impl Default for MediaConfig {
+    fn default() -> Self {
+        MediaConfig {
+            store: None,
+            max_file_size: 100 * 1024 * 1024,
+            unattached_ttl: Duration::from_secs(3600),
+            url_ttl: Duration::from_secs(300),
+            sweep_every: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What the media handlers share.
+#[derive(Clone)]
+pub struct MediaState {
+    pub(crate) domain: Domain,
+    pub(crate) storage: MediaStorage,
+    pub(crate) signer: UrlSigner,
+    pub(crate) verifier: Verifier,
+    pub(crate) credentials: Arc<Credentials>,
+    pub(crate) config: MediaConfig,
+}
+
+/// Where a media file's bytes are kept.
+fn key(service: &Sid, media: &Sid) -> String {
+    format!("{service}/{media}")
+}
+
+/// The media routes.
+pub fn router(state: MediaState) -> Router {
+    Router::new()
+        .route("/media/v1/Services/{ChatServiceSid}/Media", post(upload))
+        .route(
+            "/media/v1/Services/{ChatServiceSid}/Media/{Sid}",
+            get(fetch),
+        )
+        .route(
+            "/media/v1/Services/{ChatServiceSid}/Media/{Sid}/Content",
+            get(content),
+        )
+        // Uploads are streamed and limited by the media settings, not by the REST body cap.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(state)
+}
+
+impl MediaState {
+    /// Who calls: a user by access token, or the app backend by its credentials.
+    async fn actor(&self, headers: &HeaderMap) -> ApiResult<Actor> {
+        if let Some(token) = headers.get("x-twilio-token") {
+            let token = token
+                .to_str()
+                .map_err(|_| ApiError::new(ErrorCode::AuthenticationFailed, "malformed token"))?;
+            let now = self.domain.clock().now_millis() / 1000;
+            let v = self
+                .verifier
+                .verify(token, now)
+                .map_err(|e| ApiError::new(e.code(), e.to_string()))?;
+            let service = match &v.service_sid {
+                None => self.domain.default_service(),
+                Some(s) => Sid::parse(SidKind::Service, s).ok_or_else(|| {
+                    ApiError::new(ErrorCode::AuthenticationFailed, "the token's service")
+                })?,
+            };
+            return Ok(Actor::User {
+                service,
+                identity: v.identity,
+            });
+        }
+        crate::rest::auth::authenticate(
+            &self.credentials,
+            headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
+        )
+    }
+
+    fn now_secs(&self) -> i64 {
+        self.domain.clock().now_millis() / 1000
+    }
+
+    /// A URL anyone may read the content from until it expires.
+    async fn temporary_url(&self, origin: &Origin, m: &Media) -> ApiResult<String> {
+        let k = key(&m.service_sid, &m.sid);
+        if let Some(url) = self
+            .storage
+            .presigned_get(&k, self.config.url_ttl)
+            .await
+            .map_err(storage_error)?
+        {
+            return Ok(url);
+        }
+        let ttl = i64::try_from(self.config.url_ttl.as_secs()).unwrap_or(i64::MAX);
+        let expires = self.now_secs().saturating_add(ttl);
+        let signature = self.signer.sign(m.sid.as_str(), expires);
+        Ok(format!(
+            "{}/media/v1/Services/{}/Media/{}/Content?Expires={expires}&Signature={signature}",
+            origin.0, m.service_sid, m.sid
+        ))
+    }
+
+    /// The record as the reference renders it.
+    async fn render(&self, origin: &Origin, m: &Media) -> ApiResult<serde_json::Value> {
+        let url = format!(
+            "{}/media/v1/Services/{}/Media/{}",
+            origin.0, m.service_sid, m.sid
+        );
+        Ok(json!({
+            "sid": m.sid,
+            "service_sid": m.service_sid,
+            "channel_sid": m.conversation_sid,
+            "message_sid": m.message_sid,
+            "author": m.author,
+            "category": m.category,
+            "content_type": m.content_type,
+            "filename": m.filename,
+            "size": m.size,
+            "date_created": iso(m.date_created),
+            "date_upload_updated": iso(m.date_created),
+            "date_updated": iso(m.date_updated),
+            "url": url,
+            "links": {
+                "content": format!("{url}/Content"),
+                "content_direct_temporary": self.temporary_url(origin, m).await?,
+            },
+        }))
+    }
+}
+
+fn storage_error(e: StorageError) -> ApiError {
+    match e {
+        StorageError::TooLarge { limit } => ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the file is larger than the limit of {limit} bytes"),
+        ),
+        StorageError::NotFound => ApiError::new(ErrorCode::NotFound, "the media's content is gone"),
+        StorageError::Body(m) => ApiError::invalid(format!("the upload broke off: {m}")),
+        e => {
+            tracing::error!(error = %e, "media storage failed");
+            ApiError::new(ErrorCode::Unavailable, "media storage failed; retry")
+        }
+    }
+}
+
+/// `?Filename=&Category=` of an upload.
+#[derive(Deserialize)]
+struct UploadQuery {
+    #[serde(rename = "Filename")]
+    filename: Option<String>,
+    #[serde(rename = "Category")]
+    category: Option<String>,
+}
+
+async fn upload(
+    State(s): State<MediaState>,
+    Path(service): Path<String>,
+    Query(q): Query<UploadQuery>,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let actor = s.actor(&headers).await?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/octet-stream")
+        .to_owned();
+    if content_type.starts_with("multipart/") {
+        return Err(ApiError::invalid(
+            "send the file's bytes as the body, with its own Content-Type",
+        ));
+    }
+    let category = q.category.unwrap_or_else(|| "media".into());
+    // Everything that can be refused is, before a byte is taken.
+    let service = s
+        .domain
+        .check_upload(
+            &actor,
+            Some(&service),
+            &category,
+            &content_type,
+            q.filename.as_deref(),
+        )
+        .await?;
+    let limit = s.config.max_file_size;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(storage_error(StorageError::TooLarge { limit }));
+    }
+    let sid = new_sid(SidKind::Media);
+    let k = key(&service, &sid);
+    let size = s
+        .storage
+        .put(&k, body.into_data_stream(), limit)
+        .await
+        .map_err(storage_error)?;
+    let upload = Upload {
+        sid,
+        category,
+        content_type,
+        filename: q.filename,
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+    };
+    let ttl = i64::try_from(s.config.unattached_ttl.as_millis()).unwrap_or(i64::MAX);
+    let media = match s
+        .domain
+        .add_media(&actor, Some(service.as_str()), upload, ttl)
+        .await
+    {
+        Ok(m) => m,
+        Err(e) => {
+            // Not recorded: its bytes go now (a crash here leaves them to a store check).
+            if let Err(gone) = s.storage.delete(&k).await {
+                tracing::warn!(error = %gone, key = %k, "media: deleting an unrecorded upload failed");
+            }
+            return Err(e.into());
+        }
+    };
+    let body = s.render(&origin, &media).await?;
+    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+}
+
+async fn fetch(
+    State(s): State<MediaState>,
+    Path((service, sid)): Path<(String, String)>,
+    origin: Origin,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let actor = s.actor(&headers).await?;
+    let media = s.domain.media(&actor, Some(&service), &sid).await?;
+    Ok(axum::Json(s.render(&origin, &media).await?).into_response())
+}
+
+/// `?Expires=&Signature=` of a temporary content URL.
+#[derive(Deserialize)]
+struct Signed {
+    #[serde(rename = "Expires")]
+    expires: Option<i64>,
+    #[serde(rename = "Signature")]
+    signature: Option<String>,
+}
+
+/// Types a browser may show in the page; anything else is a download, so that an upload
+/// claiming to be HTML or script never runs as the server's own.
+fn shown_inline(content_type: &str) -> bool {
+    let t = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    (t.starts_with("image/") && t != "image/svg+xml")
+        || t.starts_with("audio/")
+        || t.starts_with("video/")
+        || t == "application/pdf"
+        || t == "text/plain"
+}
+
+async fn content(
+    State(s): State<MediaState>,
+    Path((service, sid)): Path<(String, String)>,
+    Query(signed): Query<Signed>,
+    origin: Origin,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let (Some(expires), Some(signature)) = (signed.expires, signed.signature) else {
+        // An authenticated caller is sent to a temporary URL.
+        let actor = s.actor(&headers).await?;
+        let media = s.domain.media(&actor, Some(&service), &sid).await?;
+        let url = s.temporary_url(&origin, &media).await?;
+        return Ok(Redirect::temporary(&url).into_response());
+    };
+    let now = s.now_secs();
+    if !s.signer.verify(&sid, expires, &signature, now) {
+        return Err(ApiError::new(
+            ErrorCode::Forbidden,
+            "this content URL is not valid, or has expired: ask for a new one",
+        ));
+    }
+    let backend = Actor::Backend {
+        credential: "media-url".into(),
+    };
+    let media = s.domain.media(&backend, Some(&service), &sid).await?;
+    let (size, bytes) = s
+        .storage
+        .get(&key(&media.service_sid, &media.sid))
+        .await
+        .map_err(storage_error)?;
+    let mut res = Response::new(Body::from_stream(bytes));
+    let h = res.headers_mut();
+    let content_type = HeaderValue::from_str(&media.content_type)
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, content_type);
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    let disposition = if shown_inline(&media.content_type) {
+        "inline"
+    } else {
+        "attachment"
+    };
+    // The file name, reduced to what is safe in a quoted header value.
+    let name: String = media
+        .filename
+        .as_deref()
+        .unwrap_or("file")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    // Cached no longer than the URL lives, and never by shared caches.
+    let left = expires.saturating_sub(now).max(0);
+    if let Ok(v) = HeaderValue::from_str(&format!("private, max-age={left}")) {
+        h.insert(header::CACHE_CONTROL, v);
+    }
+    Ok(res)
+}
+
+/// One pass of the sweep: condemns expired unattached uploads, deletes the bytes of every
+/// condemned media, then forgets their records. Returns how many went.
+pub async fn sweep_once(domain: &Domain, storage: &MediaStorage) -> Result<usize, String> {
+    let mut gone = 0;
+    loop {
+        let batch = domain
+            .condemned_media(500)
+            .await
+            .map_err(|e| e.to_string())?;
+        if batch.is_empty() {
+            return Ok(gone);
+        }
+        let mut done = Vec::with_capacity(batch.len());
+        for m in &batch {
+            match storage.delete(&key(&m.service_sid, &m.sid)).await {
+                Ok(()) => done.push(m.sid.clone()),
+                // Kept condemned: the next pass tries again.
+                Err(e) => {
+                    tracing::warn!(error = %e, media = %m.sid, "media: deleting bytes failed")
+                }
+            }
+        }
+        domain
+            .forget_media(&done)
+            .await
+            .map_err(|e| e.to_string())?;
+        gone += done.len();
+        if done.len() < batch.len() {
+            return Ok(gone);
+        }
+    }
+}
+
+/// Sweeps every `every`, for as long as the server runs.
+pub async fn sweep(domain: Domain, storage: MediaStorage, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sweep_once(&domain, &storage).await {
+            tracing::warn!(error = %e, "media sweep failed; next time");
+        }
+    }
+}

@@ -1,0 +1,268 @@
+//! The media service over real HTTP: uploads by access token or REST credentials, records,
+//! content behind expiring signed URLs, limits that leave nothing behind, and the sweep.
+
+use std::path::Path;
+use std::time::Duration;
+
+use confab_testkit::TestServer;
+use serde_json::Value;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+/// Every regular file under `dir`.
+fn files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for e in entries {
+        let path = e.unwrap().path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+async fn service(server: &TestServer) -> String {
+    server.api().get("/v1/Configuration").await.expect(200)["default_chat_service_sid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+#[tokio::test]
+async fn uploads_are_recorded_and_served_behind_expiring_urls_to_those_allowed() {
+    let server = TestServer::start().await;
+    let service = service(&server).await;
+    let base = format!("{}/media/v1/Services/{service}/Media", server.url());
+    let http = reqwest::Client::new();
+
+    let picture = pattern(40_000);
+    let up = http
+        .post(format!("{base}?Filename=cat.png"))
+        .header("X-Twilio-Token", server.token("alice"))
+        .header("Content-Type", "image/png")
+        .body(picture.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(up.status(), 201);
+    let m: Value = up.json().await.unwrap();
+    let sid = m["sid"].as_str().unwrap().to_owned();
+    assert!(sid.starts_with("ME"), "{m}");
+    assert_eq!(
+        (
+            &m["size"],
+            &m["author"],
+            &m["content_type"],
+            &m["filename"],
+            &m["category"],
+            &m["message_sid"]
+        ),
+        (
+            &Value::from(40_000),
+            &Value::from("alice"),
+            &Value::from("image/png"),
+            &Value::from("cat.png"),
+            &Value::from("media"),
+            &Value::Null
+        )
+    );
+
+    // Anyone holding the temporary URL reads it, shown inline, never sniffed.
+    let url = m["links"]["content_direct_temporary"].as_str().unwrap();
+    let got = reqwest::get(url).await.unwrap();
+    assert_eq!(got.status(), 200);
+    let h = got.headers().clone();
+    assert_eq!(h["content-type"], "image/png");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert!(
+        h["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+    assert!(h["cache-control"].to_str().unwrap().starts_with("private"));
+    assert_eq!(got.bytes().await.unwrap().to_vec(), picture);
+    // A forged or altered URL reads nothing.
+    let forged = url.replace("Signature=", "Signature=A");
+    assert_eq!(reqwest::get(&forged).await.unwrap().status(), 403);
+    let later = url.replace("Expires=", "Expires=9");
+    assert_eq!(reqwest::get(&later).await.unwrap().status(), 403);
+
+    // The record: the uploader and the app backend see it; another user does not (404).
+    let record = |who: Option<&str>| {
+        let mut r = http.get(format!("{base}/{sid}"));
+        r = match who {
+            Some(identity) => r.header("X-Twilio-Token", server.token(identity)),
+            None => r.basic_auth(
+                &server.credentials().account_sid,
+                Some(&server.credentials().auth_token),
+            ),
+        };
+        r.send()
+    };
+    assert_eq!(record(Some("alice")).await.unwrap().status(), 200);
+    assert_eq!(record(None).await.unwrap().status(), 200);
+    assert_eq!(record(Some("bob")).await.unwrap().status(), 404);
+    assert_eq!(
+        http.get(format!("{base}/{sid}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    // The content path, authenticated, sends the caller on to a temporary URL.
+    let via = http
+        .get(format!("{base}/{sid}/Content"))
+        .header("X-Twilio-Token", server.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(via.status(), 200);
+    assert_eq!(via.bytes().await.unwrap().len(), 40_000);
+
+    // What claims to be a page is a download, never the server's own page.
+    let html = http
+        .post(&base)
+        .basic_auth(
+            &server.credentials().account_sid,
+            Some(&server.credentials().auth_token),
+        )
+        .header("Content-Type", "text/html")
+        .body("<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(html.status(), 201);
+    let h: Value = html.json().await.unwrap();
+    assert_eq!(h["author"], "system", "the app backend uploads as system");
+    let got = reqwest::get(h["links"]["content_direct_temporary"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+
+    // Bad input, refused with its code, before anything is stored.
+    let refused = http
+        .post(format!("{base}?Category=poster"))
+        .header("X-Twilio-Token", server.token("alice"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+    assert_eq!(refused.json::<Value>().await.unwrap()["code"], 20001);
+    let other = format!(
+        "{}/media/v1/Services/IS00000000000000000000000000000000/Media",
+        server.url()
+    );
+    let elsewhere = http
+        .post(&other)
+        .header("X-Twilio-Token", server.token("alice"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        403,
+        "a token acts in its own service only"
+    );
+    assert_eq!(files(&server.data_dir().join("media")).len(), 2);
+}
+
+/// Sends `len` bytes as a chunked upload (no length declared), raw, and reads the status.
+async fn chunked_upload(server: &TestServer, path: &str, token: &str, len: usize) -> u16 {
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nX-Twilio-Token: {token}\r\nContent-Type: application/zip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        server.addr()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let chunk = vec![b'z'; 64 * 1024];
+    let mut sent = 0;
+    while sent < len {
+        let n = chunk.len().min(len - sent);
+        let frame = format!("{n:x}\r\n");
+        // The server may answer and close before the whole body is in.
+        if s.write_all(frame.as_bytes()).await.is_err()
+            || s.write_all(&chunk[..n]).await.is_err()
+            || s.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+        sent += n;
+    }
+    let _ = s.write_all(b"0\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut answer)).await;
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
+#[tokio::test]
+async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_takes_the_unattached()
+{
+    let server = TestServer::start_with(|c| {
+        c.media.max_file_size = 1024 * 1024;
+        c.media.unattached_ttl = Duration::ZERO;
+        // Swept here by the test's own call, not by the background pass.
+        c.media.sweep_every = Duration::from_secs(24 * 3600);
+    })
+    .await;
+    let service = service(&server).await;
+    let path = format!("/media/v1/Services/{service}/Media");
+    let http = reqwest::Client::new();
+
+    // Declared too large: refused at once, with the limit.
+    let declared = http
+        .post(format!("{}{path}", server.url()))
+        .header("X-Twilio-Token", server.token("alice"))
+        .body(vec![0u8; 1024 * 1024 + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declared.status(), 413);
+    let e: Value = declared.json().await.unwrap();
+    assert_eq!(e["code"], 20413);
+    assert!(e["message"].as_str().unwrap().contains("1048576"), "{e}");
+    // Undeclared (chunked) and too large: refused once past the limit.
+    assert_eq!(
+        chunked_upload(&server, &path, &server.token("alice"), 3 * 1024 * 1024).await,
+        413
+    );
+    assert!(
+        files(&server.data_dir().join("media")).is_empty(),
+        "nothing kept"
+    );
+    // Within the limit, chunked: kept.
+    assert_eq!(
+        chunked_upload(&server, &path, &server.token("alice"), 300_000).await,
+        201
+    );
+    assert_eq!(files(&server.data_dir().join("media")).len(), 1);
+
+    // Never attached and past its time (none here): swept, bytes and record.
+    assert_eq!(server.sweep_media().await, 1);
+    assert!(
+        files(&server.data_dir().join("media")).is_empty(),
+        "bytes gone"
+    );
+    assert_eq!(server.sweep_media().await, 0);
+}
