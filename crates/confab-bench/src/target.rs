@@ -60,6 +60,8 @@ pub struct Target {
     pub pids: Vec<u32>,
     children: Vec<Child>,
     _data: Vec<tempfile::TempDir>,
+    /// The media directory the nodes share, when there are several.
+    _media: Option<tempfile::TempDir>,
 }
 
 impl Target {
@@ -83,9 +85,21 @@ impl Target {
             pids: vec![],
             children: vec![],
             _data: vec![],
+            _media: None,
         };
+        let mut flags: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
+        if nodes > 1 || flags.iter().any(|f| f == "--nats") {
+            // Nodes share their media, as in production (one store they all reach).
+            let media = tempfile::tempdir().map_err(|e| e.to_string())?;
+            flags.extend([
+                "--media-store".into(),
+                format!("file://{}", media.path().display()),
+            ]);
+            target._media = Some(media);
+        }
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
         for _ in 0..nodes.max(1) {
-            let (addr, child, data) = start_one(exe, database, flags, &target.credentials).await?;
+            let (addr, child, data) = start_one(exe, database, &flags, &target.credentials).await?;
             if target.nodes_ws.is_empty() {
                 target.http = format!("http://{addr}");
                 target.ws = format!("ws://{addr}");
@@ -118,6 +132,7 @@ impl Target {
             pids: pid.into_iter().collect(),
             children: vec![],
             _data: vec![],
+            _media: None,
         })
     }
 

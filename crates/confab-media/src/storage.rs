@@ -118,7 +118,19 @@ impl MediaStorage {
         })
     }
 
-    /// Whether several nodes can share it (a node-local directory cannot).
+    /// Media where `url` says: `s3://…` ([`MediaStorage::s3`]), or `file:///PATH` for a
+    /// directory the operator says several nodes share (a network mount).
+    pub fn from_url(url: &str) -> Result<MediaStorage, StorageError> {
+        if let Some(path) = url.strip_prefix("file://") {
+            let mut shared = MediaStorage::local(FsPath::new(path))?;
+            shared.shared = true;
+            return Ok(shared);
+        }
+        MediaStorage::s3(url)
+    }
+
+    /// Whether several nodes can share it (the data directory's own cannot; an S3 store or a
+    /// directory given by URL can).
     pub fn is_shared(&self) -> bool {
         self.shared
     }

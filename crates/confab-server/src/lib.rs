@@ -272,14 +272,15 @@ impl Server {
         )
         .with_skew_secs(config.token_skew_secs);
         let storage = match &config.media.store {
-            Some(url) => confab_media::MediaStorage::s3(url),
+            Some(url) => confab_media::MediaStorage::from_url(url),
             None => confab_media::MediaStorage::local(&config.data_dir.join("media")),
         }
         .map_err(|e| StartError::Media(e.to_string()))?;
         if config.nats.is_some() && !storage.is_shared() {
             return Err(StartError::Media(format!(
                 "several nodes need shared media storage, not {}: give every node the same \
-                 S3-compatible store (--media-store s3://BUCKET?endpoint=...)",
+                 S3-compatible store (--media-store s3://BUCKET?endpoint=...), or a directory \
+                 they all mount (--media-store file:///PATH)",
                 storage.describe()
             )));
         }

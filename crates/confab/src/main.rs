@@ -84,8 +84,9 @@ struct ServeArgs {
     #[arg(long, env = "CONFAB_NATS")]
     nats: Option<String>,
     /// Where media bytes go: S3-compatible storage, `s3://BUCKET[/PREFIX]?endpoint=URL&region=R`
-    /// (credentials in the URL or the usual `AWS_*` variables; docs/DEPLOYMENT.md). Default:
-    /// `media/` under the data directory, for one node.
+    /// (credentials in the URL or the usual `AWS_*` variables; docs/DEPLOYMENT.md), or
+    /// `file:///PATH`, a directory every node mounts. Default: `media/` under the data
+    /// directory, for one node.
     #[arg(long, env = "CONFAB_MEDIA_STORE")]
     media_store: Option<String>,
     /// The largest media file accepted, in MiB.
@@ -259,6 +260,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
+        let stop = shutdown_signal();
         let mut server = Server::start(config, credentials)
             .await
             .map_err(|e| e.to_string())?;
@@ -278,7 +280,7 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         }
         tokio::select! {
             r = server.wait() => r.map_err(|e| e.to_string())?,
-            () = shutdown_signal() => tracing::info!("shutting down"),
+            () = stop => tracing::info!("shutting down"),
         }
         server.shutdown().await.map_err(|e| e.to_string())
     })
@@ -305,24 +307,36 @@ fn announce_credentials(generated: &[(&str, String)], dir: &std::path::Path) {
     eprintln!("{text}");
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM, listened for from the call on: it is made before the server announces
+/// itself, so that a signal sent as soon as that line is read stops it cleanly rather than
+/// killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        let listen = |kind: SignalKind| signal(kind).ok();
+        let (interrupt, terminate) = (
+            listen(SignalKind::interrupt()),
+            listen(SignalKind::terminate()),
+        );
+        async fn heard(s: Option<Signal>) {
+            match s {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
         }
-    };
+        async move {
+            tokio::select! {
+                () = heard(interrupt) => {}
+                () = heard(terminate) => {}
+            }
+        }
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

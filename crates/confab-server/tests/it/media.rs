@@ -266,3 +266,20 @@ async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_ta
     );
     assert_eq!(server.sweep_media().await, 0);
 }
+
+#[tokio::test]
+async fn several_nodes_are_refused_a_media_directory_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = confab_server::ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path());
+    // Refused before NATS is reached: nothing listens there.
+    config.nats = Some("nats://127.0.0.1:1".into());
+    let refused = confab_server::Server::start(config, confab_testkit::test_credentials()).await;
+    let Err(e) = refused else {
+        panic!("several nodes on a node-local media directory must not start")
+    };
+    let e = e.to_string();
+    assert!(
+        e.contains("shared media storage") && e.contains("--media-store"),
+        "{e}"
+    );
+}

@@ -22,11 +22,21 @@ fn addr(node: &ServeProcess) -> SocketAddr {
     node.url.trim_start_matches("http://").parse().unwrap()
 }
 
-async fn node(db: &TestDatabase, nats: &NatsProcess) -> (ServeProcess, tempfile::TempDir) {
+/// A node on the database and NATS, with `media` as its shared media directory.
+async fn node(
+    db: &TestDatabase,
+    nats: &NatsProcess,
+    media: &std::path::Path,
+) -> (ServeProcess, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = db.url();
     let nats = nats.url();
-    let node = ServeProcess::start_with(dir.path(), &["--database", &url, "--nats", &nats]).await;
+    let media = format!("file://{}", media.display());
+    let node = ServeProcess::start_with(
+        dir.path(),
+        &["--database", &url, "--nats", &nats, "--media-store", &media],
+    )
+    .await;
     (node, dir)
 }
 
@@ -74,9 +84,10 @@ async fn a_node_killed_and_nats_restarted_mid_traffic_lose_nothing() {
         return;
     };
     let mut nats = NatsProcess::start(&bin).await;
+    let media = tempfile::tempdir().unwrap();
     let mut nodes = vec![];
     for _ in 0..3 {
-        nodes.push(node(&db, &nats).await);
+        nodes.push(node(&db, &nats, media.path()).await);
     }
     let api = nodes[0].0.api();
     let conv = api

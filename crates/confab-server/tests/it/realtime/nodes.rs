@@ -38,14 +38,18 @@ async fn a_participant_removed_on_another_node_cannot_send_through_this_one() {
     assert_eq!(messages.len(), 1, "the refused message was not written");
 }
 
-/// Three nodes on one database and one NATS, each with the test credentials.
-async fn cluster(db: &TestDatabase, nats: &[String]) -> Vec<TestServer> {
+/// Nodes on one database, one NATS each (as given) and one media directory, each with the
+/// test credentials.
+async fn cluster(db: &TestDatabase, nats: &[String]) -> (Vec<TestServer>, tempfile::TempDir) {
+    let media = tempfile::tempdir().unwrap();
+    let shared = format!("file://{}", media.path().display());
     let mut nodes = vec![];
     for url in nats {
         nodes.push(
             TestServer::start_with(|c| {
                 c.database = db.database();
                 c.nats = Some(url.clone());
+                c.media.store = Some(shared.clone());
                 // A node silent for 1 s (five missed heartbeats) counts as gone.
                 c.realtime.node_heartbeat = std::time::Duration::from_millis(200);
                 c.realtime.node_silence = std::time::Duration::from_secs(1);
@@ -53,7 +57,7 @@ async fn cluster(db: &TestDatabase, nats: &[String]) -> Vec<TestServer> {
             .await,
         );
     }
-    nodes
+    (nodes, media)
 }
 
 /// Two nodes, the second reaching NATS through a fault proxy (to cut it off), and a
@@ -69,7 +73,7 @@ async fn alice_and_bob_on_two_nodes(
         .unwrap();
     let proxy = FaultProxy::start(upstream).await.unwrap();
     let cut_off = format!("nats://{}", proxy.local_addr());
-    let nodes = cluster(db, &[nats, cut_off]).await;
+    let (nodes, _media) = cluster(db, &[nats, cut_off]).await;
     let api = nodes[0].api();
     let conv = support::conversation(&api, &[]).await;
     support::participant(&api, &conv, "alice").await;
@@ -101,7 +105,7 @@ async fn messages_sent_on_one_node_arrive_live_on_the_others_in_order() {
     let (Some(db), Some(nats)) = (TestDatabase::required_or_skip(), nats_required_or_skip()) else {
         return;
     };
-    let nodes = cluster(&db, &[nats.clone(), nats.clone(), nats]).await;
+    let (nodes, _media) = cluster(&db, &[nats.clone(), nats.clone(), nats]).await;
     let api = nodes[0].api();
     let conv = support::conversation(&api, &[]).await;
     let people = ["alice", "bob", "carol"];
@@ -231,7 +235,7 @@ async fn typing_and_profile_changes_cross_nodes() {
     let (Some(db), Some(nats)) = (TestDatabase::required_or_skip(), nats_required_or_skip()) else {
         return;
     };
-    let nodes = cluster(&db, &[nats.clone(), nats]).await;
+    let (nodes, _media) = cluster(&db, &[nats.clone(), nats]).await;
     let api = nodes[0].api();
     let conv = support::conversation(&api, &[]).await;
     support::participant(&api, &conv, "alice").await;
