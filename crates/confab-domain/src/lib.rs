@@ -37,7 +37,7 @@ use confab_store::{
 
 pub use conversations::{ConversationInput, UpdateConversation};
 pub use error::{DomainError, DomainResult};
-pub use media::Upload;
+pub use media::{Upload, media_type};
 pub use messages::{CreateMessage, UpdateMessage};
 pub use participants::{CreateParticipant, ReadMode, ReadState, UpdateParticipant};
 pub use roles::{CONVERSATION_PERMISSIONS, CreateRole, SERVICE_PERMISSIONS, default_roles};

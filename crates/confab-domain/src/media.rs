@@ -25,9 +25,45 @@ pub struct Upload {
     pub size: i64,
 }
 
+/// A media type as stored and served: one `type/subtype` of token characters, lowercased,
+/// with its parameters if any; anything else (a list, a stray comma, control characters) is
+/// refused with 20001, since a browser reads `image/png, text/html` as HTML.
+pub fn media_type(content_type: &str) -> DomainResult<String> {
+    let bad = || {
+        DomainError::invalid(format!(
+            "Content-Type must be one media type (type/subtype), not {content_type:?}"
+        ))
+    };
+    if content_type.len() > 255 || content_type.contains(',') {
+        return Err(bad());
+    }
+    let (essence, params) = content_type.split_once(';').unwrap_or((content_type, ""));
+    let token = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "!#$&^_.+-".contains(c))
+    };
+    let (kind, sub) = essence.trim().split_once('/').ok_or_else(bad)?;
+    if !token(kind) || !token(sub) {
+        return Err(bad());
+    }
+    if params
+        .chars()
+        .any(|c| !c.is_ascii() || c.is_ascii_control())
+    {
+        return Err(bad());
+    }
+    let essence = essence.trim().to_ascii_lowercase();
+    Ok(match params.trim() {
+        "" => essence,
+        p => format!("{essence}; {p}"),
+    })
+}
+
 impl Domain {
     /// Checks an upload's description before its bytes are taken: the actor may use the
-    /// service, and the category, type and name are acceptable. Returns the service.
+    /// service, and the category, type ([`media_type`]) and name are acceptable. Returns the
+    /// service.
     pub async fn check_upload(
         &self,
         actor: &Actor,
@@ -42,18 +78,16 @@ impl Domain {
                 "Category must be media, body or history, not {category:?}"
             )));
         }
-        validate::name("Content-Type", content_type, 255)?;
-        if content_type.is_empty() {
-            return Err(DomainError::invalid("a Content-Type is required"));
-        }
+        media_type(content_type)?;
         if let Some(f) = filename {
             validate::name("Filename", f, 255)?;
         }
         Ok(sid)
     }
 
-    /// Records an upload by `actor` (its author: the identity, or `system` for the app
-    /// backend). A message may take it until `ttl_ms` from now; after that it is swept.
+    /// Records an upload by `actor` (its author: the identity, or the empty string for the
+    /// app backend, which no identity can be: a user named `system` owns nothing of the
+    /// backend's). A message may take it until `ttl_ms` from now; after that it is swept.
     pub async fn add_media(
         &self,
         actor: &Actor,
@@ -70,16 +104,17 @@ impl Domain {
                 upload.filename.as_deref(),
             )
             .await?;
+        let content_type = media_type(&upload.content_type)?;
         let author = match actor {
             Actor::User { identity, .. } => identity.clone(),
-            Actor::Backend { .. } => "system".into(),
+            Actor::Backend { .. } => String::new(),
         };
         let now = self.now();
         let new = NewMedia {
             sid: upload.sid,
             author,
             category: upload.category,
-            content_type: upload.content_type,
+            content_type,
             filename: upload.filename,
             size: upload.size,
             date_created: now,
@@ -127,5 +162,30 @@ impl Domain {
     /// Forgets condemned media whose bytes are gone.
     pub async fn forget_media(&self, sids: &[Sid]) -> DomainResult<()> {
         Ok(self.store().forget_media(sids).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::media_type;
+
+    #[test]
+    fn a_media_type_is_one_type_lowercased_and_a_list_is_refused() {
+        assert_eq!(media_type("Image/PNG").unwrap(), "image/png");
+        assert_eq!(
+            media_type("text/plain;charset=utf-8").unwrap(),
+            "text/plain; charset=utf-8"
+        );
+        for bad in [
+            "image/png, text/html",
+            "text/html,",
+            "png",
+            "image/",
+            "/png",
+            "a/b\nc",
+            "ima ge/png",
+        ] {
+            assert_eq!(media_type(bad).unwrap_err().code.code(), 20001, "{bad:?}");
+        }
     }
 }

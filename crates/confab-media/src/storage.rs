@@ -92,20 +92,22 @@ impl MediaStorage {
     /// `secret_access_key`, `aws_allow_http`, ...); what the URL leaves out comes from the
     /// environment (`AWS_ACCESS_KEY_ID`, `AWS_REGION`, ...), as with the AWS tools.
     pub fn s3(url: &str) -> Result<MediaStorage, StorageError> {
+        // Messages name the location only: the query may hold a secret key.
         let Some(rest) = url.strip_prefix("s3://") else {
-            return Err(StorageError::Config(format!(
-                "{url:?}: an S3 URL starts with s3://"
-            )));
+            return Err(StorageError::Config(
+                "the media store URL starts with s3:// (or file://)".into(),
+            ));
         };
         let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
         let (bucket, prefix) = location.split_once('/').unwrap_or((location, ""));
         if bucket.is_empty() {
-            return Err(StorageError::Config(format!("{url:?}: no bucket")));
+            return Err(StorageError::Config(format!("s3://{location}: no bucket")));
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let key = AmazonS3ConfigKey::from_str(&key)
-                .map_err(|_| StorageError::Config(format!("{url:?}: unknown setting {key:?}")))?;
+            let key = AmazonS3ConfigKey::from_str(&key).map_err(|_| {
+                StorageError::Config(format!("s3://{location}: unknown setting {key:?}"))
+            })?;
             builder = builder.with_config(key, value);
         }
         let s3 = Arc::new(builder.build()?);

@@ -198,6 +198,10 @@ async fn s3_compatible_storage_keeps_media_whole_or_not_at_all_and_presigns() {
 fn a_bad_storage_url_is_refused_with_what_is_wrong() {
     let e = MediaStorage::s3("http://bucket").unwrap_err().to_string();
     assert!(e.contains("s3://"), "{e}");
+    let e = MediaStorage::s3("s3://bucket?secret_access_key=hunter2&colour=blue")
+        .unwrap_err()
+        .to_string();
+    assert!(!e.contains("hunter2"), "no secret in the message: {e}");
     let e = MediaStorage::s3("s3://bucket?colour=blue")
         .unwrap_err()
         .to_string();

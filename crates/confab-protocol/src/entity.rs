@@ -212,7 +212,8 @@ pub struct Media {
     pub conversation_sid: Option<Sid>,
     /// Its message, once attached.
     pub message_sid: Option<Sid>,
-    /// Who uploaded it (an identity, or `system` for the app backend).
+    /// Who uploaded it: an identity, or the empty string for the app backend (shown as
+    /// `system`).
     pub author: String,
     /// `media`, `body` or `history`.
     pub category: String,

@@ -287,10 +287,12 @@ impl Server {
         let media = media::MediaState {
             domain: domain.clone(),
             storage: storage.clone(),
-            // Every node holds the same credentials, so every node checks the same URLs.
+            // Every node holds the same credentials, so every node checks the same URLs. Keyed
+            // by the API key's secret, which access tokens (HS256) already stand on, so that a
+            // shared URL exposes nothing more to an offline guess (never the auth token).
             signer: confab_media::UrlSigner::new(
                 <sha2::Sha256 as sha2::Digest>::digest(
-                    format!("confab media urls\n{}", credentials.auth_token).as_bytes(),
+                    format!("confab media urls\n{}", credentials.api_key_secret).as_bytes(),
                 )
                 .to_vec(),
             ),

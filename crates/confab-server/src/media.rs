@@ -24,6 +24,7 @@ use confab_protocol::ErrorCode;
 use confab_protocol::entity::Media;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_token::Verifier;
+use futures_util::StreamExt as _;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -45,6 +46,9 @@ pub struct MediaConfig {
     pub url_ttl: Duration,
     /// How often the sweep runs (default 1 min).
     pub sweep_every: Duration,
+    /// How long an upload may go without a byte before it is abandoned (default 30 s), so
+    /// that a trickle cannot hold a connection and an upload open.
+    pub upload_idle: Duration,
 }
 
 impl Default for MediaConfig {
@@ -55,6 +59,7 @@ impl Default for MediaConfig {
             unattached_ttl: Duration::from_secs(3600),
             url_ttl: Duration::from_secs(300),
             sweep_every: Duration::from_secs(60),
+            upload_idle: Duration::from_secs(30),
         }
     }
 }
@@ -127,7 +132,8 @@ impl MediaState {
         self.domain.clock().now_millis() / 1000
     }
 
-    /// A URL anyone may read the content from until it expires.
+    /// A URL anyone may read the content from until it expires: the store's own where it
+    /// presigns (S3), else [`MediaState::signed_url`].
     async fn temporary_url(&self, origin: &Origin, m: &Media) -> ApiResult<String> {
         let k = key(&m.service_sid, &m.sid);
         if let Some(url) = self
@@ -138,13 +144,18 @@ impl MediaState {
         {
             return Ok(url);
         }
+        Ok(self.signed_url(origin, m))
+    }
+
+    /// A URL of this server's, signed by it, that serves the content until it expires.
+    fn signed_url(&self, origin: &Origin, m: &Media) -> String {
         let ttl = i64::try_from(self.config.url_ttl.as_secs()).unwrap_or(i64::MAX);
         let expires = self.now_secs().saturating_add(ttl);
         let signature = self.signer.sign(m.sid.as_str(), expires);
-        Ok(format!(
+        format!(
             "{}/media/v1/Services/{}/Media/{}/Content?Expires={expires}&Signature={signature}",
             origin.0, m.service_sid, m.sid
-        ))
+        )
     }
 
     /// The record as the reference renders it.
@@ -158,7 +169,7 @@ impl MediaState {
             "service_sid": m.service_sid,
             "channel_sid": m.conversation_sid,
             "message_sid": m.message_sid,
-            "author": m.author,
+            "author": if m.author.is_empty() { "system" } else { m.author.as_str() },
             "category": m.category,
             "content_type": m.content_type,
             "filename": m.filename,
@@ -240,9 +251,17 @@ async fn upload(
     }
     let sid = new_sid(SidKind::Media);
     let k = key(&service, &sid);
+    let idle = s.config.upload_idle;
+    let timed = futures_util::stream::unfold(body.into_data_stream(), move |mut body| async move {
+        match tokio::time::timeout(idle, body.next()).await {
+            Ok(Some(chunk)) => Some((chunk.map_err(|e| e.to_string()), body)),
+            Ok(None) => None,
+            Err(_) => Some((Err(format!("no data for {} s", idle.as_secs())), body)),
+        }
+    });
     let size = s
         .storage
-        .put(&k, body.into_data_stream(), limit)
+        .put(&k, Box::pin(timed), limit)
         .await
         .map_err(storage_error)?;
     let upload = Upload {
@@ -268,7 +287,9 @@ async fn upload(
         }
     };
     let body = s.render(&origin, &media).await?;
-    Ok((StatusCode::CREATED, axum::Json(body)).into_response())
+    Ok(no_store(
+        (StatusCode::CREATED, axum::Json(body)).into_response(),
+    ))
 }
 
 async fn fetch(
@@ -279,7 +300,16 @@ async fn fetch(
 ) -> ApiResult<Response> {
     let actor = s.actor(&headers).await?;
     let media = s.domain.media(&actor, Some(&service), &sid).await?;
-    Ok(axum::Json(s.render(&origin, &media).await?).into_response())
+    Ok(no_store(
+        axum::Json(s.render(&origin, &media).await?).into_response(),
+    ))
+}
+
+/// An answer carrying a fresh temporary URL is for its caller alone, and for now.
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// `?Expires=&Signature=` of a temporary content URL.
@@ -315,11 +345,12 @@ async fn content(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let (Some(expires), Some(signature)) = (signed.expires, signed.signature) else {
-        // An authenticated caller is sent to a temporary URL.
+        // An authenticated caller is sent to a temporary URL of this server's own, so that its
+        // token (a header a client keeps across redirects) never goes to a storage host.
         let actor = s.actor(&headers).await?;
         let media = s.domain.media(&actor, Some(&service), &sid).await?;
-        let url = s.temporary_url(&origin, &media).await?;
-        return Ok(Redirect::temporary(&url).into_response());
+        let url = s.signed_url(&origin, &media);
+        return Ok(no_store(Redirect::temporary(&url).into_response()));
     };
     let now = s.now_secs();
     if !s.signer.verify(&sid, expires, &signature, now) {
@@ -346,6 +377,11 @@ async fn content(
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
+    );
+    // Whatever it is, it runs nothing on this origin.
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox; default-src 'none'"),
     );
     let disposition = if shown_inline(&media.content_type) {
         "inline"

@@ -69,7 +69,7 @@ pub(crate) async fn find(
     sid: &str,
 ) -> StoreResult<Option<Media>> {
     let row = sqlx::query(&format!(
-        "SELECT {MEDIA_COLS} FROM media WHERE service_sid = $1 AND sid = $2"
+        "SELECT {MEDIA_COLS} FROM media WHERE service_sid = $1 AND sid = $2 AND NOT condemned"
     ))
     .bind(service)
     .bind(sid)

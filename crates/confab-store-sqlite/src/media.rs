@@ -66,7 +66,7 @@ pub(crate) fn add(conn: &Connection, service: &str, new: NewMedia) -> StoreResul
 
 pub(crate) fn find(conn: &Connection, service: &str, sid: &str) -> StoreResult<Option<Media>> {
     conn.prepare_cached(&format!(
-        "SELECT {MEDIA_COLS} FROM media m WHERE m.service_sid = ?1 AND m.sid = ?2"
+        "SELECT {MEDIA_COLS} FROM media m WHERE m.service_sid = ?1 AND m.sid = ?2 AND m.condemned = 0"
     ))
     .and_then(|mut s| s.query_row(params![service, sid], media).optional())
     .map_err(backend)

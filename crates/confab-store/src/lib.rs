@@ -285,7 +285,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an upload, unattached until a message takes it ([`NewMessage::media`]).
     async fn add_media(&self, service: &str, new: NewMedia) -> StoreResult<Media>;
-    /// Fetches a media record by SID.
+    /// Fetches a media record by SID; a condemned one is gone already.
     async fn media(&self, service: &str, sid: &str) -> StoreResult<Option<Media>>;
     /// Condemns the uploads never attached and expired by `now` (they can no longer be
     /// attached) and returns at most `limit` of all condemned media, oldest first: those and

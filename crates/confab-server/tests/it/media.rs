@@ -82,6 +82,7 @@ async fn uploads_are_recorded_and_served_behind_expiring_urls_to_those_allowed()
     let h = got.headers().clone();
     assert_eq!(h["content-type"], "image/png");
     assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["content-security-policy"], "sandbox; default-src 'none'");
     assert!(
         h["content-disposition"]
             .to_str()
@@ -144,6 +145,14 @@ async fn uploads_are_recorded_and_served_behind_expiring_urls_to_those_allowed()
     assert_eq!(html.status(), 201);
     let h: Value = html.json().await.unwrap();
     assert_eq!(h["author"], "system", "the app backend uploads as system");
+    // A user named system owns nothing of the backend's.
+    let backends = http
+        .get(format!("{base}/{}", h["sid"].as_str().unwrap()))
+        .header("X-Twilio-Token", server.token("system"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(backends.status(), 404);
     let got = reqwest::get(h["links"]["content_direct_temporary"].as_str().unwrap())
         .await
         .unwrap();
@@ -165,6 +174,16 @@ async fn uploads_are_recorded_and_served_behind_expiring_urls_to_those_allowed()
         .unwrap();
     assert_eq!(refused.status(), 400);
     assert_eq!(refused.json::<Value>().await.unwrap()["code"], 20001);
+    // A list of types, which a browser would read as its last, is refused.
+    let listed = http
+        .post(&base)
+        .header("X-Twilio-Token", server.token("alice"))
+        .header("Content-Type", "image/png, text/html")
+        .body("<script>alert(1)</script>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.status(), 400);
     let other = format!(
         "{}/media/v1/Services/IS00000000000000000000000000000000/Media",
         server.url()
@@ -216,6 +235,26 @@ async fn chunked_upload(server: &TestServer, path: &str, token: &str, len: usize
         .unwrap_or_else(|| panic!("no status in {text:?}"))
 }
 
+/// Starts a chunked upload, sends one chunk, then nothing: the server's answer.
+async fn stalled_upload(server: &TestServer, path: &str, token: &str) -> u16 {
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {}\r\nX-Twilio-Token: {token}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n4\r\nabcd\r\n",
+        server.addr()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), s.read_to_end(&mut answer))
+        .await
+        .expect("answered once the upload goes idle")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer);
+    text.split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"))
+}
+
 #[tokio::test]
 async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_takes_the_unattached()
 {
@@ -224,6 +263,7 @@ async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_ta
         c.media.unattached_ttl = Duration::ZERO;
         // Swept here by the test's own call, not by the background pass.
         c.media.sweep_every = Duration::from_secs(24 * 3600);
+        c.media.upload_idle = Duration::from_millis(300);
     })
     .await;
     let service = service(&server).await;
@@ -251,12 +291,23 @@ async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_ta
         files(&server.data_dir().join("media")).is_empty(),
         "nothing kept"
     );
+    // A trickle that stops is abandoned, with nothing kept.
+    assert_eq!(
+        stalled_upload(&server, &path, &server.token("alice")).await,
+        400
+    );
+    assert!(
+        files(&server.data_dir().join("media")).is_empty(),
+        "nothing kept"
+    );
     // Within the limit, chunked: kept.
     assert_eq!(
         chunked_upload(&server, &path, &server.token("alice"), 300_000).await,
         201
     );
-    assert_eq!(files(&server.data_dir().join("media")).len(), 1);
+    let kept = files(&server.data_dir().join("media"));
+    assert_eq!(kept.len(), 1);
+    let sid = kept[0].file_name().unwrap().to_string_lossy().into_owned();
 
     // Never attached and past its time (none here): swept, bytes and record.
     assert_eq!(server.sweep_media().await, 1);
@@ -265,6 +316,13 @@ async fn too_large_is_refused_with_the_limit_and_leaves_nothing_and_the_sweep_ta
         "bytes gone"
     );
     assert_eq!(server.sweep_media().await, 0);
+    let gone = reqwest::Client::new()
+        .get(format!("{}{path}/{sid}", server.url()))
+        .header("X-Twilio-Token", server.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404, "the record went with the bytes");
 }
 
 #[tokio::test]
