@@ -300,11 +300,6 @@ impl Server {
             credentials: Arc::new(credentials.clone()),
             config: config.media.clone(),
         };
-        tokio::spawn(media::sweep(
-            domain.clone(),
-            storage,
-            config.media.sweep_every,
-        ));
         let (stop_sessions, sessions_stopping) = tokio::sync::watch::channel(false);
         let rt = Arc::new(realtime::Realtime::new(
             domain.clone(),
@@ -329,6 +324,12 @@ impl Server {
             tokio::spawn(realtime::nodes::reconcile(rt.clone()));
         }
         tokio::spawn(realtime::prune_logs(rt.clone()));
+        tokio::spawn(media::sweep(
+            media.domain.clone(),
+            media.storage.clone(),
+            config.media.sweep_every,
+            rt.shutdown.clone(),
+        ));
         tokio::spawn(realtime::release_held(rt.clone()));
         tokio::spawn(realtime::announce_profiles(rt.clone()));
         let state = rest::AppState {

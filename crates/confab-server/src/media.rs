@@ -446,12 +446,19 @@ pub async fn sweep_once(domain: &Domain, storage: &MediaStorage) -> Result<usize
     }
 }
 
-/// Sweeps every `every`, for as long as the server runs.
-pub async fn sweep(domain: Domain, storage: MediaStorage, every: Duration) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+/// Sweeps every `every` (the first time `every` after start), until the server shuts down:
+/// never in the middle of a start or a stop, whose store may be going.
+pub async fn sweep(
+    domain: Domain,
+    storage: MediaStorage,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => return,
+            () = tokio::time::sleep(every) => {}
+        }
         if let Err(e) = sweep_once(&domain, &storage).await {
             tracing::warn!(error = %e, "media sweep failed; next time");
         }
