@@ -202,6 +202,7 @@ impl Link {
             conversation: conversation.to_owned(),
             body: Some(body.to_owned()),
             attributes,
+            media: Vec::new(),
         })
         .await
     }

@@ -387,6 +387,7 @@ impl ConversationHandle {
                 conversation: self.sid.as_str().to_owned(),
                 body: Some(body.to_owned()),
                 attributes: Some(attributes),
+                media: Vec::new(),
             })
             .await
     }

@@ -28,6 +28,8 @@ pub struct CreateMessage {
     pub date_updated: Option<Millis>,
     /// Idempotency key: a retry with the same key returns the first message.
     pub op_id: Option<String>,
+    /// `MediaSid`s: uploads to attach, in order. With any, the body may be left out.
+    pub media: Vec<String>,
 }
 
 /// Changes to a message.
@@ -119,8 +121,9 @@ impl Domain {
             input.body.as_deref(),
             input.attributes.as_deref(),
         )?;
-        if input.body.as_deref().is_none_or(str::is_empty) {
-            return Err(DomainError::invalid("Body is required"));
+        let media = self.check_attachments(service.as_str(), &input.media).await?;
+        if media.is_empty() && input.body.as_deref().is_none_or(str::is_empty) {
+            return Err(DomainError::invalid("Body or MediaSid is required"));
         }
         if let Some(op) = &input.op_id {
             validate::identity("op_id", op, 128)?;
@@ -148,10 +151,50 @@ impl Domain {
             date_updated: input.date_updated.or(input.date_created).unwrap_or(now),
             op_id: input.op_id,
             participant_only: admitted_in.is_some(),
-            // No input names media yet: the media service (issue 23) brings it.
-            media: vec![],
+            media,
         };
         Ok(self.store().add_message(service.as_str(), new).await?)
+    }
+
+    /// The uploads a new message names, checked against the limits: as many as
+    /// [`confab_protocol::limits::Limits::media_per_message`], each once, together no larger
+    /// than `media_bytes_per_message`. Whether each may be attached (it exists, is unattached,
+    /// unexpired and, for a user, its own) the store checks in the write itself.
+    async fn check_attachments(&self, service: &str, sids: &[String]) -> DomainResult<Vec<Sid>> {
+        let l = self.limits();
+        if sids.len() > l.media_per_message as usize {
+            return Err(DomainError::invalid(format!(
+                "a message carries at most {} media files",
+                l.media_per_message
+            )));
+        }
+        let mut out: Vec<Sid> = Vec::with_capacity(sids.len());
+        let mut total: u64 = 0;
+        for s in sids {
+            let sid = Sid::parse(SidKind::Media, s).ok_or_else(|| {
+                DomainError::invalid(format!("MediaSid {s:?} is not a media SID (ME…)"))
+            })?;
+            if out.contains(&sid) {
+                return Err(DomainError::invalid(format!(
+                    "MediaSid {sid} is given twice"
+                )));
+            }
+            // Unknown media is the store's to refuse (20001, as for every unattachable one).
+            if let Some(m) = self.store().media(service, sid.as_str()).await? {
+                total = total.saturating_add(u64::try_from(m.size).unwrap_or(0));
+            }
+            out.push(sid);
+        }
+        if total > l.media_bytes_per_message {
+            return Err(DomainError::new(
+                ErrorCode::PayloadTooLarge,
+                format!(
+                    "the files of one message may be {} bytes together; these are {total}",
+                    l.media_bytes_per_message
+                ),
+            ));
+        }
+        Ok(out)
     }
 
     /// Fetches a message.

@@ -125,6 +125,25 @@ pub struct Welcome {
     pub heartbeat_grace_ms: u64,
     /// The cursors the server delivers after (see [`Resumed`]).
     pub resumed: Resumed,
+    /// Where uploads go and how large they may be; absent from a server without media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaService>,
+}
+
+/// The media service as `welcome` tells it: the client configuration's media links and limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaService {
+    /// Path of the upload endpoint on the server the client connected to
+    /// (`/media/v1/Services/{IS}/Media`).
+    pub service_url: String,
+    /// Path of the endpoint that gives temporary URLs of several uploads at once.
+    pub set_url: String,
+    /// Files one message may carry.
+    pub attachments_count_limit: u32,
+    /// The largest file, in bytes.
+    pub attachment_size_limit: u64,
+    /// The files of one message together, in bytes.
+    pub attachments_total_size_limit: u64,
 }
 
 /// What `welcome` says about the streams: for each one the server will deliver, the cursor

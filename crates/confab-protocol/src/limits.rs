@@ -26,6 +26,20 @@ pub struct Limits {
     pub max_user_page_size: u32,
     /// Page size when none is asked for.
     pub default_page_size: u32,
+    /// Files attached to one message.
+    #[serde(default = "default_media_per_message")]
+    pub media_per_message: u32,
+    /// The files attached to one message together, in bytes.
+    #[serde(default = "default_media_bytes_per_message")]
+    pub media_bytes_per_message: u64,
+}
+
+fn default_media_per_message() -> u32 {
+    Limits::default().media_per_message
+}
+
+fn default_media_bytes_per_message() -> u64 {
+    Limits::default().media_bytes_per_message
 }
 
 impl Default for Limits {
@@ -41,6 +55,10 @@ impl Default for Limits {
             max_page_size: 100,
             max_user_page_size: 50,
             default_page_size: 50,
+            media_per_message: 10,
+            // As much as one file may be (the media service's default), whatever their number:
+            // what a reader of one message may have to fetch stays bounded by one file's size.
+            media_bytes_per_message: 100 * 1024 * 1024,
         }
     }
 }

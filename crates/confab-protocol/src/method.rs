@@ -318,6 +318,10 @@ pub struct MessageSendParams {
     /// JSON attributes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
+    /// Uploads (`ME…`, from the media service) to attach, in order; with them the body may
+    /// be left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media: Vec<String>,
 }
 
 /// A message of a conversation.

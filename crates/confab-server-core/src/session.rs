@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use confab_protocol::ErrorCode;
 use confab_protocol::frame::{
-    ClientFrame, CloseReason, Resume, Resumed, ServerFrame, Welcome, WireError,
+    ClientFrame, CloseReason, MediaService, Resume, Resumed, ServerFrame, Welcome, WireError,
 };
 use confab_protocol::method::{Request, RequestError, TokenRenewed};
 use confab_protocol::sid::{Sid, SidKind};
@@ -557,6 +557,16 @@ impl<P: Clone> Session<P> {
             heartbeat_ms: self.config.heartbeat_ms,
             heartbeat_grace_ms: self.config.heartbeat_grace_ms,
             resumed: resumed.clone(),
+            media: self.config.media.map(|m| {
+                let path = format!("/media/v1/Services/{}/Media", who.service);
+                MediaService {
+                    set_url: format!("{path}Set"),
+                    service_url: path,
+                    attachments_count_limit: m.per_message,
+                    attachment_size_limit: m.file_bytes,
+                    attachments_total_size_limit: m.message_bytes,
+                }
+            }),
         });
         self.phase = Phase::Open;
         self.last_rx = now;

@@ -29,6 +29,19 @@ pub struct Config {
     /// Rounds of reading the logs again after a replay during which live events were
     /// dropped, before the session counts as a slow consumer.
     pub catch_up_rounds: usize,
+    /// The media service's limits, told in `welcome`; `None` when the server has none.
+    pub media: Option<MediaLimits>,
+}
+
+/// The media limits `welcome` tells a client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaLimits {
+    /// Files one message may carry.
+    pub per_message: u32,
+    /// The largest file, in bytes.
+    pub file_bytes: u64,
+    /// The files of one message together, in bytes.
+    pub message_bytes: u64,
 }
 
 impl Default for Config {
@@ -43,6 +56,7 @@ impl Default for Config {
             // Three were too few: with a small queue and a steady writer, each round on
             // PostgreSQL saw a few new events overflow, and a reader that kept up was closed.
             catch_up_rounds: 32,
+            media: None,
         }
     }
 }

@@ -307,6 +307,11 @@ impl Server {
             hub,
             config.realtime.clone(),
             sessions_stopping,
+            confab_server_core::MediaLimits {
+                per_message: config.limits.media_per_message,
+                file_bytes: config.media.max_file_size,
+                message_bytes: config.limits.media_bytes_per_message,
+            },
         ));
         if let Some(url) = &config.nats {
             // One subject per account: nodes of other accounts on the same NATS hear nothing.

@@ -92,6 +92,10 @@ pub fn router(state: MediaState) -> Router {
             "/media/v1/Services/{ChatServiceSid}/Media/{Sid}/Content",
             get(content),
         )
+        .route(
+            "/media/v1/Services/{ChatServiceSid}/MediaSet",
+            post(media_set),
+        )
         // Uploads are streamed and limited by the media settings, not by the REST body cap.
         .layer(DefaultBodyLimit::disable())
         .with_state(state)
@@ -303,6 +307,67 @@ async fn fetch(
     Ok(no_store(
         axum::Json(s.render(&origin, &media).await?).into_response(),
     ))
+}
+
+/// The most media one set request may ask about.
+const SET_MAX: usize = 100;
+
+/// `{"command":"get","list":[{"media_sid":"ME…"}]}`
+#[derive(Deserialize)]
+struct SetRequest {
+    command: String,
+    list: Vec<SetItem>,
+}
+
+#[derive(Deserialize)]
+struct SetItem {
+    media_sid: String,
+}
+
+/// `POST …/MediaSet`: the records (with temporary URLs) of several media at once, in the order
+/// asked, each as `{"code":200,"media_record":{…}}`, or `{"code":404,"media_record":{"sid":…}}`
+/// for one the caller may not see, as the reference answers.
+async fn media_set(
+    State(s): State<MediaState>,
+    Path(service): Path<String>,
+    origin: Origin,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let actor = s.actor(&headers).await?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "a media set request may be 64 KiB at most",
+        )
+    })?;
+    let req: SetRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::invalid(format!(
+            "a media set request is {{\"command\":\"get\",\"list\":[{{\"media_sid\":\"ME…\"}}]}}: {e}"
+        ))
+    })?;
+    if req.command != "get" {
+        return Err(ApiError::invalid(format!(
+            "the media set's command is get, not {:?}",
+            req.command
+        )));
+    }
+    if req.list.len() > SET_MAX {
+        return Err(ApiError::invalid(format!(
+            "a media set request asks about {SET_MAX} media at most"
+        )));
+    }
+    let mut out = Vec::with_capacity(req.list.len());
+    for item in req.list {
+        match s.domain.media(&actor, Some(&service), &item.media_sid).await {
+            Ok(m) => out.push(json!({"code": 200, "media_record": s.render(&origin, &m).await?})),
+            Err(e) if e.code == ErrorCode::NotFound => {
+                out.push(json!({"code": 404, "media_record": {"sid": item.media_sid}}));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(no_store(axum::Json(out).into_response()))
 }
 
 /// An answer carrying a fresh temporary URL is for its caller alone, and for now.

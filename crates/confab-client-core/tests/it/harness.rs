@@ -122,6 +122,7 @@ impl Sim {
             heartbeat_ms: 15_000,
             heartbeat_grace_ms: 5_000,
             resumed,
+            media: None,
         }));
     }
 

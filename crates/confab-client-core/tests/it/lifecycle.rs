@@ -274,6 +274,7 @@ fn a_heartbeat_of_zero_from_the_server_pings_every_100_ms_not_every_millisecond(
         heartbeat_ms: 0,
         heartbeat_grace_ms: 60_000,
         resumed: resumed(0, &[]),
+        media: None,
     }));
     sim.answer_first_page(serde_json::json!([]));
     let before = sim.sent.len();

@@ -183,6 +183,7 @@ impl World {
                     heartbeat_ms: 15_000,
                     heartbeat_grace_ms: 5_000,
                     resumed,
+                    media: None,
                 });
                 self.s.handle_frame(&w.encode(), self.now);
                 self.welcomed = true;

@@ -190,6 +190,7 @@ fn an_expired_renewal_adopted_when_the_link_dies_stops_in_the_same_wake_up() {
         heartbeat_ms: 1_000,
         heartbeat_grace_ms: 0,
         resumed: resumed(0, &[]),
+        media: None,
     }));
     sim.answer_first_page(serde_json::json!([]));
     let stale = token("alice", (start / 1000) as i64 - 10);

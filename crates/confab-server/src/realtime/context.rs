@@ -29,6 +29,8 @@ pub(crate) struct Realtime {
     conversation_limiter: RateLimiter,
     /// Turns true when the server stops: every session closes with `shutting_down`.
     pub shutdown: watch::Receiver<bool>,
+    /// The media limits `welcome` tells clients.
+    pub media: confab_server_core::MediaLimits,
     next_id: AtomicU64,
     /// Sessions and requests under way, so that shutdown can wait for them.
     active: watch::Sender<usize>,
@@ -76,6 +78,7 @@ impl Realtime {
         hub: Arc<hub::Hub>,
         config: RealtimeConfig,
         shutdown: watch::Receiver<bool>,
+        media: confab_server_core::MediaLimits,
     ) -> Realtime {
         Realtime {
             ops: dedup::OpCache::new(config.op_ttl, config.op_cache_entries),
@@ -90,6 +93,7 @@ impl Realtime {
             hub,
             config,
             shutdown,
+            media,
             next_id: AtomicU64::new(1),
             active: watch::channel(0).0,
             sessions: watch::channel(0).0,

@@ -362,6 +362,7 @@ pub(crate) async fn call(
                 body: f.body,
                 attributes: attributes(f.attributes),
                 op_id,
+                media: f.media,
                 ..Default::default()
             };
             let m = domain

@@ -66,6 +66,7 @@ fn config(rt: &Realtime) -> confab_server_core::Config {
         heartbeat_ms: ms(rt.config.heartbeat),
         heartbeat_grace_ms: ms(rt.config.heartbeat_grace),
         hello_timeout_ms: ms(rt.config.hello_timeout),
+        media: Some(rt.media),
         ..Default::default()
     }
 }

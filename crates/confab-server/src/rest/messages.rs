@@ -9,10 +9,10 @@ use super::call::{Call, Listing};
 use super::error::{ApiError, ApiResult};
 use super::params::{Form, Params};
 
-/// Parameters of the reference API that need parts this server does not have (media storage,
-/// content templates, email); refused rather than silently dropped.
+/// Parameters of the reference API that need parts this server does not have (content
+/// templates, email); refused rather than silently dropped.
 fn refuse_unsupported(p: &Params) -> ApiResult<()> {
-    for name in ["MediaSid", "ContentSid", "ContentVariables", "Subject"] {
+    for name in ["ContentSid", "ContentVariables", "Subject"] {
         if p.str(name).is_some() {
             return Err(ApiError::invalid(format!(
                 "{name} is not supported by this server"
@@ -32,6 +32,7 @@ pub async fn create(call: Call, Form(p): Form) -> ApiResult<(StatusCode, Json<Va
         date_created: p.date("DateCreated")?,
         date_updated: p.date("DateUpdated")?,
         op_id: None,
+        media: p.all("MediaSid").into_iter().map(str::to_owned).collect(),
     };
     let created = call
         .domain()
@@ -62,6 +63,10 @@ pub async fn fetch(call: Call) -> ApiResult<Json<Value>> {
 /// `POST …/Messages/{Sid}`
 pub async fn update(call: Call, Form(p): Form) -> ApiResult<Json<Value>> {
     refuse_unsupported(&p)?;
+    if p.str("MediaSid").is_some() {
+        // Media is immutable: a message keeps what it was sent with.
+        return Err(ApiError::invalid("a message's media cannot be changed"));
+    }
     let input = UpdateMessage {
         author: p.string("Author"),
         body: p.string("Body"),

@@ -130,7 +130,17 @@ impl Urls {
             "account_sid": self.account_sid,
             "conversation_sid": m.conversation_sid,
             "body": m.body,
-            "media": null,
+            "media": m.media.as_ref().map(|list| {
+                list.iter()
+                    .map(|f| json!({
+                        "sid": f.sid,
+                        "category": f.category,
+                        "content_type": f.content_type,
+                        "filename": f.filename,
+                        "size": f.size,
+                    }))
+                    .collect::<Vec<_>>()
+            }),
             "author": m.author,
             "participant_sid": m.participant_sid,
             "attributes": m.attributes,

@@ -341,3 +341,223 @@ async fn several_nodes_are_refused_a_media_directory_of_their_own() {
         "{e}"
     );
 }
+
+/// Uploads `bytes` as `who` (an identity, or the app backend with `None`); returns the record.
+async fn upload_as(server: &TestServer, who: Option<&str>, name: &str, bytes: Vec<u8>) -> Value {
+    let service = service(server).await;
+    let mut req = reqwest::Client::new()
+        .post(format!(
+            "{}/media/v1/Services/{service}/Media?Filename={name}",
+            server.url()
+        ))
+        .header("Content-Type", "image/png")
+        .body(bytes);
+    req = match who {
+        Some(identity) => req.header("X-Twilio-Token", server.token(identity)),
+        None => req.basic_auth(
+            &server.credentials().account_sid,
+            Some(&server.credentials().auth_token),
+        ),
+    };
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 201);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn messages_carry_media_from_both_doors_and_take_its_bytes_when_they_go() {
+    let server = TestServer::start_with(|c| {
+        c.limits.media_per_message = 2;
+        c.limits.media_bytes_per_message = 100_000;
+        c.media.sweep_every = Duration::from_secs(24 * 3600);
+    })
+    .await;
+    let api = server.api();
+    let service = service(&server).await;
+    let conv = api
+        .post("/v1/Conversations", &[("UniqueName", "room")])
+        .await
+        .expect(201)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for who in ["alice", "bob"] {
+        api.post(
+            &format!("/v1/Conversations/{conv}/Participants"),
+            &[("Identity", who)],
+        )
+        .await
+        .expect(201);
+    }
+    let a1 = upload_as(&server, Some("alice"), "a1.png", pattern(10_000)).await;
+    let a2 = upload_as(&server, Some("alice"), "a2.png", pattern(20_000)).await;
+    let a3 = upload_as(&server, Some("alice"), "a3.png", pattern(30_000)).await;
+    let big = upload_as(&server, Some("alice"), "big.png", pattern(95_000)).await;
+    let b1 = upload_as(&server, Some("bob"), "b1.png", pattern(5_000)).await;
+    let sid = |m: &Value| m["sid"].as_str().unwrap().to_owned();
+
+    // The client configuration names the media service and its limits.
+    let (mut alice, welcome) = server.realtime("alice").await;
+    let media = welcome.media.expect("welcome tells the media service");
+    assert_eq!(
+        media.service_url,
+        format!("/media/v1/Services/{service}/Media")
+    );
+    assert_eq!(
+        media.set_url,
+        format!("/media/v1/Services/{service}/MediaSet")
+    );
+    assert_eq!(
+        (
+            media.attachments_count_limit,
+            media.attachments_total_size_limit
+        ),
+        (2, 100_000)
+    );
+    let (mut bob, _) = server.realtime("bob").await;
+
+    // A user attaches its own uploads, in order, with no body.
+    let sent = alice
+        .call(
+            "message.send",
+            serde_json::json!({"conversation": conv, "media": [sid(&a2), sid(&a1)]}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(sent["body"], Value::Null);
+    let listed: Vec<&str> = sent["media"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["sid"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [sid(&a2), sid(&a1)]);
+    assert_eq!(sent["media"][0]["filename"], "a2.png");
+    assert_eq!(sent["media"][0]["size"], 20_000);
+    // The other participant hears it with its media.
+    let heard = loop {
+        let e = bob.next_event().await;
+        let v = serde_json::to_value(&e.body).unwrap();
+        if v["type"] == "messageAdded" {
+            break v;
+        }
+    };
+    assert_eq!(heard["data"]["media"], sent["media"], "{heard}");
+
+    // Refused, each with 20001, and nothing written: someone else's upload, one already
+    // attached, too many, too large together, one named twice, not a media SID.
+    let refused = [
+        serde_json::json!([sid(&b1)]),
+        serde_json::json!([sid(&a1)]),
+        serde_json::json!([sid(&a3), sid(&big), sid(&b1)]),
+        serde_json::json!([sid(&a3), sid(&a3)]),
+        serde_json::json!(["IM00000000000000000000000000000000"]),
+    ];
+    for media in refused {
+        let e = alice
+            .call(
+                "message.send",
+                serde_json::json!({"conversation": conv, "media": media}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, 20001, "{media}: {e:?}");
+    }
+    let e = alice
+        .call(
+            "message.send",
+            serde_json::json!({"conversation": conv, "media": [sid(&a3), sid(&big)]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, 20413, "together too large: {e:?}");
+    assert!(e.message.contains("100000"), "{e:?}");
+
+    // Bob, a participant, sees alice's attached media, one at a time and as a set; not her
+    // unattached upload.
+    let set = reqwest::Client::new()
+        .post(format!(
+            "{}/media/v1/Services/{service}/MediaSet",
+            server.url()
+        ))
+        .header("X-Twilio-Token", server.token("bob"))
+        .json(&serde_json::json!({"command": "get", "list": [
+            {"media_sid": sid(&a1)}, {"media_sid": sid(&a3)}
+        ]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(set.status(), 200);
+    let set: Value = set.json().await.unwrap();
+    assert_eq!(set[0]["code"], 200);
+    assert_eq!(set[0]["media_record"]["message_sid"], sent["sid"]);
+    assert_eq!(set[0]["media_record"]["channel_sid"], conv.as_str());
+    let url = set[0]["media_record"]["links"]["content_direct_temporary"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        reqwest::get(url).await.unwrap().bytes().await.unwrap().len(),
+        10_000
+    );
+    assert_eq!(set[1], serde_json::json!({"code": 404, "media_record": {"sid": sid(&a3)}}));
+
+    // The app backend attaches its upload over REST (MediaSid, repeatable), and reads it back.
+    let system = upload_as(&server, None, "report.pdf", pattern(1_000)).await;
+    let created = api
+        .post(
+            &format!("/v1/Conversations/{conv}/Messages"),
+            &[("MediaSid", &sid(&system)), ("MediaSid", &sid(&a3))],
+        )
+        .await
+        .expect(201);
+    assert_eq!(created["author"], "system");
+    assert_eq!(created["media"][0]["sid"], sid(&system).as_str());
+    assert_eq!(created["media"][1]["content_type"], "image/png");
+    let msg = created["sid"].as_str().unwrap().to_owned();
+    let read = api
+        .get(&format!("/v1/Conversations/{conv}/Messages/{msg}"))
+        .await
+        .expect(200);
+    assert_eq!(read["media"], created["media"]);
+    api.post(
+        &format!("/v1/Conversations/{conv}/Messages/{msg}"),
+        &[("MediaSid", &sid(&big))],
+    )
+    .await
+    .expect_error(400, 20001);
+    api.post(&format!("/v1/Conversations/{conv}/Messages"), &[])
+        .await
+        .expect_error(400, 20001);
+
+    // Deleting the messages condemns their media; the sweep leaves no bytes of them.
+    let before = files(&server.data_dir().join("media")).len();
+    assert_eq!(before, 6);
+    api.delete(&format!("/v1/Conversations/{conv}/Messages/{msg}"))
+        .await
+        .expect(204);
+    let first = sent["sid"].as_str().unwrap();
+    api.delete(&format!("/v1/Conversations/{conv}/Messages/{first}"))
+        .await
+        .expect(204);
+    assert_eq!(server.sweep_media().await, 4);
+    let left: Vec<String> = files(&server.data_dir().join("media"))
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let mut expected = vec![sid(&big), sid(&b1)];
+    expected.sort();
+    let mut left = left;
+    left.sort();
+    assert_eq!(left, expected, "only the unattached uploads are left");
+    let gone = reqwest::Client::new()
+        .get(format!(
+            "{}/media/v1/Services/{service}/Media/{}",
+            server.url(),
+            sid(&a1)
+        ))
+        .header("X-Twilio-Token", server.token("alice"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
+}
