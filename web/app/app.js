@@ -161,9 +161,43 @@ function render(message) {
   body.className = "body";
   body.textContent = message.body ?? "";
   li.append(author, body);
+  for (const media of message.attachedMedia ?? []) li.append(attachment(media));
   const later = [...list.children].find((x) => Number(x.dataset.index) > message.index);
   list.insertBefore(li, later ?? null);
   list.scrollTop = list.scrollHeight;
+}
+
+/** Shows a file: a picture inline, anything else as a link that fetches a fresh temporary
+ * URL when followed (one from the first render may have expired by then). */
+function attachment(media) {
+  const size = media.size < 1024 * 1024 ? `${Math.ceil(media.size / 1024)} KB` : `${(media.size / 1024 / 1024).toFixed(1)} MB`;
+  const label = `${media.filename ?? "file"} (${size})`;
+  // SVG can carry script: it is offered as a download, never shown.
+  if (/^image\/(png|jpeg|gif|webp|avif|bmp)$/.test(media.contentType.split(";")[0])) {
+    const img = document.createElement("img");
+    img.className = "media";
+    img.alt = label;
+    img.dataset.sid = media.sid;
+    media.getContentTemporaryUrl().then((url) => (img.src = url), () => (img.alt = `${label}: unavailable`));
+    return img;
+  }
+  const a = document.createElement("a");
+  a.className = "media";
+  a.href = "#";
+  a.textContent = label;
+  a.dataset.sid = media.sid;
+  a.addEventListener("click", async (e) => {
+    e.preventDefault();
+    const url = await media.getContentTemporaryUrl();
+    if (!url) return;
+    // A download under its own name (a browser honours that for this server's own URLs;
+    // storage elsewhere sends the file as it was stored).
+    const save = document.createElement("a");
+    save.href = url;
+    save.download = media.filename ?? "";
+    save.click();
+  });
+  return a;
 }
 
 function onMessage(message) {
@@ -226,6 +260,60 @@ $("composer").addEventListener("submit", async (e) => {
     input.value = body;
     $("open-error").textContent = `not sent: ${err.message}`;
   }
+});
+
+/** Sends `files` as one message (with the typed text, if any), showing the upload's progress. */
+async function sendFiles(files) {
+  if (!active || files.length === 0) return;
+  const input = $("body");
+  const builder = rows.get(active).conversation.prepareMessage();
+  if (input.value) builder.setBody(input.value);
+  const total = files.reduce((n, f) => n + f.size, 0);
+  const sentOf = new Map();
+  for (const file of files) {
+    builder.addMedia({
+      contentType: file.type || "application/octet-stream",
+      filename: file.name,
+      media: file,
+      onProgress: (sent) => {
+        sentOf.set(file, sent);
+        const all = [...sentOf.values()].reduce((n, x) => n + x, 0);
+        $("upload-progress").value = total === 0 ? 1 : Math.min(1, all / total);
+      },
+    });
+  }
+  $("upload-name").textContent = `sending ${files.map((f) => f.name).join(", ")}`;
+  $("upload-progress").value = 0;
+  $("upload").hidden = false;
+  try {
+    await builder.build().send();
+    input.value = "";
+  } catch (err) {
+    $("open-error").textContent = `not sent: ${err.message} (${err.code ?? "?"})`;
+  } finally {
+    $("upload").hidden = true;
+  }
+}
+
+$("file").addEventListener("change", (e) => {
+  const files = [...e.target.files];
+  e.target.value = "";
+  sendFiles(files);
+});
+
+// Files dropped anywhere on the open conversation are sent to it.
+const room = $("room");
+room.addEventListener("dragover", (e) => {
+  if (!active || !e.dataTransfer?.types.includes("Files")) return;
+  e.preventDefault();
+  room.classList.add("dropping");
+});
+room.addEventListener("dragleave", () => room.classList.remove("dropping"));
+room.addEventListener("drop", (e) => {
+  room.classList.remove("dropping");
+  if (!active || !e.dataTransfer?.files.length) return;
+  e.preventDefault();
+  sendFiles([...e.dataTransfer.files]);
 });
 
 $("body").addEventListener("input", () => active && rows.get(active)?.conversation.typing());

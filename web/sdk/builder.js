@@ -1,4 +1,3 @@
-import { UNSUPPORTED, refuse } from "./errors.js";
 
 /** A promise with `cancel()`: cancelling rejects it. A message already handed to the
  * server may still be delivered; one still waiting for the link is not sent. */
@@ -31,6 +30,12 @@ export class CancellablePromise extends Promise {
   }
 }
 
+/** `payload` with `contentType` as its type (FormData keeps its file's own). */
+function withType(contentType, payload) {
+  if (typeof FormData !== "undefined" && payload instanceof FormData) return payload;
+  return { ...payload, contentType };
+}
+
 /** A message being put together, to `send()`. */
 export class UnsentMessage {
   /** @internal */
@@ -42,7 +47,7 @@ export class UnsentMessage {
     this.attributes = {};
     /** Email options: Confab has no email, so they stay empty. */
     this.emailOptions = {};
-    /** Media to attach: Confab's media support comes in a later release, so none. */
+    /** Files to upload and attach, in order: `[category, FormData | SendMediaOptions]`. */
     this.mediaContent = [];
   }
 
@@ -56,11 +61,9 @@ export class UnsentMessage {
       // Checked after a turn so that a cancel() right after send() stops the request.
       queueMicrotask(() => {
         if (cancelled) return;
-        if (this.text === undefined) {
-          refuse(UNSUPPORTED, "a message needs a body: media messages are not supported by this release").catch(reject);
-          return;
-        }
-        this._conversation.sendMessage(this.text, this.attributes, this.emailOptions).then(resolve, reject);
+        const abort = new AbortController();
+        onCancel(() => abort.abort());
+        this._conversation._send(this, abort.signal).then(resolve, reject);
       });
     });
   }
@@ -82,6 +85,25 @@ export class MessageBuilder {
   /** Sets the attributes. */
   setAttributes(attributes) {
     this._message.attributes = attributes;
+    return this;
+  }
+
+  /** Adds a file: FormData holding it, or `{contentType, filename, media}` (`media` a Blob,
+   * a Buffer or a string). It is uploaded when the message is sent. */
+  addMedia(payload) {
+    this._message.mediaContent.push(["media", payload]);
+    return this;
+  }
+
+  /** Sets an email body of `contentType` (kept as media of category `body`). */
+  setEmailBody(contentType, body) {
+    this._message.mediaContent.push(["body", withType(contentType, body)]);
+    return this;
+  }
+
+  /** Sets an email history of `contentType` (kept as media of category `history`). */
+  setEmailHistory(contentType, history) {
+    this._message.mediaContent.push(["history", withType(contentType, history)]);
     return this;
   }
 

@@ -6,11 +6,12 @@
 
 import { Core } from "./wasm/confab_client_wasm.js";
 import { EventEmitter } from "./emitter.js";
-import { ConfabError, INVALID } from "./errors.js";
+import { ConfabError, INVALID, UNSUPPORTED } from "./errors.js";
 import { Conversation } from "./conversation.js";
 import { Method } from "./methods.js";
 import { Paginator } from "./paginator.js";
 import { User } from "./user.js";
+import { Media, temporaryUrls } from "./media.js";
 import { inBrowser, loadWasm, now, randomU32, realtimeUrl, webSocketClass } from "./platform.js";
 
 /** This SDK's version (the package's). */
@@ -106,6 +107,8 @@ export class Client extends EventEmitter {
       throw new ConfabError(INVALID, "options.url is required outside a browser: the Confab server's address, e.g. https://chat.example.com");
     }
     this._url = url;
+    /** The server's HTTP origin, for the media service. */
+    this._httpBase = url.slice(0, -REALTIME_PATH.length).replace(/^ws/, "http");
     this._logLevel = LEVELS.indexOf(options.logLevel ?? "silent");
     if (this._logLevel < 0) throw new ConfabError(INVALID, `unknown logLevel ${options.logLevel}: one of ${LEVELS.join(", ")}`);
     const config = {};
@@ -681,6 +684,58 @@ export class Client extends EventEmitter {
       }
       this._pump();
     });
+  }
+
+  // ---- media ----
+
+  /** The media service as the server's `welcome` told it (`service_url`, `set_url`, limits),
+   * or null before the first `welcome`. */
+  _mediaServiceNow() {
+    const text = this._core?.media_service();
+    return text ? JSON.parse(text) : null;
+  }
+
+  /** The media service, once the client has been connected. */
+  async _mediaService() {
+    await this._ready;
+    let service = this._mediaServiceNow();
+    if (!service && this.connectionState !== "connected") {
+      // Until the link is up (or given up on): the media service is the server's to name.
+      await new Promise((ok) => {
+        const f = (state) => {
+          if (state === "connecting") return;
+          this.off("connectionStateChanged", f);
+          ok();
+        };
+        this.on("connectionStateChanged", f);
+      });
+      service = this._mediaServiceNow();
+      if (!service && this.connectionState !== "connected") {
+        throw new ConfabError(20503, `the client is ${this.connectionState}: media needs the server`);
+      }
+    }
+    if (!service) throw new ConfabError(UNSUPPORTED, "this server has no media service");
+    return service;
+  }
+
+  /** Temporary content URLs of media by SID: a Map of SID to URL. @internal */
+  _temporaryUrls(sids) {
+    return temporaryUrls(this, sids);
+  }
+
+  /** Temporary content URLs (a few minutes each) of the media `mediaSids` name, at once. */
+  getTemporaryContentUrlsForMediaSids(mediaSids) {
+    return this._temporaryUrls([...mediaSids]);
+  }
+
+  /** Temporary content URLs (a few minutes each) of `contentSet`, at once. */
+  getTemporaryContentUrlsForMedia(contentSet) {
+    return this._temporaryUrls(contentSet.map((m) => m.sid));
+  }
+
+  /** A Media object of a message's media list item. @internal */
+  _media(d) {
+    return new Media(this, d);
   }
 
   /** Asks `options.tokenProvider` (Confab's own) for a new token and takes it; a failed try

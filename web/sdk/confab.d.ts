@@ -236,13 +236,54 @@ export class Message extends EventEmitter<MessageEvents> {
   getChannelMetadata(): Promise<null>;
   /** Always empty: Confab has no email. */
   getMessageRecipients(): Promise<never[]>;
+  /** The first attachment, or null. */
+  get media(): Media | null;
+  /** The files it carries, in order; null for a text message. */
+  get attachedMedia(): Array<Media> | null;
+  getMediaByCategory(categories: Array<MediaCategory>): Array<Media> | null;
+  getMediaByCategories(categories: MediaCategory[]): Media[] | null;
+  /** The email body of `type` (default `text/plain`) it carries, if any. */
+  getEmailBody(type?: string): Media | null;
+  /** The email history of `type` (default `text/plain`) it carries, if any. */
+  getEmailHistory(type?: string): Media | null;
+  attachTemporaryUrlsFor(contentSet: Media[] | null): Promise<Media[]>;
+  getTemporaryContentUrlsForMedia(contentSet: Media[]): CancellablePromise<Map<string, string>>;
+  getTemporaryContentUrlsForMediaSids(mediaSids: string[]): CancellablePromise<Map<string, string>>;
+  getTemporaryContentUrlsForAttachedMedia(): CancellablePromise<Map<string, string>>;
 }
 
-/** A media message's content: refused (20011) until media support. */
+/** What a file is for: an attachment, or an email's body or history. */
+export type MediaCategory = "media" | "body" | "history";
+
+/** A file a message carries. */
+export class Media {
+  private constructor();
+  get sid(): string;
+  get filename(): string | null;
+  get contentType(): string;
+  get size(): number;
+  get category(): MediaCategory;
+  /** A URL the content can be read from for a few minutes (a new one each call). */
+  getContentTemporaryUrl(): CancellablePromise<string | null>;
+}
+
+/** A file to attach. */
 export interface SendMediaOptions {
   contentType: null | string;
   filename?: string;
   media: null | string | Uint8Array | Blob;
+  /** Confab's own: called as the upload goes, with the bytes sent and the total (in a page;
+   * elsewhere once, at the end). */
+  onProgress?: (sent: number, total: number | null) => void;
+}
+
+/** What one message may carry (the server's media limits). */
+export interface ConversationLimits {
+  mediaAttachmentsCountLimit: number;
+  mediaAttachmentSizeLimitInMb: number;
+  mediaAttachmentsTotalSizeLimitInMb: number;
+  emailHistoriesAllowedContentTypes: string[];
+  emailBodiesAllowedContentTypes: string[];
 }
 
 /** Email options: Confab has no email, so `subject` is refused. */
@@ -256,7 +297,9 @@ export class UnsentMessage {
   text?: string;
   attributes: JSONValue;
   emailOptions: SendEmailOptions;
-  /** Resolves with the new message's index. */
+  /** Files to upload and attach when it is sent, in order. */
+  mediaContent: [MediaCategory, FormData | SendMediaOptions][];
+  /** Uploads its files, then sends it; resolves with the new message's index. */
   send(): CancellablePromise<number | null>;
 }
 
@@ -267,6 +310,10 @@ export class MessageBuilder {
   /** Email subjects are refused on send (20011). */
   setSubject(subject: string): MessageBuilder;
   setAttributes(attributes: JSONValue): MessageBuilder;
+  /** Adds a file, uploaded when the message is sent. */
+  addMedia(payload: FormData | SendMediaOptions): MessageBuilder;
+  setEmailBody(contentType: string, body: FormData | SendMediaOptions): MessageBuilder;
+  setEmailHistory(contentType: string, history: FormData | SendMediaOptions): MessageBuilder;
   build(): UnsentMessage;
   buildAndSend(): CancellablePromise<number | null>;
 }
@@ -357,8 +404,10 @@ export class Conversation extends EventEmitter<ConversationEvents> {
   join(): Promise<Conversation>;
   leave(): Promise<Conversation>;
   removeParticipant(participant: string | Participant): Promise<void>;
-  /** Resolves with the new message's index. Text only for now: media (`FormData`,
-   * `SendMediaOptions`, `null`) rejects with 20011 until media support. */
+  /** What one message may carry (from the server once connected). */
+  get limits(): ConversationLimits;
+  /** Sends text, or a file (`FormData` holding it, or `SendMediaOptions`), uploaded first;
+   * resolves with the new message's index. */
   sendMessage(message: null | string | FormData | SendMediaOptions, messageAttributes?: JSONValue, emailOptions?: SendEmailOptions): Promise<number>;
   prepareMessage(): MessageBuilder;
   setAllMessagesRead(): Promise<number>;
@@ -466,6 +515,9 @@ export class Client extends EventEmitter<ClientEvents> {
   reconnect(): void;
   /** Calls a realtime method of docs/PROTOCOL.md (Confab's own). */
   request(method: string, params?: Record<string, unknown>): Promise<any>;
+  /** Temporary content URLs of media by SID, at once. */
+  getTemporaryContentUrlsForMediaSids(mediaSids: string[]): CancellablePromise<Map<string, string>>;
+  getTemporaryContentUrlsForMedia(contentSet: Media[]): CancellablePromise<Map<string, string>>;
 }
 
 /** Each realtime method's name on the wire. */

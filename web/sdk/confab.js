@@ -10,6 +10,7 @@
 export { Client, VERSION } from "./client.js";
 export { Conversation } from "./conversation.js";
 export { Message } from "./message.js";
+export { Media } from "./media.js";
 export { Participant } from "./participant.js";
 export { User } from "./user.js";
 export { Paginator } from "./paginator.js";

@@ -5,6 +5,7 @@ import { MessageBuilder } from "./builder.js";
 import { Method } from "./methods.js";
 import { Paginator } from "./paginator.js";
 import { Participant } from "./participant.js";
+import { prepareUploads, upload } from "./media.js";
 import { changes, takeAttributes, toDate } from "./util.js";
 
 /** Messages whose objects the app no longer holds leave the conversation's map: the map
@@ -13,10 +14,9 @@ const forgotten = new FinalizationRegistry(({ map, sid, ref }) => {
   if (map.get(sid) === ref) map.delete(sid);
 });
 
-/** The message text the SDK sends; anything else is a media message. */
-function textOf(message) {
-  return typeof message === "string" ? message : undefined;
-}
+/** Limits when the server has not told its own yet (the media service's defaults). */
+const DEFAULT_MEDIA = { attachments_count_limit: 10, attachment_size_limit: 100 * 1024 * 1024, attachments_total_size_limit: 100 * 1024 * 1024 };
+const MB = 1024 * 1024;
 
 /** A conversation. The client keeps one object per conversation and updates it in place;
  * it emits its own events (`updated` with `{conversation, updateReasons}`, `removed`,
@@ -415,12 +415,43 @@ export class Conversation extends EventEmitter {
     return this._participant(await this._call(Method.participantUpdate, { participant, attributes }));
   }
 
-  /** Sends a text message; resolves with its index once it is stored. */
+  /** What one message may carry: the media limits (from the server once connected). */
+  get limits() {
+    const m = this._client._mediaServiceNow() ?? DEFAULT_MEDIA;
+    return {
+      mediaAttachmentsCountLimit: m.attachments_count_limit,
+      mediaAttachmentSizeLimitInMb: Math.floor(m.attachment_size_limit / MB),
+      mediaAttachmentsTotalSizeLimitInMb: Math.floor(m.attachments_total_size_limit / MB),
+      emailHistoriesAllowedContentTypes: ["text/plain", "text/html"],
+      emailBodiesAllowedContentTypes: ["text/plain", "text/html"],
+    };
+  }
+
+  /** Sends a message: text, or a file (FormData holding it, or `{contentType, filename,
+   * media}`), which is uploaded first; resolves with its index once it is stored. */
   async sendMessage(message, messageAttributes, emailOptions) {
-    const body = textOf(message);
-    if (body === undefined) return refuse(UNSUPPORTED, "media messages are not supported by this release: send text");
-    if (emailOptions?.subject !== undefined) return refuse(UNSUPPORTED, "email subjects are not supported: Confab has no email");
-    const d = await this._call(Method.messageSend, { body, attributes: messageAttributes });
+    const unsent = { text: undefined, attributes: messageAttributes, emailOptions, mediaContent: [] };
+    if (typeof message === "string") unsent.text = message;
+    else if (message !== null && message !== undefined) unsent.mediaContent.push(["media", message]);
+    return this._send(unsent, new AbortController().signal);
+  }
+
+  /** Sends an UnsentMessage's text, attributes and files (uploaded first, in order, each
+   * retried as the media service asks). @internal */
+  async _send(unsent, signal) {
+    if (unsent.emailOptions?.subject !== undefined) return refuse(UNSUPPORTED, "email subjects are not supported: Confab has no email");
+    const media = [];
+    if (unsent.mediaContent.length > 0) {
+      const service = await this._client._mediaService();
+      const uploads = prepareUploads(unsent.mediaContent, service);
+      for (const u of uploads) media.push((await upload(this._client, service, u, signal)).sid);
+    } else if (typeof unsent.text !== "string") {
+      return refuse(INVALID, "a message needs a body or media");
+    }
+    if (signal.aborted) throw new Error("cancelled");
+    const params = { body: unsent.text, attributes: unsent.attributes };
+    if (media.length > 0) params.media = media;
+    const d = await this._call(Method.messageSend, params);
     this._message(d);
     return d.index;
   }

@@ -14,8 +14,11 @@ export class Message extends EventEmitter {
     this.conversation = conversation;
     /** Its SID (`IM…`). */
     this.sid = data.sid;
-    /** Always `text` (media messages come with media support). */
+    /** `media` when it carries files, else `text`. */
     this.type = "text";
+    /** The files it carries (attachments, and an email's body and history), in order; null
+     * for a text message. */
+    this.attachedMedia = null;
     /** Email subjects: Confab has no email, so always null. */
     this.subject = null;
     /** Who changed it last: Confab does not keep this, so null. */
@@ -43,8 +46,63 @@ export class Message extends EventEmitter {
     const reasons = changes(this, next).filter((r) => r !== "participantSid");
     Object.assign(this, next);
     if (typeof d.index === "number") this.index = d.index;
+    // Media never changes: taken once (a removed message's event no longer lists it).
+    if (this.attachedMedia === null && Array.isArray(d.media) && d.media.length > 0) {
+      const client = this.conversation._client;
+      this.attachedMedia = d.media.map((m) => client._media(m));
+      this.type = "media";
+    }
     if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     return reasons;
+  }
+
+  /** The first attachment, or null (the reference's older single-media field). */
+  get media() {
+    return this.attachedMedia?.find((m) => m.category === "media") ?? this.attachedMedia?.[0] ?? null;
+  }
+
+  /** The media of the given categories (`media`, `body`, `history`), or null if none. */
+  getMediaByCategories(categories) {
+    if (this.attachedMedia === null) return null;
+    return this.attachedMedia.filter((m) => categories.includes(m.category));
+  }
+
+  /** The same as getMediaByCategories (the reference's older name). */
+  getMediaByCategory(categories) {
+    return this.getMediaByCategories(categories);
+  }
+
+  /** The email body of type `type` (`text/plain` by default) if the message carries one. */
+  getEmailBody(type = "text/plain") {
+    return this.attachedMedia?.find((m) => m.category === "body" && m.contentType.split(";")[0] === type) ?? null;
+  }
+
+  /** The email history of type `type` (`text/plain` by default) if the message carries one. */
+  getEmailHistory(type = "text/plain") {
+    return this.attachedMedia?.find((m) => m.category === "history" && m.contentType.split(";")[0] === type) ?? null;
+  }
+
+  /** Asks for temporary URLs of `contentSet` (the media of this message) and resolves with
+   * the same media (their URLs come from `getContentTemporaryUrl`). */
+  async attachTemporaryUrlsFor(contentSet) {
+    if (!contentSet || contentSet.length === 0) return [];
+    await this.getTemporaryContentUrlsForMedia(contentSet);
+    return contentSet;
+  }
+
+  /** Temporary content URLs of `contentSet`, by SID. */
+  getTemporaryContentUrlsForMedia(contentSet) {
+    return this.conversation._client._temporaryUrls(contentSet.map((m) => m.sid));
+  }
+
+  /** Temporary content URLs of the media `mediaSids` names, by SID. */
+  getTemporaryContentUrlsForMediaSids(mediaSids) {
+    return this.conversation._client._temporaryUrls([...mediaSids]);
+  }
+
+  /** Temporary content URLs of every file the message carries, by SID. */
+  getTemporaryContentUrlsForAttachedMedia() {
+    return this.getTemporaryContentUrlsForMedia(this.attachedMedia ?? []);
   }
 
   /** The author's participant (null when the author is not one, e.g. the app backend). */

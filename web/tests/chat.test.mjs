@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { deflateSync } from "node:zlib";
 import { WAIT_MS, recordConsole, screenshot, serverAndBrowser } from "./harness.mjs";
 
 const env = serverAndBrowser();
@@ -118,4 +119,85 @@ test("the page is served with its security headers, and the token endpoint refus
   });
   assert.equal(bad.status, 400);
   assert.equal((await bad.json()).code, 20001);
+});
+
+/** A `size`×`size` PNG of one colour, made here (zlib for the pixels, CRC-32 for the chunks). */
+function png(size, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const head = Buffer.alloc(8);
+    head.writeUInt32BE(data.length, 0);
+    head.write(type, 4, "ascii");
+    const tail = Buffer.alloc(4);
+    tail.writeUInt32BE(crc(Buffer.concat([head.subarray(4), data])), 0);
+    return Buffer.concat([head, data, tail]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(size, 0);
+  header.writeUInt32BE(size, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => [r, g, b]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: size }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", pixels), chunk("IEND", Buffer.alloc(0))]);
+}
+
+/** Whether the picture `sid` has been drawn on `page` (loaded, with its real size). */
+const drawn = (page, sid) => page.locator(`#messages img.media[data-sid="${sid}"]`).evaluate((img) => img.complete && img.naturalWidth);
+
+test("a picture and a file through the web page: attached, dropped, shown, and still there after a reload", async () => {
+  const alice = await signIn("alice-media", 3600);
+  let bob = await signIn("bob-media", 3600);
+  try {
+    await open(alice.page, "pictures", "create");
+    await open(bob.page, "pictures", "join");
+
+    // Alice attaches a picture with the button, with a line of text.
+    await alice.page.fill("#body", "look at this");
+    await alice.page.setInputFiles("#file", { name: "square.png", mimeType: "image/png", buffer: png(48, [46, 107, 176]) });
+    const picture = bob.page.locator("#messages img.media");
+    await picture.waitFor();
+    const sid = await picture.getAttribute("data-sid");
+    await bob.page.waitForFunction((s) => document.querySelector(`img.media[data-sid="${s}"]`)?.naturalWidth === 48, sid);
+    assert.equal(await drawn(bob.page, sid), 48);
+    assert.deepEqual(await bodies(bob.page), ["look at this"]);
+
+    // Bob drops a text file on the conversation: alice gets a download link.
+    await bob.page.evaluate(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(["minutes of the meeting\n"], "notes.txt", { type: "text/plain" }));
+      document.getElementById("room").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    });
+    const link = alice.page.locator("#messages a.media", { hasText: "notes.txt" });
+    await link.waitFor();
+    assert.match(await link.textContent(), /^notes\.txt \(1 KB\)$/);
+    // Followed, it fetches a fresh URL and the file comes as a download.
+    const [download] = await Promise.all([alice.page.waitForEvent("download"), link.click()]);
+    assert.equal(download.suggestedFilename(), "notes.txt");
+    await screenshot(bob.page, "media-bob");
+    await screenshot(alice.page, "media-alice");
+
+    // Bob reloads: signed in again, the picture is still there, drawn.
+    await bob.context.close();
+    bob = await signIn("bob-media", 3600);
+    await bob.page.click('#conversations li:has-text("pictures")');
+    await bob.page.locator(`#messages img.media[data-sid="${sid}"]`).waitFor();
+    await bob.page.waitForFunction((s) => document.querySelector(`img.media[data-sid="${s}"]`)?.naturalWidth === 48, sid);
+    assert.equal(await bob.page.locator("#messages a.media", { hasText: "notes.txt" }).count(), 1);
+    await screenshot(bob.page, "media-bob-reloaded");
+  } catch (e) {
+    e.message += `\nalice:\n${alice.lines.join("\n")}\nbob:\n${bob.lines.join("\n")}`;
+    throw e;
+  } finally {
+    await alice.context.close();
+    await bob.context.close();
+  }
 });

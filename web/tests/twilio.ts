@@ -12,8 +12,6 @@ import type * as C from "../sdk/confab.js";
 // ---- the exceptions: members that need what later issues bring ----
 
 type ClientExceptions =
-  | "getTemporaryContentUrlsForMediaSids" // media, issue 23
-  | "getTemporaryContentUrlsForMedia" // media, issue 23
   | "setPushRegistrationId" // push, issue 25
   | "unsetPushRegistrationId" // push, issue 25
   | "removePushRegistrations" // push, issue 25
@@ -25,28 +23,15 @@ type ClientStaticExceptions =
   | "parsePushNotification" // push, issue 25
   | "populateInitRegistrations"; // push registrations, issue 25
 type ClientEventExceptions = "pushNotification"; // push, issue 25
-type ConversationExceptions = "limits"; // media attachment limits, issue 23
+type ConversationExceptions = never;
 type MessageExceptions =
-  | "media" // media, issue 23
-  | "attachedMedia" // media, issue 23
-  | "getMediaByCategory" // media, issue 23
-  | "getMediaByCategories" // media, issue 23
-  | "getEmailBody" // email bodies are media, issue 23
-  | "getEmailHistory" // email histories are media, issue 23
-  | "attachTemporaryUrlsFor" // media, issue 23
-  | "getTemporaryContentUrlsForMedia" // media, issue 23
-  | "getTemporaryContentUrlsForMediaSids" // media, issue 23
-  | "getTemporaryContentUrlsForAttachedMedia" // media, issue 23
   | "aggregatedDeliveryReceipt" // delivery receipts, issue 25
   | "getDetailedDeliveryReceipts" // delivery receipts, issue 25
   | "contentSid" // content templates
   | "getContentData"; // content templates
 type MessageBuilderExceptions =
-  | "addMedia" // media, issue 23
-  | "setEmailBody" // email bodies are media, issue 23
-  | "setEmailHistory" // email histories are media, issue 23
   | "setContentTemplate"; // content templates
-type UnsentMessageExceptions = "mediaContent"; // media, issue 23
+type UnsentMessageExceptions = never;
 type UserExceptions = "isNotifiable"; // push reachability, issue 25
 type ParticipantExceptions = never;
 type PaginatorExceptions = never;
@@ -61,7 +46,9 @@ type Tr<X> = X extends string | number | boolean | null | undefined | T.JSONObje
     ? C.Conversation
     : X extends T.Message
       ? C.Message
-      : X extends T.Participant
+      : X extends T.Media
+      ? C.Media
+    : X extends T.Participant
         ? C.Participant
         : X extends T.User
           ? C.User
@@ -75,6 +62,8 @@ type Tr<X> = X extends string | number | boolean | null | undefined | T.JSONObje
                   ? Promise<Tr<U>>
                   : X extends T.Paginator<infer U>
                     ? C.Paginator<Tr<U>>
+                    : X extends Buffer
+                      ? Uint8Array // Node's Buffer is one; the SDK's types do not need Node's
                     : X extends Date | Blob | FormData | Uint8Array
                       ? X
                       : X extends (...args: infer A) => infer R
@@ -112,6 +101,7 @@ export const participant: Only<Failing<C.Participant, T.Participant>, Participan
 export const user: Only<Failing<C.User, T.User>, UserExceptions> = true;
 export const builder: Only<Failing<C.MessageBuilder, T.MessageBuilder>, MessageBuilderExceptions> = true;
 export const unsent: Only<Failing<C.UnsentMessage, T.UnsentMessage>, UnsentMessageExceptions> = true;
+export const media: Only<Failing<C.Media, T.Media>, never> = true;
 export const paginator: Only<Failing<C.Paginator<C.Message>, T.Paginator<T.Message>>, PaginatorExceptions> = true;
 
 // ---- statics and constructors ----

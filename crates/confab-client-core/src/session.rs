@@ -4,7 +4,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use confab_protocol::ErrorCode;
 use confab_protocol::frame::{
-    ClientFrame, CloseReason, Incoming, MAX_FRAME_BYTES, ServerFrame, WireError, decode_incoming,
+    ClientFrame, CloseReason, Incoming, MAX_FRAME_BYTES, MediaService, ServerFrame, WireError,
+    decode_incoming,
 };
 use confab_protocol::method::{
     ConversationTyping, ConversationsList, JoinedConversation, Method, TokenUpdate,
@@ -72,6 +73,8 @@ pub struct Session {
     expires_at: Option<i64>,
     /// Server clock minus local clock, from `welcome` (0 before the first).
     offset_ms: i64,
+    /// The media service from the last `welcome`.
+    media: Option<MediaService>,
     /// Whether a `welcome` ever gave the server's clock.
     synced: bool,
     /// When a page of conversations is asked for again after it failed.
@@ -120,6 +123,7 @@ impl Session {
             expires_at,
             offset_ms: 0,
             synced: false,
+            media: None,
             page_retry_at: None,
             next_page: None,
             warned: false,
@@ -154,6 +158,12 @@ impl Session {
     /// The client state, once there is one.
     pub fn client_state(&self) -> Option<ClientState> {
         self.client
+    }
+
+    /// The media service as the last `welcome` told it: where uploads go, relative to the
+    /// server's origin, and the limits; `None` before the first or from a server without media.
+    pub fn media_service(&self) -> Option<&MediaService> {
+        self.media.as_ref()
     }
 
     /// The identity the token carries, if it could be read.
@@ -386,6 +396,7 @@ impl Session {
                     grace_ms: w.heartbeat_grace_ms,
                 };
                 self.streams.welcome(&w.resumed);
+                self.media = w.media;
                 self.retry = 0;
                 self.window_end = None;
                 self.set_conn(ConnectionState::Connected);

@@ -111,6 +111,14 @@ impl Core {
         self.session.client_state().map(|s| s.as_str().to_owned())
     }
 
+    /// The media service from the last `welcome`, as JSON text (`service_url`, `set_url` and
+    /// the limits), if it told one.
+    pub fn media_service(&self) -> Option<String> {
+        self.session
+            .media_service()
+            .and_then(|m| serde_json::to_string(m).ok())
+    }
+
     /// The token's identity, if it has one.
     pub fn identity(&self) -> Option<String> {
         self.session.identity().map(str::to_owned)

@@ -73,6 +73,10 @@ pub(crate) enum Command {
         update: Update,
         reply: oneshot::Sender<()>,
     },
+    /// What an upload needs of the session: the media service, the token, the origin.
+    Media {
+        reply: oneshot::Sender<crate::media::MediaAccess>,
+    },
 }
 
 /// What an answer (not an event) told of the client's objects.
@@ -95,9 +99,21 @@ pub type Events = EventStream<ClientEvent>;
 pub(crate) struct Link {
     cmd: mpsc::WeakUnboundedSender<Command>,
     pub(crate) store: Store,
+    /// For the media service.
+    pub(crate) http: reqwest::Client,
 }
 
 impl Link {
+    /// What an upload needs of the session, from the driver.
+    pub(crate) async fn media(&self) -> Result<crate::media::MediaAccess, ClientError> {
+        let cmd = self.cmd.upgrade().ok_or_else(ClientError::gone)?;
+        let (reply, answer) = oneshot::channel();
+        cmd.send(Command::Media { reply })
+            .map_err(|_| ClientError::gone())?;
+        drop(cmd);
+        answer.await.map_err(|_| ClientError::gone())
+    }
+
     /// Calls a realtime method; see [`Client::request`].
     pub(crate) async fn request(&self, method: &str, params: Value) -> Result<Value, ClientError> {
         let cmd = self.cmd.upgrade().ok_or_else(ClientError::gone)?;
@@ -258,6 +274,7 @@ impl Client {
         let link = Link {
             cmd: cmd_tx.downgrade(),
             store: Store::new(options.cache_capacity),
+            http: reqwest::Client::new(),
         };
         let driver = Driver::new(
             token.into(),
@@ -278,6 +295,15 @@ impl Client {
             },
             EventStream::new(events_rx),
         )
+    }
+
+    /// Temporary content URLs (a few minutes each) of media by SID, asked for at once.
+    pub async fn temporary_content_urls(
+        &self,
+        media_sids: &[impl AsRef<str>],
+    ) -> Result<std::collections::HashMap<String, String>, ClientError> {
+        let sids: Vec<String> = media_sids.iter().map(|s| s.as_ref().to_owned()).collect();
+        self.link.temporary_urls(&sids).await
     }
 
     /// The connection state now.

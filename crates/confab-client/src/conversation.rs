@@ -14,6 +14,7 @@ use serde_json::Value;
 use crate::client::{ClientError, Link, Update, conversation_ref, read_index};
 use crate::entity::{EventStream, same};
 use crate::events::ClientEvent;
+use crate::media::{MediaLimits, MediaUpload};
 use crate::message::MessageHandle;
 use crate::paginator::{Paginator, Step};
 use crate::participant::ParticipantHandle;
@@ -392,6 +393,26 @@ impl ConversationHandle {
             .await
     }
 
+    /// A message to put together: a body, attributes and files (uploaded when it is sent).
+    pub fn prepare_message(&self) -> MessageBuilder {
+        MessageBuilder {
+            conversation: self.clone(),
+            body: None,
+            attributes: None,
+            media: Vec::new(),
+        }
+    }
+
+    /// Sends one file as a message of its own (uploaded first, then attached).
+    pub async fn send_media(&self, file: MediaUpload) -> Result<Message, ClientError> {
+        self.prepare_message().add_media(file).send().await
+    }
+
+    /// What one message may carry, once a first connection has told the limits.
+    pub async fn limits(&self) -> Result<MediaLimits, ClientError> {
+        self.link.media_limits().await
+    }
+
     /// A page of messages from `anchor` (a message index, included; `None`: the newest when
     /// going backwards, the oldest going forwards), `page_size` at most 100. Every page is
     /// in ascending index order, whichever the direction: [`Paginator::prev_page`] holds
@@ -550,4 +571,43 @@ fn message_page(
         };
         Ok(Paginator::new(items, step(newer), step(older)))
     })
+}
+
+/// A message being put together ([`ConversationHandle::prepare_message`]).
+#[must_use = "a prepared message is sent by send()"]
+pub struct MessageBuilder {
+    conversation: ConversationHandle,
+    body: Option<String>,
+    attributes: Option<Value>,
+    media: Vec<MediaUpload>,
+}
+
+impl MessageBuilder {
+    /// Sets the body.
+    pub fn body(mut self, body: impl Into<String>) -> MessageBuilder {
+        self.body = Some(body.into());
+        self
+    }
+
+    /// Sets the attributes (any JSON value).
+    pub fn attributes(mut self, attributes: Value) -> MessageBuilder {
+        self.attributes = Some(attributes);
+        self
+    }
+
+    /// Adds a file, uploaded when the message is sent.
+    pub fn add_media(mut self, file: MediaUpload) -> MessageBuilder {
+        self.media.push(file);
+        self
+    }
+
+    /// Uploads the files (checked against the limits first; each retried on 429, 502, 503,
+    /// 504 and lost connections, with backoff), then sends the message; resolves with it
+    /// once stored.
+    pub async fn send(self) -> Result<Message, ClientError> {
+        let c = self.conversation;
+        c.link
+            .send_with_media(c.sid.as_str(), self.body, self.attributes, self.media)
+            .await
+    }
 }

@@ -243,6 +243,13 @@ impl Driver {
                 }
                 let _ = reply.send(());
             }
+            Command::Media { reply } => {
+                let _ = reply.send(crate::media::MediaAccess {
+                    service: self.session.media_service().cloned(),
+                    token: self.session.token().to_owned(),
+                    base: http_origin(&self.options.url),
+                });
+            }
             Command::Shutdown { reply } => {
                 self.shutdown.push(reply);
                 self.session.shutdown();
@@ -472,6 +479,16 @@ fn redacted(frame: &str) -> std::borrow::Cow<'_, str> {
     };
     let end = frame[start..].find('"').map_or(frame.len(), |e| start + e);
     format!("{}<redacted>{}", &frame[..start], &frame[end..]).into()
+}
+
+/// The HTTP origin of the server at `url` (`ws://` or `http://`, with or without a path's
+/// trailing slash).
+fn http_origin(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    match url.strip_prefix("ws") {
+        Some(rest) => format!("http{rest}"),
+        None => url.to_owned(),
+    }
 }
 
 async fn open(url: &str) -> Result<Ws, String> {

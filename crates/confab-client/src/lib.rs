@@ -43,6 +43,7 @@ mod conversation;
 mod driver;
 mod entity;
 mod events;
+mod media;
 mod message;
 mod options;
 mod paginator;
@@ -53,12 +54,16 @@ mod user;
 
 pub use client::{Client, ClientError, Events};
 pub use confab_client_core::{ClientState, ConnectionState};
+pub use confab_protocol::entity::MessageMedia;
 pub use confab_protocol::entity::{Conversation, Message, NotificationLevel, Participant, User};
 pub use confab_protocol::event::UserInfo;
 pub use confab_protocol::sid::Sid;
-pub use conversation::{ConversationEvents, ConversationHandle, ConversationSummary, Direction};
+pub use conversation::{
+    ConversationEvents, ConversationHandle, ConversationSummary, Direction, MessageBuilder,
+};
 pub use entity::EventStream;
 pub use events::ClientEvent;
+pub use media::{MediaCategory, MediaLimits, MediaUpload, MessageType};
 pub use message::{MessageEvent, MessageHandle, MessageUpdateReason};
 pub use options::{ClientOptions, LogLevel, TokenProvider};
 pub use paginator::Paginator;

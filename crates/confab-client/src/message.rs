@@ -1,14 +1,16 @@
 //! A message as the app holds it: one shared object per message, updated in place.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use confab_protocol::entity::Message;
+use confab_protocol::entity::{Message, MessageMedia};
 use confab_protocol::sid::Sid;
 use serde_json::Value;
 
 use crate::client::{ClientError, Link};
 use crate::conversation::ConversationHandle;
 use crate::entity::{EventStream, Shared, same};
+use crate::media::{MediaCategory, MessageType};
 
 /// What changed in a message (the reference's `MessageUpdateReason`s that Confab has).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -120,6 +122,44 @@ impl MessageHandle {
     /// Its conversation.
     pub fn conversation(&self) -> ConversationHandle {
         self.link.conversation(self.conversation_sid.clone())
+    }
+
+    /// [`MessageType::Media`] when it carries files.
+    pub fn message_type(&self) -> MessageType {
+        if self
+            .shared
+            .with(|m| m.media.as_ref().is_some_and(|l| !l.is_empty()))
+        {
+            MessageType::Media
+        } else {
+            MessageType::Text
+        }
+    }
+
+    /// The files it carries, in order (empty for a text message).
+    pub fn attached_media(&self) -> Vec<MessageMedia> {
+        self.shared.with(|m| m.media.clone().unwrap_or_default())
+    }
+
+    /// The files it carries of the given categories.
+    pub fn media_by_categories(&self, categories: &[MediaCategory]) -> Vec<MessageMedia> {
+        self.attached_media()
+            .into_iter()
+            .filter(|f| categories.contains(&MediaCategory::of(f)))
+            .collect()
+    }
+
+    /// Temporary content URLs (a few minutes each) of every file it carries, by SID.
+    pub async fn temporary_content_urls(&self) -> Result<HashMap<String, String>, ClientError> {
+        let sids: Vec<String> = self
+            .attached_media()
+            .iter()
+            .map(|f| f.sid.as_str().to_owned())
+            .collect();
+        if sids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        self.link.temporary_urls(&sids).await
     }
 
     /// Changes its body (one's own: `editOwnMessage`; another's: `editAnyMessage`).

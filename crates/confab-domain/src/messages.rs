@@ -121,7 +121,9 @@ impl Domain {
             input.body.as_deref(),
             input.attributes.as_deref(),
         )?;
-        let media = self.check_attachments(service.as_str(), &input.media).await?;
+        let media = self
+            .check_attachments(service.as_str(), &input.media)
+            .await?;
         if media.is_empty() && input.body.as_deref().is_none_or(str::is_empty) {
             return Err(DomainError::invalid("Body or MediaSid is required"));
         }

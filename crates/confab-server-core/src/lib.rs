@@ -34,6 +34,6 @@ mod types;
 pub use follow::Want;
 pub use session::{Session, error_answer, result_answer};
 pub use types::{
-    Action, Authenticated, Config, Ending, Ephemeral, Item, Lag, Live, LogRead, MediaLimits, Phase, Read,
-    Renewed, Row, Transmit, is_participant_left,
+    Action, Authenticated, Config, Ending, Ephemeral, Item, Lag, Live, LogRead, MediaLimits, Phase,
+    Read, Renewed, Row, Transmit, is_participant_left,
 };

@@ -359,7 +359,11 @@ async fn media_set(
     }
     let mut out = Vec::with_capacity(req.list.len());
     for item in req.list {
-        match s.domain.media(&actor, Some(&service), &item.media_sid).await {
+        match s
+            .domain
+            .media(&actor, Some(&service), &item.media_sid)
+            .await
+        {
             Ok(m) => out.push(json!({"code": 200, "media_record": s.render(&origin, &m).await?})),
             Err(e) if e.code == ErrorCode::NotFound => {
                 out.push(json!({"code": 404, "media_record": {"sid": item.media_sid}}));

@@ -102,6 +102,20 @@ export class Core {
         return v1;
     }
     /**
+     * The media service from the last `welcome`, as JSON text (`service_url`, `set_url` and
+     * the limits), if it told one.
+     * @returns {string | undefined}
+     */
+    media_service() {
+        const ret = wasm.core_media_service(this.__wbg_ptr);
+        let v1;
+        if (ret[0] !== 0) {
+            v1 = getStringFromWasm0(ret[0], ret[1]);
+            wasm.__wbindgen_free(ret[0], ret[1] * 1, 1);
+        }
+        return v1;
+    }
+    /**
      * The page's `online` event.
      * @param {number} now
      */

@@ -4,6 +4,7 @@
 
 mod faults;
 mod lifecycle;
+mod media;
 mod objects;
 mod resume;
 mod scenarios;

@@ -496,10 +496,19 @@ async fn messages_carry_media_from_both_doors_and_take_its_bytes_when_they_go() 
         .as_str()
         .unwrap();
     assert_eq!(
-        reqwest::get(url).await.unwrap().bytes().await.unwrap().len(),
+        reqwest::get(url)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .len(),
         10_000
     );
-    assert_eq!(set[1], serde_json::json!({"code": 404, "media_record": {"sid": sid(&a3)}}));
+    assert_eq!(
+        set[1],
+        serde_json::json!({"code": 404, "media_record": {"sid": sid(&a3)}})
+    );
 
     // The app backend attaches its upload over REST (MediaSid, repeatable), and reads it back.
     let system = upload_as(&server, None, "report.pdf", pattern(1_000)).await;

@@ -1,0 +1,170 @@
+// Media through the JavaScript SDK, in headless Chromium and in Node against a real server:
+// files sent as FormData and as SendMediaOptions (prepareMessage().addMedia), received with
+// their type, categories and content behind temporary URLs, the limits, and what a fresh
+// client reads back. Each scenario is a self-contained function (Playwright ships it into
+// the page as text).
+
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CREDENTIALS, serverAndBrowser } from "./harness.mjs";
+import { NodeRuntime, PageRuntime } from "./runtimes.mjs";
+
+/** Alice sends files three ways; Bob receives them and reads their content. */
+async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
+  const { Client, Media, Message } = await import(sdkUrl);
+  const { next, promote } = globalThis.__scenario;
+  const alice = await Client.create(tokens.alice, { url });
+  const bob = await Client.create(tokens.bob, { url });
+  const c = await alice.createConversation({ friendlyName: "media" });
+  await c.join();
+  await promote(c, url, admin);
+  const bobJoined = next(bob, "conversationJoined");
+  await c.add(bob.user.identity);
+  const bc = await bobJoined;
+  const read = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
+
+  // 1. FormData holding a file, as the reference's apps send a picture.
+  const picture = new Uint8Array(3000).map((_, i) => i % 251);
+  const form = new FormData();
+  form.append("file", new Blob([picture], { type: "image/png" }), "picture.png");
+  let got = next(bc, "messageAdded");
+  const first = await c.sendMessage(form);
+  const m1 = await got;
+  const url1 = await m1.attachedMedia[0].getContentTemporaryUrl();
+  const bytes1 = await read(url1);
+
+  // 2. The builder: a body and two files (a string and bytes), progress reported.
+  const progress = [];
+  got = next(bc, "messageAdded");
+  const second = await c
+    .prepareMessage()
+    .setBody("two files")
+    .setAttributes({ kind: "report" })
+    .addMedia({ contentType: "text/plain", filename: "notes.txt", media: "minutes\n", onProgress: (sent, total) => progress.push([sent, total]) })
+    .addMedia({ contentType: "application/octet-stream", filename: "data.bin", media: new Uint8Array([1, 2, 3]) })
+    .build()
+    .send();
+  const m2 = await got;
+  const urls = await m2.getTemporaryContentUrlsForAttachedMedia();
+  const notes = new TextDecoder().decode(await read(urls.get(m2.attachedMedia[0].sid)));
+  const viaClient = await bob.getTemporaryContentUrlsForMediaSids([m2.attachedMedia[1].sid]);
+  const data = [...(await read(viaClient.get(m2.attachedMedia[1].sid)))];
+
+  // 3. An email-style body as media of category body.
+  got = next(bc, "messageAdded");
+  await c.prepareMessage().setEmailBody("text/html", { contentType: "text/html", media: "<p>hi</p>" }).build().send();
+  const m3 = await got;
+
+  // Refused before anything is uploaded: too many files; not a file at all.
+  const builder = c.prepareMessage();
+  for (let i = 0; i <= c.limits.mediaAttachmentsCountLimit; i++) builder.addMedia({ contentType: "text/plain", media: "x" });
+  const tooMany = await builder.build().send().then(() => null, (e) => e.code);
+  const notAFile = await c.sendMessage(new FormData()).then(() => null, (e) => e.code);
+
+  // A fresh client of Bob's reads the same media from history.
+  const later = await Client.create(tokens.bob, { url });
+  const lc = await later.getConversationBySid(c.sid);
+  const page = await lc.getMessages();
+  const history = page.items.map((m) => ({ type: m.type, media: m.attachedMedia?.map((x) => x.filename) ?? null }));
+  const again = await read(await page.items[0].attachedMedia[0].getContentTemporaryUrl());
+
+  const out = {
+    indexes: [first, second],
+    m1: {
+      isMessage: m1 instanceof Message,
+      type: m1.type,
+      body: m1.body,
+      isMedia: m1.attachedMedia[0] instanceof Media,
+      legacy: m1.media === m1.attachedMedia[0],
+      media: { filename: m1.media.filename, contentType: m1.media.contentType, size: m1.media.size, category: m1.media.category, sidPrefix: m1.media.sid.slice(0, 2) },
+      bytesSame: bytes1.length === picture.length && bytes1.every((b, i) => b === picture[i]),
+    },
+    m2: {
+      type: m2.type,
+      body: m2.body,
+      attributes: m2.attributes,
+      names: m2.attachedMedia.map((m) => m.filename),
+      notes,
+      data,
+      urlCount: urls.size,
+      byCategory: m2.getMediaByCategories(["media"]).length,
+      noBody: m2.getMediaByCategories(["body"]).length,
+      progressEnds: progress.at(-1),
+    },
+    m3: { email: m3.getEmailBody("text/html")?.contentType ?? null, plain: m3.getEmailBody(), category: m3.attachedMedia[0].category },
+    limits: c.limits,
+    tooMany,
+    notAFile,
+    history,
+    againSame: again.length === picture.length,
+  };
+  await Promise.all([alice.shutdown(), bob.shutdown(), later.shutdown()]);
+  return out;
+}
+
+async function adminRole(server) {
+  const roles = await server.rest("GET", "/v1/Roles");
+  const role = roles.roles.find((r) => r.friendly_name === "conversation admin");
+  const auth = `Basic ${Buffer.from(`${CREDENTIALS.accountSid}:${CREDENTIALS.authToken}`).toString("base64")}`;
+  return { auth, role: role.sid };
+}
+
+for (const Runtime of [PageRuntime, NodeRuntime]) {
+  describe(`JS SDK in ${Runtime.name}: media`, () => {
+    const env = serverAndBrowser({ browser: Runtime === PageRuntime });
+
+    test("files sent as FormData and SendMediaOptions are received, read, and read again from history", async () => {
+      const rt = new Runtime(env);
+      await rt.open();
+      const tokens = {};
+      for (const who of ["alice", "bob"]) tokens[who] = await env.server.token(`${who}-media-${Runtime.name}`);
+      let r;
+      try {
+        r = await rt.run(sendAndReceive, { tokens, admin: await adminRole(env.server) });
+      } catch (e) {
+        e.message += `\n${rt.where()}`;
+        throw e;
+      } finally {
+        await rt.close();
+      }
+      assert.deepEqual(r.indexes, [0, 1]);
+      assert.deepEqual(r.m1, {
+        isMessage: true,
+        type: "media",
+        body: null,
+        isMedia: true,
+        legacy: true,
+        media: { filename: "picture.png", contentType: "image/png", size: 3000, category: "media", sidPrefix: "ME" },
+        bytesSame: true,
+      });
+      assert.deepEqual(r.m2, {
+        type: "media",
+        body: "two files",
+        attributes: { kind: "report" },
+        names: ["notes.txt", "data.bin"],
+        notes: "minutes\n",
+        data: [1, 2, 3],
+        urlCount: 2,
+        byCategory: 2,
+        noBody: 0,
+        progressEnds: [8, 8],
+      });
+      assert.deepEqual(r.m3, { email: "text/html", plain: null, category: "body" });
+      assert.deepEqual(r.limits, {
+        mediaAttachmentsCountLimit: 10,
+        mediaAttachmentSizeLimitInMb: 100,
+        mediaAttachmentsTotalSizeLimitInMb: 100,
+        emailHistoriesAllowedContentTypes: ["text/plain", "text/html"],
+        emailBodiesAllowedContentTypes: ["text/plain", "text/html"],
+      });
+      assert.equal(r.tooMany, 20001);
+      assert.equal(r.notAFile, 20001);
+      assert.deepEqual(r.history, [
+        { type: "media", media: ["picture.png"] },
+        { type: "media", media: ["notes.txt", "data.bin"] },
+        { type: "media", media: [null] },
+      ]);
+      assert.equal(r.againSame, true);
+    });
+  });
+}
