@@ -247,6 +247,22 @@ impl MediaStorage {
         Ok(keys)
     }
 
+    /// The origin (`scheme://host:port`) the store's presigned URLs point at, for a page's
+    /// content security policy; `None` for a directory (its content is served by the server).
+    pub async fn content_origin(&self) -> Result<Option<String>, StorageError> {
+        let Some(s3) = &self.s3 else {
+            return Ok(None);
+        };
+        let url = s3
+            .signed_url(
+                reqwest::Method::GET,
+                &self.path("origin")?,
+                Duration::from_secs(1),
+            )
+            .await?;
+        Ok(Some(url.origin().ascii_serialization()))
+    }
+
     /// A URL the store itself signs for reading `key` during `ttl`, where it can (S3); `None`
     /// for a directory, whose content the server serves under its own signature.
     pub async fn presigned_get(

@@ -2,15 +2,12 @@
 //! (moto's server mode, started here from `CONFAB_TEST_MOTO`, or one at `CONFAB_TEST_S3_URL`).
 #![allow(clippy::unwrap_used)]
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
 use confab_media::{MediaStorage, StorageError};
 use futures_util::stream::{self, StreamExt as _, TryStreamExt as _};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 
-const WAIT: Duration = Duration::from_secs(30);
 const MIB: usize = 1024 * 1024;
 
 /// `len` bytes of a pattern that shows misplaced parts, in chunks of 64 KiB.
@@ -110,72 +107,10 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// A moto server on a free port, stopped when dropped.
-struct Moto {
-    _child: tokio::process::Child,
-    endpoint: String,
-}
-
-async fn moto(bin: &str) -> Moto {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = tokio::process::Command::new(bin)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {bin}: {e}"));
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    tokio::time::timeout(WAIT, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if line.contains("Running on") {
-                return;
-            }
-        }
-        panic!("moto stopped before it was up");
-    })
-    .await
-    .expect("moto up in time");
-    // Its log is drained so that it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Moto {
-        _child: child,
-        endpoint: format!("http://127.0.0.1:{port}"),
-    }
-}
-
 #[tokio::test]
 async fn s3_compatible_storage_keeps_media_whole_or_not_at_all_and_presigns() {
-    let (_moto, url) = match (
-        std::env::var("CONFAB_TEST_S3_URL"),
-        std::env::var("CONFAB_TEST_MOTO"),
-    ) {
-        (Ok(url), _) => (None, url),
-        (_, Ok(bin)) => {
-            let moto = moto(&bin).await;
-            let bucket = format!("{}/confab-media", moto.endpoint);
-            let made = reqwest::Client::new().put(&bucket).send().await.unwrap();
-            assert!(made.status().is_success(), "{}", made.status());
-            let url = format!(
-                "s3://confab-media/under/here?endpoint={}&region=us-east-1&access_key_id=test&secret_access_key=test&aws_allow_http=true",
-                moto.endpoint
-            );
-            (Some(moto), url)
-        }
-        _ => {
-            assert!(
-                std::env::var_os("CONFAB_REQUIRE_S3").is_none(),
-                "CONFAB_REQUIRE_S3 is set but neither CONFAB_TEST_MOTO (a moto_server) nor CONFAB_TEST_S3_URL is"
-            );
-            eprintln!(
-                "skipped: set CONFAB_TEST_MOTO to a moto_server (pip install 'moto[server]') or CONFAB_TEST_S3_URL to an s3:// URL"
-            );
-            return;
-        }
+    let Some((_moto, url)) = confab_testkit::s3::s3_store_or_skip("under/here").await else {
+        return;
     };
     let storage = MediaStorage::s3(&url).unwrap();
     assert!(storage.is_shared());

@@ -229,7 +229,12 @@ fn app(
 ) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .merge(web::router(dev_tokens, state.credentials.clone(), clock))
+        .merge(web::router(
+            dev_tokens,
+            state.credentials.clone(),
+            clock,
+            media.content_origin.as_deref(),
+        ))
         .merge(realtime::router(rt))
         .merge(media::router(media))
         .merge(rest::router(state))
@@ -284,7 +289,12 @@ impl Server {
                 storage.describe()
             )));
         }
+        let content_origin = storage
+            .content_origin()
+            .await
+            .map_err(|e| StartError::Media(e.to_string()))?;
         let media = media::MediaState {
+            content_origin,
             domain: domain.clone(),
             storage: storage.clone(),
             // Every node holds the same credentials, so every node checks the same URLs. Keyed

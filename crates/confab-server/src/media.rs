@@ -73,6 +73,9 @@ pub struct MediaState {
     pub(crate) verifier: Verifier,
     pub(crate) credentials: Arc<Credentials>,
     pub(crate) config: MediaConfig,
+    /// Where the store's presigned URLs point (S3), if not at this server: the web page may
+    /// show pictures from there.
+    pub(crate) content_origin: Option<String>,
 }
 
 /// Where a media file's bytes are kept.

@@ -51,6 +51,7 @@ static ASSETS: &[Asset] = &[
     asset!("/sdk/conversation.js", JS, "sdk/conversation.js"),
     asset!("/sdk/emitter.js", JS, "sdk/emitter.js"),
     asset!("/sdk/errors.js", JS, "sdk/errors.js"),
+    asset!("/sdk/media.js", JS, "sdk/media.js"),
     asset!("/sdk/message.js", JS, "sdk/message.js"),
     asset!("/sdk/methods.js", JS, "sdk/methods.js"),
     asset!("/sdk/paginator.js", JS, "sdk/paginator.js"),
@@ -75,13 +76,21 @@ static ASSETS: &[Asset] = &[
     ),
 ];
 
-/// The page's only sources are this server: its scripts, its WebAssembly (which needs
-/// `wasm-unsafe-eval` to compile) and its realtime endpoint.
-const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-                   connect-src 'self'; img-src 'self' data:; style-src 'self'; \
-                   frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// The page's only sources are this server (its scripts, its WebAssembly, which needs
+/// `wasm-unsafe-eval` to compile, and its realtime endpoint) and, for pictures, the media
+/// store that serves their content (`media_origin`, where it is not this server).
+fn csp(media_origin: Option<&str>) -> HeaderValue {
+    let images = media_origin.map_or(String::new(), |o| format!(" {o}"));
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; \
+         img-src 'self' data:{images}; style-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'; form-action 'none'"
+    );
+    HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"))
+}
 
-fn serve(asset: &'static Asset) -> Response {
+fn serve(asset: &'static Asset, csp: HeaderValue) -> Response {
     let mut res = asset.bytes.into_response();
     let h = res.headers_mut();
     h.insert(
@@ -94,10 +103,7 @@ fn serve(asset: &'static Asset) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, csp);
     res
 }
 
@@ -114,10 +120,13 @@ pub(crate) fn router(
     dev_tokens: bool,
     credentials: Arc<Credentials>,
     clock: Arc<dyn Clock>,
+    media_origin: Option<&str>,
 ) -> Router {
+    let policy = csp(media_origin);
     let mut router = Router::new();
     for asset in ASSETS {
-        router = router.route(asset.path, get(move || async move { serve(asset) }));
+        let policy = policy.clone();
+        router = router.route(asset.path, get(move || async move { serve(asset, policy) }));
     }
     // Browsers ask for it whatever the page says; the REST fallback would answer 401.
     router = router.route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }));

@@ -13,6 +13,7 @@
 pub mod load;
 pub mod nats;
 pub mod raw;
+pub mod s3;
 pub mod wire;
 
 use std::net::SocketAddr;

@@ -570,3 +570,64 @@ async fn messages_carry_media_from_both_doors_and_take_its_bytes_when_they_go() 
         .unwrap();
     assert_eq!(gone.status(), 404);
 }
+
+#[tokio::test]
+async fn on_s3_storage_content_is_presigned_shown_by_the_page_and_gone_with_its_message() {
+    let Some((moto, url)) = confab_testkit::s3::s3_store_or_skip("server").await else {
+        return;
+    };
+    let store_url = url.clone();
+    let server = TestServer::start_with(|c| {
+        c.media.store = Some(store_url);
+        c.media.sweep_every = Duration::from_secs(24 * 3600);
+    })
+    .await;
+    let store = confab_media::MediaStorage::s3(&url).unwrap();
+    let api = server.api();
+
+    // The record's temporary URL is the store's own, presigned; the page may show pictures
+    // from there.
+    let m = upload_as(&server, None, "wide.png", pattern(70_000)).await;
+    let temporary = m["links"]["content_direct_temporary"].as_str().unwrap();
+    assert!(!temporary.starts_with(&server.url()), "{temporary}");
+    let got = reqwest::get(temporary).await.unwrap();
+    assert!(got.status().is_success(), "{}", got.status());
+    assert_eq!(got.bytes().await.unwrap().to_vec(), pattern(70_000));
+    if let Some(moto) = &moto {
+        assert!(temporary.starts_with(&moto.endpoint), "{temporary}");
+        let page = reqwest::get(server.url()).await.unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains(&format!("img-src 'self' data: {};", moto.endpoint)),
+            "{csp}"
+        );
+    }
+
+    // Attached, then the message deleted: the sweep leaves no bytes of it in the bucket.
+    let conv = api
+        .post("/v1/Conversations", &[("FriendlyName", "s3")])
+        .await
+        .expect(201)["sid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sid = m["sid"].as_str().unwrap();
+    let msg = api
+        .post(
+            &format!("/v1/Conversations/{conv}/Messages"),
+            &[("MediaSid", sid)],
+        )
+        .await
+        .expect(201);
+    let keys = store.keys("").await.unwrap();
+    assert!(keys.iter().any(|k| k.ends_with(sid)), "{keys:?}");
+    api.delete(&format!(
+        "/v1/Conversations/{conv}/Messages/{}",
+        msg["sid"].as_str().unwrap()
+    ))
+    .await
+    .expect(204);
+    assert_eq!(server.sweep_media().await, 1);
+    let keys = store.keys("").await.unwrap();
+    assert!(!keys.iter().any(|k| k.ends_with(sid)), "{keys:?}");
+}
