@@ -12,6 +12,7 @@ pub mod fanout;
 pub mod floor;
 pub mod idle;
 pub mod init;
+pub mod media;
 pub mod report;
 pub mod rest;
 pub mod storm;
@@ -72,6 +73,9 @@ pub enum Scenario {
     /// N connected SDK clients (5,000) cut at once through the fault proxy: time until all
     /// have resumed, lost and duplicated messages.
     Storm(storm::StormArgs),
+    /// One 100 MiB upload (the server's peak memory throughout) and 2,000 uploads of 64 KiB
+    /// from 16 uploaders: MB/s, uploads/s, latency, beside the disk's own speed.
+    Media(media::MediaArgs),
     /// No server: what a frame costs when each delivery is its own `write` on this machine's
     /// loopback (the writer's and the reader's CPU per frame), the floor under `fanout`.
     Floor(floor::FloorArgs),
@@ -86,6 +90,7 @@ impl Scenario {
             Scenario::Writes(_) => "writes",
             Scenario::Init(_) => "init",
             Scenario::Storm(_) => "storm",
+            Scenario::Media(_) => "media",
             Scenario::Floor(_) => "floor",
         }
     }
@@ -153,6 +158,16 @@ async fn run_async(args: BenchArgs, exe: &Path) -> Result<(), String> {
         Scenario::Storm(a) => storm::run(&target, a)
             .await
             .and_then(|f| report::write_json(&out, &f)),
+        Scenario::Media(a) => {
+            let store = args
+                .serve_arg
+                .iter()
+                .find_map(|f| f.strip_prefix("--media-store="))
+                .map_or("the data directory", |s| s.split('?').next().unwrap_or(s));
+            media::run(&target, store, a)
+                .await
+                .and_then(|f| report::write_json(&out, &f))
+        }
         // Run above, without a server.
         Scenario::Floor(_) => Ok(()),
     };

@@ -250,6 +250,11 @@ fn cpu_of(path: &str) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// The resident memory of process `pid` in KiB, if it runs.
+pub fn rss_of_pid(pid: u32) -> Option<u64> {
+    rss_of(&format!("/proc/{pid}/status"))
+}
+
 fn rss_of(path: &str) -> Option<u64> {
     let status = std::fs::read_to_string(path).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;

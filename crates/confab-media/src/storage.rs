@@ -50,6 +50,19 @@ impl From<object_store::Error> for StorageError {
     }
 }
 
+/// Syncs `file` to disk, and each directory from its own up to `root` (one made for it
+/// names it, and is named by its parent).
+fn sync(root: &FsPath, file: &FsPath) -> std::io::Result<()> {
+    std::fs::File::open(file)?.sync_all()?;
+    for dir in file.ancestors().skip(1) {
+        std::fs::File::open(dir)?.sync_all()?;
+        if dir == root {
+            break;
+        }
+    }
+    Ok(())
+}
+
 /// Where media bytes are kept. Cheap to clone.
 #[derive(Clone)]
 pub struct MediaStorage {
@@ -58,6 +71,8 @@ pub struct MediaStorage {
     s3: Option<Arc<AmazonS3>>,
     /// Keys are put under this (an S3 URL's path).
     prefix: String,
+    /// The directory, when the store is one: a finished upload is synced to its disk there.
+    dir: Option<std::path::PathBuf>,
     /// Several nodes reach the same bytes (not a node's own directory).
     shared: bool,
     describe: String,
@@ -82,6 +97,7 @@ impl MediaStorage {
             store: Arc::new(fs),
             s3: None,
             prefix: String::new(),
+            dir: Some(dir.to_path_buf()),
             shared: false,
             describe: format!("the directory {}", dir.display()),
         })
@@ -115,6 +131,7 @@ impl MediaStorage {
             store: s3.clone(),
             s3: Some(s3),
             prefix: prefix.trim_matches('/').to_owned(),
+            dir: None,
             shared: true,
             describe: format!("s3://{location}"),
         })
@@ -190,6 +207,15 @@ impl MediaStorage {
         }
         // On failure `finish` abandons the upload itself.
         writer.finish().await?;
+        if let Some(dir) = &self.dir {
+            // The directory store renames a finished upload into place without syncing it:
+            // its bytes, and the rename, reach the disk before the upload is acknowledged.
+            let (root, file) = (dir.clone(), dir.join(path.as_ref()));
+            tokio::task::spawn_blocking(move || sync(&root, &file))
+                .await
+                .map_err(|e| StorageError::Config(format!("syncing an upload: {e}")))?
+                .map_err(|e| StorageError::Config(format!("syncing an upload: {e}")))?;
+        }
         Ok(size)
     }
 
