@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -25,6 +25,7 @@ use confab_protocol::entity::Media;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_token::Verifier;
 use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -208,6 +209,17 @@ fn storage_error(e: StorageError) -> ApiError {
     }
 }
 
+/// What a form may add to a file's size: its boundaries and part headers.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// A form that could not be read: too large, or malformed.
+fn form_error(e: multer::Error, limit: u64) -> ApiError {
+    match e {
+        multer::Error::StreamSizeExceeded { .. } => storage_error(StorageError::TooLarge { limit }),
+        e => ApiError::invalid(format!("a multipart upload: {e}")),
+    }
+}
+
 /// `?Filename=&Category=` of an upload.
 #[derive(Deserialize)]
 struct UploadQuery {
@@ -226,38 +238,29 @@ async fn upload(
     body: Body,
 ) -> ApiResult<Response> {
     let actor = s.actor(&headers).await?;
-    let content_type = headers
+    let raw_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/octet-stream")
         .to_owned();
-    if content_type.starts_with("multipart/") {
-        return Err(ApiError::invalid(
-            "send the file's bytes as the body, with its own Content-Type",
-        ));
-    }
     let category = q.category.unwrap_or_else(|| "media".into());
-    // Everything that can be refused is, before a byte is taken.
-    let service = s
-        .domain
-        .check_upload(
-            &actor,
-            Some(&service),
-            &category,
-            &content_type,
-            q.filename.as_deref(),
-        )
-        .await?;
     let limit = s.config.max_file_size;
+    let multipart = raw_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data");
+    // A form's own parts (boundaries, headers) are allowed for beyond the file's limit.
+    let declared_limit = if multipart {
+        limit.saturating_add(FORM_OVERHEAD)
+    } else {
+        limit
+    };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared.is_some_and(|n| n > declared_limit) {
         return Err(storage_error(StorageError::TooLarge { limit }));
     }
-    let sid = new_sid(SidKind::Media);
-    let k = key(&service, &sid);
     let idle = s.config.upload_idle;
     let timed = futures_util::stream::unfold(body.into_data_stream(), move |mut body| async move {
         match tokio::time::timeout(idle, body.next()).await {
@@ -266,16 +269,74 @@ async fn upload(
             Err(_) => Some((Err(format!("no data for {} s", idle.as_secs())), body)),
         }
     });
+    // The file: the body itself, or the first part of a form that is a file (as the
+    // reference's media service takes either).
+    let (content_type, filename, bytes): (
+        String,
+        Option<String>,
+        BoxStream<'static, Result<Bytes, String>>,
+    ) = if multipart {
+        let boundary = multer::parse_boundary(&raw_type)
+            .map_err(|e| ApiError::invalid(format!("a multipart upload: {e}")))?;
+        let mut form = multer::Multipart::with_constraints(
+            timed,
+            boundary,
+            multer::Constraints::new()
+                .size_limit(multer::SizeLimit::new().whole_stream(declared_limit)),
+        );
+        let field = loop {
+            match form.next_field().await {
+                Ok(Some(f)) if f.file_name().is_some() => break f,
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(ApiError::invalid("the form holds no file"));
+                }
+                Err(e) => return Err(form_error(e, limit)),
+            }
+        };
+        // The part's own header, as written: checked as a body's Content-Type is.
+        let content_type = field
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("application/octet-stream")
+            .to_owned();
+        let filename = q
+            .filename
+            .clone()
+            .or_else(|| field.file_name().map(str::to_owned));
+        // The form is kept alive with its field (the field reads through it).
+        let bytes = futures_util::stream::unfold((form, field), |(form, mut field)| async move {
+            let chunk = field.next().await?;
+            Some((chunk.map_err(|e| e.to_string()), (form, field)))
+        });
+        (content_type, filename, bytes.boxed())
+    } else {
+        (raw_type, q.filename.clone(), timed.boxed())
+    };
+    // Everything that can be refused is, before a byte of the file is taken.
+    let service = s
+        .domain
+        .check_upload(
+            &actor,
+            Some(&service),
+            &category,
+            &content_type,
+            filename.as_deref(),
+        )
+        .await?;
+    let sid = new_sid(SidKind::Media);
+    let k = key(&service, &sid);
     let size = s
         .storage
-        .put(&k, Box::pin(timed), limit)
+        .put(&k, bytes, limit)
         .await
         .map_err(storage_error)?;
     let upload = Upload {
         sid,
         category,
         content_type,
-        filename: q.filename,
+        filename,
         size: i64::try_from(size).unwrap_or(i64::MAX),
     };
     let ttl = i64::try_from(s.config.unattached_ttl.as_millis()).unwrap_or(i64::MAX);

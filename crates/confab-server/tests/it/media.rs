@@ -631,3 +631,74 @@ async fn on_s3_storage_content_is_presigned_shown_by_the_page_and_gone_with_its_
     let keys = store.keys("").await.unwrap();
     assert!(!keys.iter().any(|k| k.ends_with(sid)), "{keys:?}");
 }
+
+#[tokio::test]
+async fn a_form_upload_takes_its_file_part_with_its_name_and_type() {
+    let server = TestServer::start().await;
+    let service = service(&server).await;
+    let base = format!("{}/media/v1/Services/{service}/Media", server.url());
+    let file = pattern(30_000);
+    let form = |parts: &[(&str, Option<(&str, &str)>, &[u8])]| {
+        let mut body = Vec::new();
+        for (name, file, bytes) in parts {
+            body.extend_from_slice(b"--XyZ\r\n");
+            match file {
+                Some((filename, content_type)) => body.extend_from_slice(
+                    format!(
+                        "Content-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+                    )
+                    .as_bytes(),
+                ),
+                None => body.extend_from_slice(
+                    format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+                ),
+            }
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(b"--XyZ--\r\n");
+        body
+    };
+    let post = |body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(&base)
+            .header("X-Twilio-Token", server.token("alice"))
+            .header("Content-Type", "multipart/form-data; boundary=XyZ")
+            .body(body)
+            .send()
+    };
+    // A field before the file is passed over; the file's part names it and its type.
+    let up = post(form(&[
+        ("note", None, b"hello"),
+        ("media", Some(("scan.jpg", "image/jpeg")), &file),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(up.status(), 201);
+    let m: Value = up.json().await.unwrap();
+    assert_eq!(
+        (&m["filename"], &m["content_type"], &m["size"]),
+        (
+            &Value::from("scan.jpg"),
+            &Value::from("image/jpeg"),
+            &Value::from(30_000)
+        )
+    );
+    let got = reqwest::get(m["links"]["content_direct_temporary"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(got.bytes().await.unwrap().to_vec(), file);
+    // A form without a file, and one whose file's type is a list, are refused; nothing kept.
+    let none = post(form(&[("note", None, b"hello")])).await.unwrap();
+    assert_eq!(none.status(), 400);
+    assert_eq!(none.json::<Value>().await.unwrap()["code"], 20001);
+    let listed = post(form(&[(
+        "media",
+        Some(("x.png", "image/png, text/html")),
+        b"<script>",
+    )]))
+    .await
+    .unwrap();
+    assert_eq!(listed.status(), 400);
+    assert_eq!(files(&server.data_dir().join("media")).len(), 1);
+}
