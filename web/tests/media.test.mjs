@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { CREDENTIALS, serverAndBrowser } from "./harness.mjs";
-import { NodeRuntime, PageRuntime } from "./runtimes.mjs";
+import { NODE_SDK, NodeRuntime, PageRuntime } from "./runtimes.mjs";
 
 /** Alice sends files three ways; Bob receives them and reads their content. */
 async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
@@ -168,3 +168,80 @@ for (const Runtime of [PageRuntime, NodeRuntime]) {
     });
   });
 }
+
+/** A relay in front of the server that answers the first `failures` uploads with `status`
+ * (as a busy media service would) and passes everything else through, WebSockets included. */
+async function flakyRelay(target, failures, status) {
+  const { createServer, request } = await import("node:http");
+  const { connect } = await import("node:net");
+  const upstream = new URL(target);
+  let refused = 0;
+  const server = createServer((req, res) => {
+    if (req.method === "POST" && /\/Media(\?|$)/.test(req.url) && refused < failures) {
+      refused++;
+      req.resume();
+      res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
+      res.end(JSON.stringify({ code: 20503, message: "busy", status }));
+      return;
+    }
+    const out = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode, up.headers);
+      up.pipe(res);
+    });
+    req.pipe(out);
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const up = connect(Number(upstream.port), upstream.hostname, () => {
+      const lines = [`${req.method} ${req.url} HTTP/1.1`, ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`), "", ""];
+      up.write(lines.join("\r\n"));
+      up.write(head);
+      up.pipe(socket).pipe(up);
+    });
+    up.on("error", () => socket.destroy());
+    socket.on("error", () => up.destroy());
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return { url: `http://127.0.0.1:${server.address().port}`, refused: () => refused, close: () => server.close() };
+}
+
+describe("JS SDK in node: uploads are retried", () => {
+  const env = serverAndBrowser({ browser: false });
+
+  test("503 and 429 from the media service are tried again with backoff; a 400 is not", async () => {
+    const { Client } = await import(NODE_SDK);
+    const relay = await flakyRelay(env.server.url, 3, 503);
+    const client = await Client.create(await env.server.token("retried"), { url: relay.url });
+    try {
+      const c = await client.createConversation();
+      await c.join();
+      const index = await c.sendMessage({ contentType: "text/plain", filename: "a.txt", media: "third time lucky" });
+      assert.equal(relay.refused(), 3, "three refusals, then the upload went through");
+      const [m] = (await c.getMessages()).items;
+      assert.equal(m.index, index);
+      assert.equal(m.attachedMedia[0].filename, "a.txt");
+      // A refusal that is the request's own fault is not tried again.
+      const bad = await c.sendMessage({ contentType: "image/png, text/html", media: "x" }).then(() => null, (e) => e.code);
+      assert.equal(bad, 20001);
+    } finally {
+      await client.shutdown();
+      relay.close();
+    }
+  });
+
+  test("past five tries the error comes back", async () => {
+    const { Client } = await import(NODE_SDK);
+    const relay = await flakyRelay(env.server.url, 100, 429);
+    const client = await Client.create(await env.server.token("refused"), { url: relay.url });
+    try {
+      const c = await client.createConversation();
+      await c.join();
+      const code = await c.sendMessage({ contentType: "text/plain", media: "never" }).then(() => null, (e) => e.code);
+      assert.equal(code, 20503);
+      assert.equal(relay.refused(), 5);
+      assert.equal((await c.getMessages()).items.length, 0, "no message without its file");
+    } finally {
+      await client.shutdown();
+      relay.close();
+    }
+  });
+});

@@ -134,3 +134,109 @@ async fn files_go_up_with_a_message_come_down_with_it_and_the_limits_hold_before
     let kinds: Vec<_> = page.items.iter().map(|m| m.message_type()).collect();
     assert_eq!(kinds, [MessageType::Media, MessageType::Media]);
 }
+
+/// A relay in front of `target`: a connection whose first request is an upload is answered
+/// `503` (as a busy media service would), the first `failures` times; every other connection
+/// is passed through untouched (WebSockets included). Returns its address and the refusals.
+async fn flaky_relay(
+    target: std::net::SocketAddr,
+    failures: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let refused = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = refused.clone();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let count = count.clone();
+            tokio::spawn(async move {
+                // The request's head, then (for an upload refused) its body, read whole.
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 16 * 1024];
+                let head_end = loop {
+                    let n = inbound.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                if head.starts_with("post /media/") && count.load(Ordering::SeqCst) < failures {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let length: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    let mut have = buf.len() - head_end;
+                    while have < length {
+                        let n = inbound.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        have += n;
+                    }
+                    let body = r#"{"code":20503,"message":"busy","status":503}"#;
+                    let answer = format!(
+                        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = inbound.write_all(answer.as_bytes()).await;
+                    let _ = inbound.shutdown().await;
+                    return;
+                }
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                    return;
+                };
+                if outbound.write_all(&buf).await.is_ok() {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    (addr, refused)
+}
+
+#[tokio::test]
+async fn an_upload_refused_as_busy_is_tried_again_and_past_five_tries_the_error_comes_back() {
+    use std::sync::atomic::Ordering;
+    let server = TestServer::start().await;
+    let (relay, refused) = flaky_relay(server.addr(), 3).await;
+    let (client, mut events) = confab_client::Client::new(server.token("alice"), options(relay));
+    until(&mut events, |e| {
+        matches!(e, E::StateChanged(confab_client::ClientState::Initialized))
+    })
+    .await;
+    let created = client.create_conversation(Some("retries")).await.unwrap();
+    client.join(created.sid.as_str()).await.unwrap();
+    let conversation = client.conversation_by_sid(&created.sid).await.unwrap();
+    let sent = conversation
+        .send_media(MediaUpload::new("text/plain", "third time lucky").filename("a.txt"))
+        .await
+        .unwrap();
+    assert_eq!(refused.load(Ordering::SeqCst), 3);
+    assert_eq!(sent.media.unwrap()[0].filename.as_deref(), Some("a.txt"));
+
+    // Refused every time: five tries, then the service's error; no message without its file.
+    let (relay, refused) = flaky_relay(server.addr(), usize::MAX).await;
+    let (client, mut events) = confab_client::Client::new(server.token("alice"), options(relay));
+    until(&mut events, |e| {
+        matches!(e, E::StateChanged(confab_client::ClientState::Initialized))
+    })
+    .await;
+    let conversation = client.conversation_by_sid(&created.sid).await.unwrap();
+    let e = conversation
+        .send_media(MediaUpload::new("text/plain", "never"))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code, refused.load(Ordering::SeqCst)), (20503, 5));
+    assert_eq!(conversation.messages_count().await.unwrap(), 1);
+}

@@ -632,13 +632,16 @@ async fn on_s3_storage_content_is_presigned_shown_by_the_page_and_gone_with_its_
     assert!(!keys.iter().any(|k| k.ends_with(sid)), "{keys:?}");
 }
 
+/// A form's part: its name, its file's name and type if it is a file, its bytes.
+type Part<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a [u8]);
+
 #[tokio::test]
 async fn a_form_upload_takes_its_file_part_with_its_name_and_type() {
     let server = TestServer::start().await;
     let service = service(&server).await;
     let base = format!("{}/media/v1/Services/{service}/Media", server.url());
     let file = pattern(30_000);
-    let form = |parts: &[(&str, Option<(&str, &str)>, &[u8])]| {
+    let form = |parts: &[Part]| {
         let mut body = Vec::new();
         for (name, file, bytes) in parts {
             body.extend_from_slice(b"--XyZ\r\n");
