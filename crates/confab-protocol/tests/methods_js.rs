@@ -17,6 +17,7 @@ const SDK_JS: &[(&str, &str)] = &[
     ),
     ("emitter.js", include_str!("../../../web/sdk/emitter.js")),
     ("errors.js", include_str!("../../../web/sdk/errors.js")),
+    ("media.js", include_str!("../../../web/sdk/media.js")),
     ("message.js", include_str!("../../../web/sdk/message.js")),
     (
         "paginator.js",
