@@ -535,7 +535,21 @@ async fn content(
             }
         })
         .collect();
-    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"")) {
+    // The name as given, for browsers (RFC 6266's `filename*`, UTF-8 percent-encoded).
+    let full = media.filename.as_deref().map_or(String::new(), |f| {
+        let encoded: String = f
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!("; filename*=UTF-8''{encoded}")
+    });
+    if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename=\"{name}\"{full}")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     // Cached no longer than the URL lives, and never by shared caches.

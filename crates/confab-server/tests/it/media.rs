@@ -704,4 +704,25 @@ async fn a_form_upload_takes_its_file_part_with_its_name_and_type() {
     .unwrap();
     assert_eq!(listed.status(), 400);
     assert_eq!(files(&server.data_dir().join("media")).len(), 1);
+
+    // A name beyond ASCII reaches the browser whole (RFC 6266), beside a safe fallback.
+    let named = reqwest::Client::new()
+        .post(format!("{base}?Filename=r%C3%A9sum%C3%A9%201.pdf"))
+        .header("X-Twilio-Token", server.token("alice"))
+        .header("Content-Type", "application/zip")
+        .body("PK")
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(named["filename"], "résumé 1.pdf");
+    let got = reqwest::get(named["links"]["content_direct_temporary"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        got.headers()["content-disposition"],
+        "attachment; filename=\"r_sum__1.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9%201.pdf"
+    );
 }
