@@ -1,6 +1,7 @@
 //! Media records: an upload's record once its bytes are stored, and who may see it. The bytes
 //! themselves are the server's (`confab-media`); a message takes uploads by SID.
 
+use confab_protocol::ErrorCode;
 use confab_protocol::entity::Media;
 use confab_protocol::sid::{Sid, SidKind};
 use confab_store::{NewMedia, SweptMedia};
@@ -146,9 +147,14 @@ impl Domain {
             let Some(conversation) = &media.conversation_sid else {
                 return Err(not_found());
             };
+            // Refused as not there, saying nothing; a store failure stays one (a client
+            // would take a 404 as final).
             self.access(actor, Some(service.as_str()), conversation.as_str())
                 .await
-                .map_err(|_| not_found())?;
+                .map_err(|e| match e.code {
+                    ErrorCode::NotFound | ErrorCode::Forbidden => not_found(),
+                    _ => e,
+                })?;
         }
         Ok(media)
     }

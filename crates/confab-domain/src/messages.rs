@@ -121,8 +121,14 @@ impl Domain {
             input.body.as_deref(),
             input.attributes.as_deref(),
         )?;
+        // A user's own uploads only count: another's is the store's to refuse, and its size
+        // is not for this user to learn.
+        let own = match actor {
+            Actor::User { identity, .. } => Some(identity.as_str()),
+            Actor::Backend { .. } => None,
+        };
         let media = self
-            .check_attachments(service.as_str(), &input.media)
+            .check_attachments(service.as_str(), own, &input.media)
             .await?;
         if media.is_empty() && input.body.as_deref().is_none_or(str::is_empty) {
             return Err(DomainError::invalid("Body or MediaSid is required"));
@@ -154,6 +160,7 @@ impl Domain {
             op_id: input.op_id,
             participant_only: admitted_in.is_some(),
             media,
+            now,
         };
         Ok(self.store().add_message(service.as_str(), new).await?)
     }
@@ -162,7 +169,12 @@ impl Domain {
     /// [`confab_protocol::limits::Limits::media_per_message`], each once, together no larger
     /// than `media_bytes_per_message`. Whether each may be attached (it exists, is unattached,
     /// unexpired and, for a user, its own) the store checks in the write itself.
-    async fn check_attachments(&self, service: &str, sids: &[String]) -> DomainResult<Vec<Sid>> {
+    async fn check_attachments(
+        &self,
+        service: &str,
+        own: Option<&str>,
+        sids: &[String],
+    ) -> DomainResult<Vec<Sid>> {
         let l = self.limits();
         if sids.len() > l.media_per_message as usize {
             return Err(DomainError::invalid(format!(
@@ -182,7 +194,9 @@ impl Domain {
                 )));
             }
             // Unknown media is the store's to refuse (20001, as for every unattachable one).
-            if let Some(m) = self.store().media(service, sid.as_str()).await? {
+            if let Some(m) = self.store().media(service, sid.as_str()).await?
+                && own.is_none_or(|who| m.author == who)
+            {
                 total = total.saturating_add(u64::try_from(m.size).unwrap_or(0));
             }
             out.push(sid);

@@ -211,10 +211,15 @@ impl MediaStorage {
             // The directory store renames a finished upload into place without syncing it:
             // its bytes, and the rename, reach the disk before the upload is acknowledged.
             let (root, file) = (dir.clone(), dir.join(path.as_ref()));
-            tokio::task::spawn_blocking(move || sync(&root, &file))
-                .await
-                .map_err(|e| StorageError::Config(format!("syncing an upload: {e}")))?
-                .map_err(|e| StorageError::Config(format!("syncing an upload: {e}")))?;
+            let synced = match tokio::task::spawn_blocking(move || sync(&root, &file)).await {
+                Ok(r) => r.map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            if let Err(e) = synced {
+                // Not acknowledged, so not kept.
+                let _ = self.store.delete(&path).await;
+                return Err(StorageError::Config(format!("syncing an upload: {e}")));
+            }
         }
         Ok(size)
     }

@@ -10,6 +10,7 @@
 //! `Signature`, or redirected there for an authenticated caller).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -209,13 +210,18 @@ fn storage_error(e: StorageError) -> ApiError {
     }
 }
 
-/// What a form may add to a file's size: its boundaries and part headers.
-const FORM_OVERHEAD: u64 = 64 * 1024;
+/// What a form may hold besides its file: the parts before it (their headers and any text
+/// fields), its boundaries. Read before the file's part is found, it is held in memory (by the
+/// form parser), so it is bounded on its own, not by the file's limit.
+const FORM_OVERHEAD: u64 = 1024 * 1024;
 
 /// A form that could not be read: too large, or malformed.
 fn form_error(e: multer::Error, limit: u64) -> ApiError {
     match e {
         multer::Error::StreamSizeExceeded { .. } => storage_error(StorageError::TooLarge { limit }),
+        multer::Error::StreamReadFailed(e) => {
+            ApiError::invalid(format!("a multipart upload broke off: {e}"))
+        }
         e => ApiError::invalid(format!("a multipart upload: {e}")),
     }
 }
@@ -244,6 +250,17 @@ async fn upload(
         .unwrap_or("application/octet-stream")
         .to_owned();
     let category = q.category.unwrap_or_else(|| "media".into());
+    // Who may upload where, refused before a byte is read (a form's file part says its own
+    // type and name; they are checked again once read).
+    s.domain
+        .check_upload(
+            &actor,
+            Some(&service),
+            &category,
+            "application/octet-stream",
+            q.filename.as_deref(),
+        )
+        .await?;
     let limit = s.config.max_file_size;
     let multipart = raw_type
         .to_ascii_lowercase()
@@ -278,15 +295,35 @@ async fn upload(
     ) = if multipart {
         let boundary = multer::parse_boundary(&raw_type)
             .map_err(|e| ApiError::invalid(format!("a multipart upload: {e}")))?;
+        // Bytes the parser has taken before the file's part was found: over FORM_OVERHEAD,
+        // the form is refused (it would hold them all in memory).
+        let found = Arc::new(AtomicBool::new(false));
+        let counted = {
+            let found = found.clone();
+            let mut read: u64 = 0;
+            timed.map(move |chunk| {
+                let chunk = chunk?;
+                read = read.saturating_add(chunk.len() as u64);
+                if !found.load(Ordering::Relaxed) && read > FORM_OVERHEAD {
+                    return Err(format!(
+                        "the form holds more than {FORM_OVERHEAD} bytes before its file"
+                    ));
+                }
+                Ok(chunk)
+            })
+        };
         let mut form = multer::Multipart::with_constraints(
-            timed,
+            counted,
             boundary,
             multer::Constraints::new()
                 .size_limit(multer::SizeLimit::new().whole_stream(declared_limit)),
         );
         let field = loop {
             match form.next_field().await {
-                Ok(Some(f)) if f.file_name().is_some() => break f,
+                Ok(Some(f)) if f.file_name().is_some() => {
+                    found.store(true, Ordering::Relaxed);
+                    break f;
+                }
                 Ok(Some(_)) => {}
                 Ok(None) => {
                     return Err(ApiError::invalid("the form holds no file"));

@@ -122,7 +122,7 @@ pub(crate) fn attachable(
                 "media {sid} belongs to another message"
             )));
         }
-        if condemned || expires <= new.date_created {
+        if condemned || expires <= new.now {
             return Err(StoreError::Unattachable(format!(
                 "media {sid} has expired unattached: upload it again"
             )));

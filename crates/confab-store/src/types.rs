@@ -141,9 +141,12 @@ pub struct NewMessage {
     /// Without one the write fails with [`crate::StoreError::NotParticipant`].
     pub participant_only: bool,
     /// Uploaded media (`ME…`) the message takes, in order: each must be unattached, neither
-    /// expired by `date_created` nor condemned, and the author's own upload when
-    /// `participant_only`; checked inside the write, so two messages never take the same file.
+    /// expired by `now` nor condemned, and the author's own upload when `participant_only`;
+    /// checked inside the write, so two messages never take the same file.
     pub media: Vec<Sid>,
+    /// The time of the write, which uploads' expiry is read against (not `date_created`, which
+    /// an app backend may set to any date).
+    pub now: Millis,
 }
 
 /// An upload to record ([`crate::Store::add_media`]).

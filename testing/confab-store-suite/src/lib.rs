@@ -172,6 +172,7 @@ pub fn message(conversation: &Sid, author: &str, body: &str) -> NewMessage {
         op_id: None,
         participant_only: false,
         media: vec![],
+        now: 30,
     }
 }
 

@@ -703,6 +703,21 @@ async fn a_form_upload_takes_its_file_part_with_its_name_and_type() {
     .await
     .unwrap();
     assert_eq!(listed.status(), 400);
+    // Parts before the file are held while the file's part is looked for: past 1 MiB of them
+    // the form is refused.
+    let padding = vec![b'a'; 2 * 1024 * 1024];
+    let padded = post(form(&[
+        ("padding", None, &padding),
+        ("media", Some(("late.png", "image/png")), b"png"),
+    ]))
+    .await
+    .unwrap();
+    assert_eq!(padded.status(), 400);
+    let e: Value = padded.json().await.unwrap();
+    assert!(
+        e["message"].as_str().unwrap().contains("before its file"),
+        "{e}"
+    );
     assert_eq!(files(&server.data_dir().join("media")).len(), 1);
 
     // A name beyond ASCII reaches the browser whole (RFC 6266), beside a safe fallback.
