@@ -188,7 +188,13 @@ function attachment(media) {
   a.dataset.sid = media.sid;
   a.addEventListener("click", async (e) => {
     e.preventDefault();
-    const url = await media.getContentTemporaryUrl();
+    let url;
+    try {
+      url = await media.getContentTemporaryUrl();
+    } catch (err) {
+      $("open-error").textContent = `${label}: ${err.message}`;
+      return;
+    }
     if (!url) return;
     // A download under its own name (a browser honours that for this server's own URLs;
     // storage elsewhere sends the file as it was stored).
@@ -263,11 +269,14 @@ $("composer").addEventListener("submit", async (e) => {
 });
 
 /** Sends `files` as one message (with the typed text, if any), showing the upload's progress. */
+let uploading = 0; // sends under way: the progress bar shows while any is
+
 async function sendFiles(files) {
   if (!active || files.length === 0) return;
   const input = $("body");
+  const text = input.value;
   const builder = rows.get(active).conversation.prepareMessage();
-  if (input.value) builder.setBody(input.value);
+  if (text) builder.setBody(text);
   const total = files.reduce((n, f) => n + f.size, 0);
   const sentOf = new Map();
   for (const file of files) {
@@ -285,13 +294,16 @@ async function sendFiles(files) {
   $("upload-name").textContent = `sending ${files.map((f) => f.name).join(", ")}`;
   $("upload-progress").value = 0;
   $("upload").hidden = false;
+  uploading++;
   try {
     await builder.build().send();
-    input.value = "";
+    // What was typed meanwhile stays.
+    if (input.value === text) input.value = "";
   } catch (err) {
     $("open-error").textContent = `not sent: ${err.message} (${err.code ?? "?"})`;
   } finally {
-    $("upload").hidden = true;
+    uploading--;
+    $("upload").hidden = uploading === 0;
   }
 }
 

@@ -1,3 +1,4 @@
+import { ConfabError, INVALID } from "./errors.js";
 
 /** A promise with `cancel()`: cancelling rejects it. A message already handed to the
  * server may still be delivered; one still waiting for the link is not sent. */
@@ -30,9 +31,14 @@ export class CancellablePromise extends Promise {
   }
 }
 
-/** `payload` with `contentType` as its type (FormData keeps its file's own). */
+/** `payload` (FormData holding a file, or SendMediaOptions) as SendMediaOptions of type
+ * `contentType`. */
 function withType(contentType, payload) {
-  if (typeof FormData !== "undefined" && payload instanceof FormData) return payload;
+  if (typeof FormData !== "undefined" && payload instanceof FormData) {
+    const file = [...payload.values()].find((v) => typeof Blob !== "undefined" && v instanceof Blob);
+    if (!file) throw new ConfabError(INVALID, "the FormData holds no file");
+    return { contentType, filename: file.name, media: file };
+  }
   return { ...payload, contentType };
 }
 
@@ -95,16 +101,26 @@ export class MessageBuilder {
     return this;
   }
 
-  /** Sets an email body of `contentType` (kept as media of category `body`). */
+  /** Sets the email body of `contentType` (kept as media of category `body`; one per type,
+   * a second replaces the first). */
   setEmailBody(contentType, body) {
-    this._message.mediaContent.push(["body", withType(contentType, body)]);
+    this._email("body", contentType, body);
     return this;
   }
 
-  /** Sets an email history of `contentType` (kept as media of category `history`). */
+  /** Sets the email history of `contentType` (kept as media of category `history`; one per
+   * type, a second replaces the first). */
   setEmailHistory(contentType, history) {
-    this._message.mediaContent.push(["history", withType(contentType, history)]);
+    this._email("history", contentType, history);
     return this;
+  }
+
+  _email(category, contentType, payload) {
+    const list = this._message.mediaContent;
+    const same = list.findIndex(([c, p]) => c === category && p.contentType === contentType);
+    const entry = [category, withType(contentType, payload)];
+    if (same >= 0) list[same] = entry;
+    else list.push(entry);
   }
 
   /** Email subjects are not supported (Confab has no email): kept, and refused on send. */
@@ -113,8 +129,19 @@ export class MessageBuilder {
     return this;
   }
 
-  /** The message, ready to `send()`. */
+  /** The message, ready to `send()`. Throws (20001) for an email body or history of a type
+   * other than the limits allow, or more files than a message may carry. */
   build() {
+    const limits = this._message._conversation.limits;
+    for (const [category, payload] of this._message.mediaContent) {
+      const allowed = category === "body" ? limits.emailBodiesAllowedContentTypes : category === "history" ? limits.emailHistoriesAllowedContentTypes : null;
+      if (allowed && !allowed.includes(payload.contentType)) {
+        throw new ConfabError(INVALID, `an email ${category} is one of ${allowed.join(", ")}, not ${payload.contentType}`);
+      }
+    }
+    if (this._message.mediaContent.length > limits.mediaAttachmentsCountLimit) {
+      throw new ConfabError(INVALID, `a message carries at most ${limits.mediaAttachmentsCountLimit} files`);
+    }
     return this._message;
   }
 

@@ -699,7 +699,7 @@ export class Client extends EventEmitter {
   async _mediaService() {
     await this._ready;
     let service = this._mediaServiceNow();
-    if (!service && this.connectionState !== "connected") {
+    if (!service && this.connectionState === "connecting") {
       // Until the link is up (or given up on): the media service is the server's to name.
       await new Promise((ok) => {
         const f = (state) => {
@@ -710,9 +710,9 @@ export class Client extends EventEmitter {
         this.on("connectionStateChanged", f);
       });
       service = this._mediaServiceNow();
-      if (!service && this.connectionState !== "connected") {
-        throw new ConfabError(20503, `the client is ${this.connectionState}: media needs the server`);
-      }
+    }
+    if (!service && this.connectionState !== "connected") {
+      throw new ConfabError(20503, `the client is ${this.connectionState}: media needs the server`);
     }
     if (!service) throw new ConfabError(UNSUPPORTED, "this server has no media service");
     return service;

@@ -238,7 +238,7 @@ export class Message extends EventEmitter<MessageEvents> {
   getMessageRecipients(): Promise<never[]>;
   /** The first attachment, or null. */
   get media(): Media | null;
-  /** The files it carries, in order; null for a text message. */
+  /** Its attachments (category `media`), in order; empty for a text message. */
   get attachedMedia(): Array<Media> | null;
   getMediaByCategory(categories: Array<MediaCategory>): Array<Media> | null;
   getMediaByCategories(categories: MediaCategory[]): Media[] | null;
@@ -314,6 +314,8 @@ export class MessageBuilder {
   addMedia(payload: FormData | SendMediaOptions): MessageBuilder;
   setEmailBody(contentType: string, body: FormData | SendMediaOptions): MessageBuilder;
   setEmailHistory(contentType: string, history: FormData | SendMediaOptions): MessageBuilder;
+  /** Throws (20001) for an email body or history of a type the limits do not list, or more
+   * files than a message may carry. */
   build(): UnsentMessage;
   buildAndSend(): CancellablePromise<number | null>;
 }

@@ -6,7 +6,8 @@ import { CancellablePromise } from "./builder.js";
 import { ConfabError, INVALID } from "./errors.js";
 import { inBrowser } from "./platform.js";
 
-/** Statuses an upload is tried again after (as the reference's SDK does). */
+/** Statuses that say "not now": an upload is tried again after them. So is a lost
+ * connection (an upload that did arrive is then left unattached, and swept within the hour). */
 const RETRIED = new Set([429, 502, 503, 504]);
 /** Tries of one upload in all, and the backoff between them (doubling, with jitter). */
 const UPLOAD_TRIES = 5;
@@ -35,7 +36,11 @@ export class Media {
   /** A URL the content can be read from for a few minutes (a new one each call; never
    * cache it for long). */
   getContentTemporaryUrl() {
-    return this._client._temporaryUrls([this.sid]).then((urls) => urls.get(this.sid) ?? null);
+    const asked = this._client._temporaryUrls([this.sid]);
+    return new CancellablePromise((resolve, reject, onCancel) => {
+      onCancel(() => asked.cancel());
+      asked.then((urls) => resolve(urls.get(this.sid) ?? null), reject);
+    });
   }
 }
 
@@ -63,8 +68,8 @@ function describe(payload) {
  * returns what to upload. */
 export function prepareUploads(payloads, service) {
   const uploads = payloads.map(([category, payload]) => ({ category, ...describe(payload) }));
-  const attached = uploads.filter((u) => u.category === "media");
-  if (attached.length > service.attachments_count_limit) {
+  // Every file counts, an email's body and history too, as the server counts them.
+  if (uploads.length > service.attachments_count_limit) {
     throw new ConfabError(INVALID, `a message carries at most ${service.attachments_count_limit} media files`);
   }
   let total = 0;
@@ -97,16 +102,25 @@ function errorOf(status, text) {
 function post(url, headers, body, onProgress, signal) {
   if (inBrowser && typeof XMLHttpRequest !== "undefined") {
     return new Promise((resolve, reject) => {
+      if (signal.aborted) {
+        reject(new Error("cancelled"));
+        return;
+      }
       const xhr = new XMLHttpRequest();
-      xhr.open("POST", url);
-      for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
-      if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : null);
-      xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
-      xhr.onerror = () => resolve({ status: 0, text: "" });
-      signal.onabort = () => {
+      const abort = () => {
         xhr.abort();
         reject(new Error("cancelled"));
       };
+      signal.addEventListener("abort", abort, { once: true });
+      const done = (answer) => {
+        signal.removeEventListener("abort", abort);
+        resolve(answer);
+      };
+      xhr.open("POST", url);
+      for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+      if (onProgress) xhr.upload.onprogress = (e) => onProgress(e.loaded, e.lengthComputable ? e.total : null);
+      xhr.onload = () => done({ status: xhr.status, text: xhr.responseText });
+      xhr.onerror = () => done({ status: 0, text: "" });
       xhr.send(body);
     });
   }

@@ -16,9 +16,8 @@ export class Message extends EventEmitter {
     this.sid = data.sid;
     /** `media` when it carries files, else `text`. */
     this.type = "text";
-    /** The files it carries (attachments, and an email's body and history), in order; null
-     * for a text message. */
-    this.attachedMedia = null;
+    /** Every file it carries (attachments, an email's body and history), in order. */
+    this._media = [];
     /** Email subjects: Confab has no email, so always null. */
     this.subject = null;
     /** Who changed it last: Confab does not keep this, so null. */
@@ -47,24 +46,29 @@ export class Message extends EventEmitter {
     Object.assign(this, next);
     if (typeof d.index === "number") this.index = d.index;
     // Media never changes: taken once (a removed message's event no longer lists it).
-    if (this.attachedMedia === null && Array.isArray(d.media) && d.media.length > 0) {
+    if (this._media.length === 0 && Array.isArray(d.media) && d.media.length > 0) {
       const client = this.conversation._client;
-      this.attachedMedia = d.media.map((m) => client._media(m));
+      this._media = d.media.map((m) => client._media(m));
       this.type = "media";
     }
     if (takeAttributes(this, d.attributes)) reasons.push("attributes");
     return reasons;
   }
 
-  /** The first attachment, or null (the reference's older single-media field). */
-  get media() {
-    return this.attachedMedia?.find((m) => m.category === "media") ?? this.attachedMedia?.[0] ?? null;
+  /** Its attachments (files of category `media`; not an email's body or history), in
+   * order; empty for a text message. */
+  get attachedMedia() {
+    return this.getMediaByCategories(["media"]);
   }
 
-  /** The media of the given categories (`media`, `body`, `history`), or null if none. */
+  /** The first attachment, or null (the reference's older single-media field). */
+  get media() {
+    return this.attachedMedia[0] ?? null;
+  }
+
+  /** The files of the given categories (`media`, `body`, `history`), in order (maybe none). */
   getMediaByCategories(categories) {
-    if (this.attachedMedia === null) return null;
-    return this.attachedMedia.filter((m) => categories.includes(m.category));
+    return this._media.filter((m) => categories.includes(m.category));
   }
 
   /** The same as getMediaByCategories (the reference's older name). */
@@ -74,12 +78,12 @@ export class Message extends EventEmitter {
 
   /** The email body of type `type` (`text/plain` by default) if the message carries one. */
   getEmailBody(type = "text/plain") {
-    return this.attachedMedia?.find((m) => m.category === "body" && m.contentType.split(";")[0] === type) ?? null;
+    return this.getMediaByCategories(["body"]).find((m) => m.contentType.split(";")[0] === type) ?? null;
   }
 
   /** The email history of type `type` (`text/plain` by default) if the message carries one. */
   getEmailHistory(type = "text/plain") {
-    return this.attachedMedia?.find((m) => m.category === "history" && m.contentType.split(";")[0] === type) ?? null;
+    return this.getMediaByCategories(["history"]).find((m) => m.contentType.split(";")[0] === type) ?? null;
   }
 
   /** Asks for temporary URLs of `contentSet` (the media of this message) and resolves with
@@ -102,7 +106,7 @@ export class Message extends EventEmitter {
 
   /** Temporary content URLs of every file the message carries, by SID. */
   getTemporaryContentUrlsForAttachedMedia() {
-    return this.getTemporaryContentUrlsForMedia(this.attachedMedia ?? []);
+    return this.getTemporaryContentUrlsForMedia(this.attachedMedia);
   }
 
   /** The author's participant (null when the author is not one, e.g. the app backend). */

@@ -52,14 +52,36 @@ async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
 
   // 3. An email-style body as media of category body.
   got = next(bc, "messageAdded");
-  await c.prepareMessage().setEmailBody("text/html", { contentType: "text/html", media: "<p>hi</p>" }).build().send();
+  await c
+    .prepareMessage()
+    .setBody("see the email")
+    .setEmailBody("text/html", { media: "<p>first</p>" })
+    .setEmailBody("text/html", { contentType: "text/html", media: "<p>hi</p>" })
+    .build()
+    .send();
   const m3 = await got;
 
   // Refused before anything is uploaded: too many files; not a file at all.
   const builder = c.prepareMessage();
   for (let i = 0; i <= c.limits.mediaAttachmentsCountLimit; i++) builder.addMedia({ contentType: "text/plain", media: "x" });
-  const tooMany = await builder.build().send().then(() => null, (e) => e.code);
+  let tooMany = null;
+  try {
+    builder.build();
+  } catch (e) {
+    tooMany = e.code;
+  }
+  let wrongType = null;
+  try {
+    c.prepareMessage().setEmailBody("image/png", { contentType: "image/png", media: "x" }).build();
+  } catch (e) {
+    wrongType = e.code;
+  }
   const notAFile = await c.sendMessage(new FormData()).then(() => null, (e) => e.code);
+
+  // A text message has no attachments: an empty list, as in the reference.
+  got = next(bc, "messageAdded");
+  await c.sendMessage("plain");
+  const m4 = await got;
 
   // A fresh client of Bob's reads the same media from history.
   const later = await Client.create(tokens.bob, { url });
@@ -91,9 +113,19 @@ async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
       noBody: m2.getMediaByCategories(["body"]).length,
       progressEnds: progress.at(-1),
     },
-    m3: { email: m3.getEmailBody("text/html")?.contentType ?? null, plain: m3.getEmailBody(), category: m3.attachedMedia[0].category },
+    m3: {
+      type: m3.type,
+      email: m3.getEmailBody("text/html")?.contentType ?? null,
+      emailSize: m3.getEmailBody("text/html")?.size ?? null,
+      plain: m3.getEmailBody(),
+      bodies: m3.getMediaByCategories(["body"]).length,
+      attached: m3.attachedMedia.length,
+      legacy: m3.media,
+    },
+    textMessage: { type: m4.type, attached: Array.isArray(m4.attachedMedia) ? m4.attachedMedia.length : "not an array", legacy: m4.media },
     limits: c.limits,
     tooMany,
+    wrongType,
     notAFile,
     history,
     againSame: again.length === picture.length,
@@ -149,7 +181,8 @@ for (const Runtime of [PageRuntime, NodeRuntime]) {
         noBody: 0,
         progressEnds: [8, 8],
       });
-      assert.deepEqual(r.m3, { email: "text/html", plain: null, category: "body" });
+      assert.deepEqual(r.m3, { type: "media", email: "text/html", emailSize: 9, plain: null, bodies: 1, attached: 0, legacy: null });
+      assert.deepEqual(r.textMessage, { type: "text", attached: 0, legacy: null });
       assert.deepEqual(r.limits, {
         mediaAttachmentsCountLimit: 10,
         mediaAttachmentSizeLimitInMb: 100,
@@ -158,11 +191,13 @@ for (const Runtime of [PageRuntime, NodeRuntime]) {
         emailBodiesAllowedContentTypes: ["text/plain", "text/html"],
       });
       assert.equal(r.tooMany, 20001);
+      assert.equal(r.wrongType, 20001);
       assert.equal(r.notAFile, 20001);
       assert.deepEqual(r.history, [
         { type: "media", media: ["picture.png"] },
         { type: "media", media: ["notes.txt", "data.bin"] },
-        { type: "media", media: [null] },
+        { type: "media", media: [] },
+        { type: "text", media: [] },
       ]);
       assert.equal(r.againSame, true);
     });
@@ -176,8 +211,11 @@ async function flakyRelay(target, failures, status) {
   const { connect } = await import("node:net");
   const upstream = new URL(target);
   let refused = 0;
+  let posted = 0;
   const server = createServer((req, res) => {
-    if (req.method === "POST" && /\/Media(\?|$)/.test(req.url) && refused < failures) {
+    const upload = req.method === "POST" && /\/Media(\?|$)/.test(req.url);
+    if (upload) posted++;
+    if (upload && refused < failures) {
       refused++;
       req.resume();
       res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
@@ -201,7 +239,7 @@ async function flakyRelay(target, failures, status) {
     socket.on("error", () => up.destroy());
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-  return { url: `http://127.0.0.1:${server.address().port}`, refused: () => refused, close: () => server.close() };
+  return { url: `http://127.0.0.1:${server.address().port}`, refused: () => refused, posted: () => posted, close: () => server.close() };
 }
 
 describe("JS SDK in node: uploads are retried", () => {
@@ -222,6 +260,7 @@ describe("JS SDK in node: uploads are retried", () => {
       // A refusal that is the request's own fault is not tried again.
       const bad = await c.sendMessage({ contentType: "image/png, text/html", media: "x" }).then(() => null, (e) => e.code);
       assert.equal(bad, 20001);
+      assert.equal(relay.posted(), 5, "four tries of the first upload, one of the refused one");
     } finally {
       await client.shutdown();
       relay.close();

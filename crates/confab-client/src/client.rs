@@ -274,7 +274,7 @@ impl Client {
         let link = Link {
             cmd: cmd_tx.downgrade(),
             store: Store::new(options.cache_capacity),
-            http: reqwest::Client::new(),
+            http: crate::media::http_client(),
         };
         let driver = Driver::new(
             token.into(),

@@ -14,8 +14,23 @@ use serde_json::{Value, json};
 
 use crate::client::{ClientError, Link};
 
-/// Statuses an upload is tried again after, as the reference's SDK does.
+/// Statuses that say "not now": an upload is tried again after them. So is a connection that
+/// could not be made or broke off (an upload that did arrive is then left unattached, and
+/// swept within the hour).
 const RETRIED: [u16; 4] = [429, 502, 503, 504];
+/// How long making a connection to the media service, and then each read, may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The HTTP client of the media service: a stalled connection fails (and is tried again)
+/// instead of hanging; a large upload may take as long as it keeps moving.
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .build()
+        .unwrap_or_default()
+}
 /// Tries of one upload in all.
 const UPLOAD_TRIES: u32 = 5;
 /// The first wait before trying again; it doubles up to [`BACKOFF_MAX`].
@@ -183,11 +198,11 @@ impl Link {
     ) -> Result<Message, ClientError> {
         let mut media = Vec::with_capacity(files.len());
         if !files.is_empty() {
-            let (service, token, base) = self.media_access().await?;
+            let (service, _, base) = self.media_access().await?;
             check_limits(&files, &service)?;
             let url = format!("{base}{}", service.service_url);
             for file in files {
-                media.push(self.upload(&url, &token, file).await?);
+                media.push(self.upload(&url, file).await?);
             }
         } else if body.as_deref().is_none_or(str::is_empty) {
             return Err(ClientError::invalid("a message needs a body or media"));
@@ -201,13 +216,9 @@ impl Link {
         .await
     }
 
-    /// One upload; resolves with the new media's SID.
-    async fn upload(
-        &self,
-        url: &str,
-        token: &str,
-        file: MediaUpload,
-    ) -> Result<String, ClientError> {
+    /// One upload; resolves with the new media's SID. Each try takes the token in use then (a
+    /// renewal may come between them).
+    async fn upload(&self, url: &str, file: MediaUpload) -> Result<String, ClientError> {
         let mut query = vec![("Category", file.category.as_str().to_owned())];
         if let Some(name) = &file.filename {
             query.push(("Filename", name.clone()));
@@ -216,11 +227,12 @@ impl Link {
         let data = bytes::Bytes::from(file.data);
         let mut wait = BACKOFF_MIN;
         for attempt in 1..=UPLOAD_TRIES {
+            let token = self.media().await?.token;
             let sent = self
                 .http
                 .post(url)
                 .query(&query)
-                .header("X-Twilio-Token", token)
+                .header("X-Twilio-Token", &token)
                 .header(reqwest::header::CONTENT_TYPE, &file.content_type)
                 .body(data.clone())
                 .send()
@@ -245,7 +257,15 @@ impl Link {
                     }
                     format!("answered {status}")
                 }
-                Err(e) if attempt == UPLOAD_TRIES => return Err(http_error(&e)),
+                // Only a connection that failed is worth another try; a request that could
+                // not be made (a bad header value) never will be.
+                Err(e)
+                    if attempt == UPLOAD_TRIES
+                        || e.is_builder()
+                        || !(e.is_connect() || e.is_timeout() || e.is_request()) =>
+                {
+                    return Err(http_error(&e));
+                }
                 Err(e) => e.to_string(),
             };
             tracing::info!(%retry, ?wait, "upload: trying again");
@@ -302,11 +322,8 @@ impl Link {
 
 /// Refuses, before anything is uploaded, what the server would refuse after.
 fn check_limits(files: &[MediaUpload], service: &MediaService) -> Result<(), ClientError> {
-    let attached = files
-        .iter()
-        .filter(|f| f.category == MediaCategory::Media)
-        .count();
-    if attached > service.attachments_count_limit as usize {
+    // Every file counts, an email's body and history too, as the server counts them.
+    if files.len() > service.attachments_count_limit as usize {
         return Err(ClientError::invalid(&format!(
             "a message carries at most {} media files",
             service.attachments_count_limit

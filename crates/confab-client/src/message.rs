@@ -136,20 +136,25 @@ impl MessageHandle {
         }
     }
 
-    /// The files it carries, in order (empty for a text message).
+    /// Its attachments (files of category [`MediaCategory::Media`]; not an email's body or
+    /// history), in order; empty for a text message.
     pub fn attached_media(&self) -> Vec<MessageMedia> {
-        self.shared.with(|m| m.media.clone().unwrap_or_default())
+        self.media_by_categories(&[MediaCategory::Media])
     }
 
-    /// The files it carries of the given categories.
+    /// The files it carries of the given categories, in order.
     pub fn media_by_categories(&self, categories: &[MediaCategory]) -> Vec<MessageMedia> {
-        self.attached_media()
-            .into_iter()
-            .filter(|f| categories.contains(&MediaCategory::of(f)))
-            .collect()
+        self.shared.with(|m| {
+            m.media
+                .iter()
+                .flatten()
+                .filter(|f| categories.contains(&MediaCategory::of(f)))
+                .cloned()
+                .collect()
+        })
     }
 
-    /// Temporary content URLs (a few minutes each) of every file it carries, by SID.
+    /// Temporary content URLs (a few minutes each) of its attachments, by SID.
     pub async fn temporary_content_urls(&self) -> Result<HashMap<String, String>, ClientError> {
         let sids: Vec<String> = self
             .attached_media()

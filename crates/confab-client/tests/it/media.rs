@@ -99,6 +99,26 @@ async fn files_go_up_with_a_message_come_down_with_it_and_the_limits_hold_before
     assert_eq!(only.body, None);
     assert_eq!(only.media.as_ref().map(Vec::len), Some(1));
 
+    // An email body is a file of the message, not one of its attachments.
+    conversation
+        .prepare_message()
+        .body("see the email")
+        .add_media(MediaUpload::new("text/html", "<p>hi</p>").category(MediaCategory::Body))
+        .send()
+        .await
+        .unwrap();
+    let seen = until(
+        &mut b_ev,
+        |e| matches!(e, E::MessageAdded(m) if m.body().as_deref() == Some("see the email")),
+    )
+    .await;
+    let Some(E::MessageAdded(emailed)) = seen.last() else {
+        unreachable!()
+    };
+    assert_eq!(emailed.message_type(), MessageType::Media);
+    assert_eq!(emailed.attached_media(), vec![]);
+    assert_eq!(emailed.media_by_categories(&[MediaCategory::Body]).len(), 1);
+
     // Refused before anything goes up: too many files, one too large, nothing at all.
     let before = stored(&server);
     let too_many = conversation
@@ -132,7 +152,7 @@ async fn files_go_up_with_a_message_come_down_with_it_and_the_limits_hold_before
         .await
         .unwrap();
     let kinds: Vec<_> = page.items.iter().map(|m| m.message_type()).collect();
-    assert_eq!(kinds, [MessageType::Media, MessageType::Media]);
+    assert_eq!(kinds, [MessageType::Media; 3]);
 }
 
 /// A relay in front of `target`: a connection whose first request is an upload is answered
