@@ -160,6 +160,15 @@ export function serverAndBrowser({ browser = true } = {}) {
   return env;
 }
 
+/** The app backend's credentials and the conversation admin role, for a scenario to make its
+ * user an admin over REST. */
+export async function adminRole(server) {
+  const roles = await server.rest("GET", "/v1/Roles");
+  const role = roles.roles.find((r) => r.friendly_name === "conversation admin");
+  const auth = `Basic ${Buffer.from(`${CREDENTIALS.accountSid}:${CREDENTIALS.authToken}`).toString("base64")}`;
+  return { auth, role: role.sid };
+}
+
 /** The same token signed with another secret: its signature cannot match (20107). */
 export function resigned(token, secret = "not-the-secret") {
   const [h, p] = token.split(".");

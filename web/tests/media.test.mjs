@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CREDENTIALS, serverAndBrowser } from "./harness.mjs";
+import { adminRole, serverAndBrowser } from "./harness.mjs";
 import { NODE_SDK, NodeRuntime, PageRuntime } from "./runtimes.mjs";
 
 /** Alice sends files three ways; Bob receives them and reads their content. */
@@ -134,12 +134,6 @@ async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
   return out;
 }
 
-async function adminRole(server) {
-  const roles = await server.rest("GET", "/v1/Roles");
-  const role = roles.roles.find((r) => r.friendly_name === "conversation admin");
-  const auth = `Basic ${Buffer.from(`${CREDENTIALS.accountSid}:${CREDENTIALS.authToken}`).toString("base64")}`;
-  return { auth, role: role.sid };
-}
 
 for (const Runtime of [PageRuntime, NodeRuntime]) {
   describe(`JS SDK in ${Runtime.name}: media`, () => {

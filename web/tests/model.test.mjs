@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CREDENTIALS, serverAndBrowser, withTimeout } from "./harness.mjs";
+import { adminRole, serverAndBrowser, withTimeout } from "./harness.mjs";
 import { NODE_SDK, NodeRuntime, PageRuntime } from "./runtimes.mjs";
 
 /** Paging both ways: items oldest first in every page, prevPage older, nextPage newer. */
@@ -253,14 +253,6 @@ async function everyConversation({ sdkUrl, url, tokens, expected }) {
   return out;
 }
 
-/** The app backend's credentials and the conversation admin role, for a scenario to make its
- * user an admin over REST. */
-async function adminRole(server) {
-  const roles = await server.rest("GET", "/v1/Roles");
-  const role = roles.roles.find((r) => r.friendly_name === "conversation admin");
-  const auth = `Basic ${Buffer.from(`${CREDENTIALS.accountSid}:${CREDENTIALS.authToken}`).toString("base64")}`;
-  return { auth, role: role.sid };
-}
 
 for (const Runtime of [PageRuntime, NodeRuntime]) {
   describe(`JS SDK in ${Runtime.name}: the object model`, () => {
