@@ -12,15 +12,8 @@ import { NODE_SDK, NodeRuntime, PageRuntime } from "./runtimes.mjs";
 /** Alice sends files three ways; Bob receives them and reads their content. */
 async function sendAndReceive({ sdkUrl, url, tokens, admin }) {
   const { Client, Media, Message } = await import(sdkUrl);
-  const { next, promote } = globalThis.__scenario;
-  const alice = await Client.create(tokens.alice, { url });
-  const bob = await Client.create(tokens.bob, { url });
-  const c = await alice.createConversation({ friendlyName: "media" });
-  await c.join();
-  await promote(c, url, admin);
-  const bobJoined = next(bob, "conversationJoined");
-  await c.add(bob.user.identity);
-  const bc = await bobJoined;
+  const { next, room } = globalThis.__scenario;
+  const { alice, bob, c, bc } = await room(Client, url, tokens, admin, "media");
   const read = async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer());
 
   // 1. FormData holding a file, as the reference's apps send a picture.

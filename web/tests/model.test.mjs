@@ -157,15 +157,8 @@ async function readHorizons({ sdkUrl, url, tokens, admin }) {
 /** Typing arrives as the typist's Participant, the same object each time. */
 async function typing({ sdkUrl, url, tokens, admin }) {
   const { Client, Participant } = await import(sdkUrl);
-  const { next, promote } = globalThis.__scenario;
-  const alice = await Client.create(tokens.alice, { url });
-  const bob = await Client.create(tokens.bob, { url });
-  const c = await alice.createConversation({ friendlyName: "typing" });
-  await c.join();
-  await promote(c, url, admin);
-  const bobJoined = next(bob, "conversationJoined");
-  await c.add(bob.user.identity);
-  const bc = await bobJoined;
+  const { next, room } = globalThis.__scenario;
+  const { alice, bob, c, bc } = await room(Client, url, tokens, admin, "typing");
   const started = next(bc, "typingStarted");
   const clientStarted = next(bob, "typingStarted");
   const typed = await c.typing();

@@ -36,6 +36,18 @@ export function scenarioHelpers() {
       });
       if (!res.ok) throw new Error(`promote: ${res.status}`);
     },
+    /** Alice and Bob, signed in; Alice creates `name`, joins, is made its admin and adds Bob.
+     * Returns both clients and each one's conversation object. */
+    room: async (Client, url, tokens, admin, name) => {
+      const alice = await Client.create(tokens.alice, { url });
+      const bob = await Client.create(tokens.bob, { url });
+      const c = await alice.createConversation({ friendlyName: name });
+      await c.join();
+      await globalThis.__scenario.promote(c, url, admin);
+      const bobJoined = globalThis.__scenario.next(bob, "conversationJoined");
+      await c.add(bob.user.identity);
+      return { alice, bob, c, bc: await bobJoined };
+    },
   };
 }
 

@@ -5,6 +5,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use confab_testkit::TestServer;
+
+use crate::support::{conversation, default_service, participant};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
@@ -26,10 +28,7 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
 }
 
 async fn service(server: &TestServer) -> String {
-    server.api().get("/v1/Configuration").await.expect(200)["default_chat_service_sid"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    default_service(&server.api()).await
 }
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -374,20 +373,9 @@ async fn messages_carry_media_from_both_doors_and_take_its_bytes_when_they_go() 
     .await;
     let api = server.api();
     let service = service(&server).await;
-    let conv = api
-        .post("/v1/Conversations", &[("UniqueName", "room")])
-        .await
-        .expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = conversation(&api, &[("UniqueName", "room")]).await;
     for who in ["alice", "bob"] {
-        api.post(
-            &format!("/v1/Conversations/{conv}/Participants"),
-            &[("Identity", who)],
-        )
-        .await
-        .expect(201);
+        participant(&api, &conv, who).await;
     }
     let a1 = upload_as(&server, Some("alice"), "a1.png", pattern(10_000)).await;
     let a2 = upload_as(&server, Some("alice"), "a2.png", pattern(20_000)).await;
@@ -604,13 +592,7 @@ async fn on_s3_storage_content_is_presigned_shown_by_the_page_and_gone_with_its_
     }
 
     // Attached, then the message deleted: the sweep leaves no bytes of it in the bucket.
-    let conv = api
-        .post("/v1/Conversations", &[("FriendlyName", "s3")])
-        .await
-        .expect(201)["sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let conv = conversation(&api, &[("FriendlyName", "s3")]).await;
     let sid = m["sid"].as_str().unwrap();
     let msg = api
         .post(
